@@ -1,0 +1,80 @@
+import { z } from 'zod';
+
+/** PostgreSQL identifiers we accept for tables and columns: plain names, quoted anyway when used. */
+const identifier = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier (letters, digits, _; at most 63)');
+
+/** Five-field cron, as Temporal schedules take it. */
+const cron = z
+  .string()
+  .regex(/^\S+ \S+ \S+ \S+ \S+$/, 'must be a five-field cron expression such as "0 2 * * 0"');
+
+const positiveInt = z.coerce.number().int().positive();
+const booleanish = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+
+const sourceSchema = z.strictObject({
+  table: identifier,
+  primary: z.string().min(1).optional(),
+  fallback: z.array(z.string().min(1)).nullable().default(null),
+  required: booleanish.default(false),
+  min_rows: z.coerce.number().int().nonnegative().default(0),
+  date_column: identifier.optional(),
+});
+
+const bucketName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name (3-63 chars: a-z, 0-9, ".", "-")');
+
+export const configSchema = z.strictObject({
+  version: z.string().default('2.0'),
+  storage: z.strictObject({
+    type: z.enum(['minio', 's3', 'local']),
+    endpoint: z.string().default(''),
+    bucket: bucketName,
+    region: z.string().min(1).default('us-east-1'),
+    access_key: z.string().default(''),
+    secret_key: z.string().default(''),
+    use_ssl: booleanish.default(false),
+    local_path: z.string().min(1).default('./data/seeds'),
+  }),
+  sources: z.record(identifier, sourceSchema).refine((s) => Object.keys(s).length > 0, 'at least one source is needed'),
+  backup: z.strictObject({
+    schedule: cron,
+    retention_count: positiveInt,
+    format: z.enum(['parquet', 'csv.gz']),
+    compression: z.enum(['snappy', 'gzip', 'none']),
+    parallelism: positiveInt.max(16).default(2),
+  }),
+  validation: z.strictObject({
+    check_date_ranges: booleanish.default(true),
+    check_row_counts: booleanish.default(true),
+    check_null_ratios: booleanish.default(true),
+    max_null_ratio: z.coerce.number().min(0).max(1),
+  }),
+  temporal: z.strictObject({
+    address: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port'),
+    namespace: z.string().min(1),
+    task_queue: z.string().min(1),
+  }),
+  postgres: z.strictObject({
+    url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  }),
+  backfill: z.strictObject({
+    schedule: cron,
+    symbols: z.array(z.string().min(1)).min(1),
+    timeframe: z.string().min(1),
+    concurrency: positiveInt.max(256),
+    provider: z.strictObject({
+      base_url: z.url(),
+      api_key: z.string().default(''),
+      credits_per_minute: positiveInt,
+      credits_per_day: positiveInt,
+      max_points_per_call: positiveInt.max(5000),
+      max_api_calls_per_batch: positiveInt,
+    }),
+  }),
+});
+
+export type SeedvaultConfig = z.infer<typeof configSchema>;
+export type SourceConfig = z.infer<typeof sourceSchema>;

@@ -1,0 +1,35 @@
+/**
+ * Typed errors. Each carries a one-line message meant for a human and an exit code the
+ * CLI returns, so scripts can tell a bad input (2) from an unavailable service (3) or a
+ * failed integrity check (4).
+ */
+export class SeedvaultError extends Error {
+  readonly exitCode: number = 1;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad user input: config key, CLI flag, version string, path. Never worth retrying. */
+export class InputError extends SeedvaultError {
+  override readonly exitCode = 2;
+}
+
+/** Config file problems; the message names the file and the key. */
+export class ConfigError extends InputError {}
+
+/** A service (PostgreSQL, MinIO, Temporal) could not be reached or started. */
+export class ServiceError extends SeedvaultError {
+  override readonly exitCode = 3;
+}
+
+/** Data failed an integrity or validation check (checksum, row count, schema). */
+export class IntegrityError extends SeedvaultError {
+  override readonly exitCode = 4;
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

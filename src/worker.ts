@@ -1,0 +1,61 @@
+import { fileURLToPath } from 'node:url';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { createActivities } from './activities/index.js';
+import type { SeedvaultConfig } from './config/schema.js';
+import { createPool } from './db/pool.js';
+import { ServiceError } from './errors.js';
+import { log } from './logging.js';
+
+const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.js', import.meta.url));
+
+let runtimeInstalled = false;
+
+/** Routes the SDK's own logs (worker state, activity failures) into our structured log. */
+function installRuntimeLogger(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+    TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error',
+  };
+  Runtime.install({
+    logger: new DefaultLogger('INFO', (entry) => log[levels[entry.level]]({ ...entry.meta, sdk: true }, entry.message)),
+  });
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Resolves when the worker has stopped (after shutdown() or a SIGINT/SIGTERM). */
+  done: Promise<void>;
+}
+
+/**
+ * Starts a worker for every workflow and activity on the configured task queue.
+ * SIGINT/SIGTERM start a graceful shutdown: polling stops, in-flight activities get
+ * `shutdownGraceTime` to finish, then they are cancelled and retried elsewhere.
+ */
+export async function startWorker(config: SeedvaultConfig): Promise<RunningWorker> {
+  installRuntimeLogger();
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect({ address: config.temporal.address });
+  } catch (err) {
+    throw new ServiceError(`worker cannot reach Temporal at ${config.temporal.address}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const pool = createPool(config.postgres.url);
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.task_queue,
+    workflowsPath: WORKFLOWS_PATH,
+    activities: createActivities({ config, pool }),
+    shutdownGraceTime: '20s',
+    maxConcurrentActivityTaskExecutions: 8,
+  });
+  log.info({ taskQueue: config.temporal.task_queue, namespace: config.temporal.namespace }, 'worker started');
+  const done = worker.run().finally(async () => {
+    await pool.end();
+    await connection.close();
+    log.info('worker stopped');
+  });
+  return { worker, done };
+}

@@ -1,0 +1,2 @@
+// The worker's workflowsPath: every workflow is exported from here.
+export { healthCheck } from './health.js';

@@ -1,0 +1,55 @@
+/**
+ * The test command: starts one real local stack (Temporal dev server, MinIO, PostgreSQL)
+ * in a throwaway state folder, runs every compiled test file with node's test runner
+ * against it, and tears the stack down. Arguments filter test files by substring.
+ *
+ * SEEDVAULT_TEST_STATE_DIR=<dir> reuses (and keeps) a stack between runs while developing.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stackDown, stackUp } from '../src/stack/index.js';
+
+const testDir = fileURLToPath(new URL('.', import.meta.url));
+
+function testFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return testFiles(path);
+    return entry.name.endsWith('.test.js') ? [path] : [];
+  });
+}
+
+async function main(): Promise<number> {
+  const filters = process.argv.slice(2);
+  const files = testFiles(testDir)
+    .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+    .sort();
+  if (files.length === 0) {
+    process.stderr.write(`no test files match ${filters.join(' ')}\n`);
+    return 1;
+  }
+  const keep = process.env.SEEDVAULT_TEST_STATE_DIR;
+  const stateDir = keep ?? mkdtempSync(join(tmpdir(), 'seedvault-test-'));
+  const started = Date.now();
+  const env = await stackUp({ stateDir });
+  process.stderr.write(`test stack up in ${((Date.now() - started) / 1000).toFixed(1)} s (${stateDir})\n`);
+  try {
+    return await new Promise<number>((resolve) => {
+      const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
+        stdio: 'inherit',
+        env: { ...process.env, ...env, SEEDVAULT_STATE_DIR: stateDir },
+      });
+      child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    });
+  } finally {
+    if (!keep) {
+      await stackDown({ stateDir });
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  }
+}
+
+process.exitCode = await main();
