@@ -1,10 +1,13 @@
 import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
 import type { SeedvaultConfig } from './config/schema.js';
 import { createPool } from './db/pool.js';
 import { ServiceError } from './errors.js';
 import { log } from './logging.js';
+import { createStorage } from './storage/index.js';
+import { ensureSearchAttributes } from './temporal/ensure-search-attributes.js';
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.js', import.meta.url));
 
@@ -42,18 +45,23 @@ export async function startWorker(config: SeedvaultConfig): Promise<RunningWorke
     throw new ServiceError(`worker cannot reach Temporal at ${config.temporal.address}: ${(err as Error).message.split('\n')[0]}`);
   }
   const pool = createPool(config.postgres.url);
+  // Activities signal progress to their workflows through a plain client.
+  const clientConnection = await Connection.connect({ address: config.temporal.address });
+  const temporal = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  await ensureSearchAttributes(clientConnection, config.temporal.namespace);
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.task_queue,
     workflowsPath: WORKFLOWS_PATH,
-    activities: createActivities({ config, pool }),
+    activities: createActivities({ config, pool, storage: createStorage(config.storage), temporal }),
     shutdownGraceTime: '20s',
     maxConcurrentActivityTaskExecutions: 8,
   });
   log.info({ taskQueue: config.temporal.task_queue, namespace: config.temporal.namespace }, 'worker started');
   const done = worker.run().finally(async () => {
     await pool.end();
+    await clientConnection.close();
     await connection.close();
     log.info('worker stopped');
   });

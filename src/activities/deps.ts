@@ -1,8 +1,13 @@
+import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import type { SeedvaultConfig } from '../config/schema.js';
+import type { Storage } from '../storage/types.js';
 
 /** What every activity may use; built once per worker process. */
 export interface ActivityDeps {
   config: SeedvaultConfig;
   pool: pg.Pool;
+  storage: Storage;
+  /** For activities that report progress back to their workflow by signal. */
+  temporal: Client;
 }

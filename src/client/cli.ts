@@ -3,6 +3,9 @@ import { SeedvaultError } from '../errors.js';
 import { configCommand } from './config.js';
 import { demoCommand } from './demo.js';
 import { demoDataCommand } from './demo-data.js';
+import { migrateCommand } from './migrate.js';
+import { scheduleCommand } from './schedule.js';
+import { snapshotCommand } from './snapshot.js';
 import { stackCommand } from './stack.js';
 import { workerCommand } from './worker.js';
 
@@ -12,7 +15,16 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', 'config file (default: $SEEDVAULT_CONFIG or config/seed_config.yaml)')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
-  for (const command of [stackCommand(), configCommand(), demoDataCommand(), workerCommand(), demoCommand()]) {
+  for (const command of [
+    stackCommand(),
+    configCommand(),
+    migrateCommand(),
+    demoDataCommand(),
+    workerCommand(),
+    snapshotCommand(),
+    scheduleCommand(),
+    demoCommand(),
+  ]) {
     program.addCommand(command);
   }
   // Every subcommand reports usage errors the same way (exit 2) instead of exiting on its own.

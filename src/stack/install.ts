@@ -1,5 +1,5 @@
-import { accessSync, constants, existsSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { log } from '../logging.js';
 import { cleanEnv, run } from './process.js';
 
@@ -19,13 +19,17 @@ export function ensureInstalled(dir: string, binary: string, what: string, insta
     pending = (async () => {
       const tmpDir = `${dir}.tmp-${process.pid}`;
       rmSync(tmpDir, { recursive: true, force: true });
+      mkdirSync(dirname(dir), { recursive: true });
       const started = Date.now();
       log.info({ what, dir }, `installing ${what}`);
       try {
         await install(tmpDir);
         if (!isExecutable(join(tmpDir, binary))) throw new Error(`${what}: install finished but ${binary} is missing in ${tmpDir}`);
-        if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
-        renameSync(tmpDir, dir);
+        // Another process may have finished the same install meanwhile: keep its copy.
+        if (!isExecutable(target)) {
+          rmSync(dir, { recursive: true, force: true });
+          renameSync(tmpDir, dir);
+        }
       } finally {
         rmSync(tmpDir, { recursive: true, force: true });
         inFlight.delete(target);
@@ -53,6 +57,7 @@ export function secondsSince(startMs: number): number {
 
 /** `go install module@version` into `gobin`; the module cache stays writable so it can be cleaned. */
 export async function goInstall(gobin: string, moduleAtVersion: string, cwd: string): Promise<void> {
+  mkdirSync(cwd, { recursive: true });
   const go = isExecutable('/usr/local/go/bin/go') && !onPath('go') ? '/usr/local/go/bin/go' : 'go';
   await run(go, ['install', moduleAtVersion], {
     env: cleanEnv({ GOBIN: gobin, GOFLAGS: '-modcacherw' }),

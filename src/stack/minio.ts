@@ -50,8 +50,9 @@ export async function startMinio(paths: StackPaths, prev: MinioRecord | undefine
     if (!isAlive(rec.pid!)) throw startFailure('minio', 'process exited during startup', rec.logFile);
   };
   const ready = async () => (await httpStatus(`${minioEndpoint(rec)}/minio/health/ready`)) === 200;
-  if (!(await waitUntil(ready, READY_TIMEOUT_MS, died))) {
-    throw startFailure('minio', `not ready on ${minioEndpoint(rec)} after ${READY_TIMEOUT_MS / 1000}s`, rec.logFile);
+  if (!(await waitUntil(ready, READY_TIMEOUT_MS, died).catch(() => false))) {
+    await stopProcessGroup(rec.pid, 2000).catch(() => {}); // never leave an unrecorded server behind
+    throw startFailure('minio', `not ready on ${minioEndpoint(rec)} after ${READY_TIMEOUT_MS / 1000}s or exited`, rec.logFile);
   }
   return rec;
 }

@@ -44,12 +44,13 @@ export interface PostgresRecord {
   database: string;
 }
 
-export interface StackState {
-  version: 1;
-  temporal?: TemporalRecord;
-  minio?: MinioRecord;
-  postgres?: PostgresRecord;
+export interface ComponentRecords {
+  temporal: TemporalRecord;
+  minio: MinioRecord;
+  postgres: PostgresRecord;
 }
+
+export type StackState = { version: 1 } & Partial<ComponentRecords>;
 
 export function readState(paths: StackPaths): StackState {
   try {

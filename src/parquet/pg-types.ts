@@ -1,0 +1,123 @@
+/**
+ * Maps PostgreSQL column types to the kinds the export pipeline can decode, and to the
+ * Parquet logical type a reader will see. Built-in types are matched by OID, which is
+ * fixed across PostgreSQL versions, so a user type that happens to be called "int4" in
+ * another schema is never mistaken for the real one.
+ */
+
+/** How a column's binary COPY value is decoded. Numbers, not strings: the hot loop switches on them. */
+export const enum Kind {
+  Bool,
+  Int2,
+  Int4,
+  Int8,
+  Float4,
+  Float8,
+  Decimal,
+  NumericText,
+  Timestamp,
+  TimestampTz,
+  Date,
+  Text,
+  Uuid,
+  Json,
+  Jsonb,
+  Bytea,
+}
+
+export interface ColumnSpec {
+  name: string;
+  /** format_type() of the column, e.g. 'numeric(12,4)'. */
+  pgType: string;
+  kind: Kind;
+  /** Decimal precision and scale; 0 for every other kind. */
+  precision: number;
+  scale: number;
+  nullable: boolean;
+  /** Parquet logical type as a reader reports it, e.g. 'DECIMAL(12,4)'. */
+  parquetType: string;
+}
+
+/** Widest decimal that fits Arrow Decimal128: 10^38 < 2^127. */
+const MAX_DECIMAL128_PRECISION = 38;
+const VARHDRSZ = 4;
+
+const KIND_BY_OID = new Map<number, Kind>([
+  [16, Kind.Bool],
+  [17, Kind.Bytea],
+  [19, Kind.Text], // name
+  [20, Kind.Int8],
+  [21, Kind.Int2],
+  [23, Kind.Int4],
+  [25, Kind.Text],
+  [114, Kind.Json],
+  [700, Kind.Float4],
+  [701, Kind.Float8],
+  [1042, Kind.Text], // bpchar
+  [1043, Kind.Text], // varchar
+  [1082, Kind.Date],
+  [1114, Kind.Timestamp],
+  [1184, Kind.TimestampTz],
+  [1700, Kind.Decimal], // narrowed to NumericText below when it does not fit Decimal128
+  [2950, Kind.Uuid],
+  [3802, Kind.Jsonb],
+]);
+
+const PARQUET_TYPE: Record<Exclude<Kind, Kind.Decimal>, string> = {
+  [Kind.Bool]: 'BOOLEAN',
+  [Kind.Int2]: 'INT16',
+  [Kind.Int4]: 'INT32',
+  [Kind.Int8]: 'INT64',
+  [Kind.Float4]: 'FLOAT',
+  [Kind.Float8]: 'DOUBLE',
+  [Kind.NumericText]: 'STRING (exact numeric text)',
+  [Kind.Timestamp]: 'TIMESTAMP(MICROS)',
+  [Kind.TimestampTz]: 'TIMESTAMP(MICROS,UTC)',
+  [Kind.Date]: 'DATE',
+  [Kind.Text]: 'STRING',
+  [Kind.Uuid]: 'STRING (uuid text)',
+  [Kind.Json]: 'STRING (json text)',
+  [Kind.Jsonb]: 'STRING (json text)',
+  [Kind.Bytea]: 'BINARY',
+};
+
+export interface CatalogColumn {
+  name: string;
+  typeOid: number;
+  typmod: number;
+  pgType: string;
+  notNull: boolean;
+}
+
+/** Returns the spec, or null when the type cannot be exported. */
+export function columnSpec(column: CatalogColumn): ColumnSpec | null {
+  const kind = KIND_BY_OID.get(column.typeOid);
+  if (kind === undefined) return null;
+  const base = { name: column.name, pgType: column.pgType, nullable: !column.notNull };
+  if (kind === Kind.Decimal) {
+    const decimal = decimalTypmod(column.typmod);
+    if (decimal) {
+      const { precision, scale } = decimal;
+      return { ...base, kind, precision, scale, parquetType: `DECIMAL(${precision},${scale})` };
+    }
+    // Unconstrained numeric has no fixed scale: keep the exact text instead of rounding.
+    return { ...base, kind: Kind.NumericText, precision: 0, scale: 0, parquetType: PARQUET_TYPE[Kind.NumericText] };
+  }
+  return { ...base, kind, precision: 0, scale: 0, parquetType: PARQUET_TYPE[kind] };
+}
+
+/**
+ * numeric(p,s) typmod → precision/scale when Decimal128 can hold it. PostgreSQL 15 also
+ * allows a negative scale or a scale above the precision; Parquet's DECIMAL does not.
+ */
+function decimalTypmod(typmod: number): { precision: number; scale: number } | null {
+  if (typmod < VARHDRSZ) return null;
+  const precision = ((typmod - VARHDRSZ) >> 16) & 0xffff;
+  const scale = ((((typmod - VARHDRSZ) & 0x7ff) ^ 1024) - 1024);
+  if (precision < 1 || precision > MAX_DECIMAL128_PRECISION || scale < 0 || scale > precision) return null;
+  return { precision, scale };
+}
+
+export function isDateLike(kind: Kind): boolean {
+  return kind === Kind.Date || kind === Kind.Timestamp || kind === Kind.TimestampTz;
+}

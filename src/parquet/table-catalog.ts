@@ -1,0 +1,103 @@
+/**
+ * Reads what the export needs from the catalog, on the caller's connection so it sees the
+ * same snapshot as the COPY: the relation, its columns in order, and a key to sort by.
+ */
+import pg from 'pg';
+import { InputError } from '../errors.js';
+import { columnSpec, isDateLike, type CatalogColumn, type ColumnSpec } from './pg-types.js';
+
+export interface TableLayout {
+  /** Quoted schema-qualified name, safe to splice into SQL. */
+  sql: string;
+  /** Unquoted schema.table for messages. */
+  label: string;
+  columns: ColumnSpec[];
+  /** Columns of the primary key, or of the narrowest NOT NULL unique key; empty if none. */
+  keyColumns: string[];
+  /** Index into columns of the dateColumn option, or -1. */
+  dateColumnIndex: number;
+}
+
+export async function describeTable(
+  client: pg.ClientBase,
+  table: string,
+  schema: string | undefined,
+  dateColumn: string | undefined,
+): Promise<TableLayout> {
+  const requested = schema === undefined ? pg.escapeIdentifier(table) : `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(table)}`;
+  const found = await client.query<{ oid: number; nspname: string; relname: string }>(
+    `SELECT c.oid::int AS oid, n.nspname, c.relname
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.oid = to_regclass($1)`,
+    [requested],
+  );
+  const relation = found.rows[0];
+  if (!relation) {
+    throw new InputError(`table ${schema === undefined ? table : `${schema}.${table}`} does not exist (or is not visible on the search_path)`);
+  }
+  const label = `${relation.nspname}.${relation.relname}`;
+  const columns = await readColumns(client, relation.oid, label);
+  return {
+    sql: `${pg.escapeIdentifier(relation.nspname)}.${pg.escapeIdentifier(relation.relname)}`,
+    label,
+    columns,
+    keyColumns: await readKeyColumns(client, relation.oid),
+    dateColumnIndex: dateColumn === undefined ? -1 : findDateColumn(columns, dateColumn, label),
+  };
+}
+
+async function readColumns(client: pg.ClientBase, oid: number, label: string): Promise<ColumnSpec[]> {
+  const result = await client.query<CatalogColumn>(
+    `SELECT attname::text AS name, atttypid::int AS "typeOid", atttypmod AS typmod,
+            format_type(atttypid, atttypmod) AS "pgType", attnotnull AS "notNull"
+       FROM pg_attribute
+      WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped
+      ORDER BY attnum`,
+    [oid],
+  );
+  if (result.rows.length === 0) throw new InputError(`table ${label} has no columns to export`);
+  const specs: ColumnSpec[] = [];
+  const unsupported: string[] = [];
+  for (const column of result.rows) {
+    const spec = columnSpec(column);
+    if (spec) specs.push(spec);
+    else unsupported.push(`"${column.name}" (${column.pgType})`);
+  }
+  if (unsupported.length > 0) {
+    throw new InputError(`table ${label} has columns of types seedvault cannot export: ${unsupported.join(', ')}`);
+  }
+  return specs;
+}
+
+/**
+ * Sorting by a key makes identical data give identical files. A unique index only counts
+ * if it is a plain (non-partial, non-expression) one over NOT NULL columns, since NULLs
+ * may repeat.
+ */
+async function readKeyColumns(client: pg.ClientBase, oid: number): Promise<string[]> {
+  const result = await client.query<{ columns: string[] }>(
+    `SELECT key.columns
+       FROM pg_index i
+       CROSS JOIN LATERAL (
+             SELECT array_agg(a.attname::text ORDER BY k.position) AS columns, bool_and(a.attnotnull) AS not_null
+               FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
+               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+              WHERE k.position <= i.indnkeyatts) AS key
+      WHERE i.indrelid = $1 AND i.indisunique AND i.indisvalid
+        AND i.indpred IS NULL AND i.indexprs IS NULL AND key.not_null
+      ORDER BY i.indisprimary DESC, i.indnkeyatts, i.indexrelid::regclass::text
+      LIMIT 1`,
+    [oid],
+  );
+  return result.rows[0]?.columns ?? [];
+}
+
+function findDateColumn(columns: ColumnSpec[], name: string, label: string): number {
+  const index = columns.findIndex((column) => column.name === name);
+  if (index < 0) throw new InputError(`dateColumn "${name}" is not a column of table ${label}`);
+  const column = columns[index];
+  if (!isDateLike(column.kind)) {
+    throw new InputError(`dateColumn "${name}" of table ${label} is ${column.pgType}; expected date, timestamp or timestamptz`);
+  }
+  return index;
+}

@@ -1,0 +1,168 @@
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { migrate, MIGRATIONS_DIR } from '../db/migrate.js';
+import { ServiceError } from '../errors.js';
+import { log } from '../logging.js';
+import { type StackPaths, stateDirId } from './paths.js';
+import { HOST, pickPort, portAnswers } from './ports.js';
+import { asUser, isAlive, run, startFailure, stopProcessGroup, waitGone } from './process.js';
+import type { PostgresRecord } from './state.js';
+
+const BIN_DIR = '/usr/lib/postgresql/15/bin';
+const DB_USER = 'seedvault';
+const DATABASE = 'seedvault';
+const IS_ROOT = process.getuid?.() === 0;
+
+/**
+ * Dev/test settings: no durability (fsync off) for speed, loopback TCP only, no unix socket
+ * (its default dir may not exist or be writable), room for parallel tests.
+ */
+function serverOptions(port: number): string {
+  return [
+    `-p ${port}`,
+    `-c listen_addresses=${HOST}`,
+    "-c unix_socket_directories=''",
+    '-c fsync=off',
+    '-c synchronous_commit=off',
+    '-c full_page_writes=off',
+    '-c max_connections=200',
+  ].join(' ');
+}
+
+export function databaseUrl(rec: PostgresRecord, database = rec.database): string {
+  return `postgres://${rec.dbUser}@${HOST}:${rec.port}/${database}`;
+}
+
+export async function postgresIsRunning(rec: PostgresRecord): Promise<boolean> {
+  return rec.pid !== null && isAlive(rec.pid, 'postgres') && (await portAnswers(rec.port));
+}
+
+/** Installs PostgreSQL 15 with apt when missing (root only). */
+async function ensureBinaries(): Promise<void> {
+  if (existsSync(join(BIN_DIR, 'pg_ctl'))) return;
+  if (!IS_ROOT) throw new ServiceError(`postgres: PostgreSQL 15 not found in ${BIN_DIR}; install it with: sudo apt-get install -y postgresql-15`);
+  log.info('installing postgresql-15 with apt-get');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  await run('apt-get', ['update'], { env, timeoutMs: 10 * 60_000 });
+  await run('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql-15'], { env, timeoutMs: 15 * 60_000 });
+}
+
+/** PostgreSQL refuses to run as root: then use the `postgres` account, or create `seedvault`. */
+async function serverUser(): Promise<string | null> {
+  if (!IS_ROOT) return null;
+  for (const user of ['postgres', 'seedvault']) {
+    if (await userExists(user)) return user;
+  }
+  await run('useradd', ['-r', '-M', '-s', '/usr/sbin/nologin', 'seedvault']);
+  return 'seedvault';
+}
+
+async function userExists(user: string): Promise<boolean> {
+  try {
+    await run('id', ['-u', user]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Root's home is 0700, unreachable for the server user: then data lives under /var/tmp, one dir per state dir. */
+function baseDir(paths: StackPaths, user: string | null): string {
+  return user ? join('/var/tmp/seedvault-pg', stateDirId(paths.stateDir)) : join(paths.stateDir, 'postgres');
+}
+
+async function chownTo(dir: string, user: string): Promise<void> {
+  const uid = Number((await run('id', ['-u', user])).stdout.trim());
+  const gid = Number((await run('id', ['-g', user])).stdout.trim());
+  chownSync(dir, uid, gid);
+}
+
+/** initdb when needed, then pg_ctl start on the recorded port when free (always, with `samePort`). */
+export async function startPostgres(paths: StackPaths, prev: PostgresRecord | undefined, samePort: boolean): Promise<PostgresRecord> {
+  await ensureBinaries();
+  const user = await serverUser();
+  const base = baseDir(paths, user);
+  mkdirSync(base, { recursive: true, mode: 0o755 });
+  if (user) await chownTo(base, user);
+  const rec: PostgresRecord = {
+    pid: null,
+    port: samePort && prev ? prev.port : await pickPort(prev?.port),
+    binDir: BIN_DIR,
+    dataDir: join(base, 'data'),
+    logFile: join(base, 'postgres.log'),
+    osUser: user ?? userInfo().username,
+    dbUser: DB_USER,
+    database: DATABASE,
+  };
+  const pgRun = (tool: string, args: string[], timeoutMs = 120_000) => {
+    const [cmd, argv] = asUser(user, join(BIN_DIR, tool), args);
+    return run(cmd, argv, { timeoutMs, cwd: base });
+  };
+
+  await stopOrphan(rec, user);
+  if (!existsSync(join(rec.dataDir, 'PG_VERSION'))) {
+    await pgRun('initdb', ['-D', rec.dataDir, '-U', DB_USER, '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync']);
+  }
+  try {
+    await pgRun('pg_ctl', ['-D', rec.dataDir, '-l', rec.logFile, '-w', '-t', '60', '-o', serverOptions(rec.port), 'start'], 90_000);
+  } catch (err) {
+    throw startFailure('postgres', `pg_ctl start failed: ${(err as Error).message.split('\n')[0]}`, rec.logFile);
+  }
+  rec.pid = readPostmasterPid(rec.dataDir);
+  if (!rec.pid) throw startFailure('postgres', `no pid in ${rec.dataDir}/postmaster.pid after start`, rec.logFile);
+  if (!(await portAnswers(rec.port))) throw startFailure('postgres', `started but port ${rec.port} does not answer`, rec.logFile);
+  await ensureDatabase(rec);
+  return rec;
+}
+
+/** A server still running on this data dir while stack.json lost track of it would block the start. */
+async function stopOrphan(rec: PostgresRecord, user: string | null): Promise<void> {
+  if (!existsSync(join(rec.dataDir, 'postmaster.pid'))) return;
+  const pid = readPostmasterPid(rec.dataDir);
+  if (pid && isAlive(pid, 'postgres')) {
+    log.warn({ pid }, 'postgres: stopping a server left running on this data dir');
+    await stopPostgres({ ...rec, pid, osUser: user ?? rec.osUser });
+  }
+}
+
+/** The postmaster's pid, or 0 when the file is missing or unreadable. */
+function readPostmasterPid(dataDir: string): number {
+  try {
+    return Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function ensureDatabase(rec: PostgresRecord): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl(rec, 'postgres') });
+  await client.connect();
+  try {
+    const found = await client.query('select 1 from pg_database where datname = $1', [rec.database]);
+    if (found.rowCount === 0) await client.query(`create database "${rec.database}" owner "${rec.dbUser}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Applies pending migrations; an empty migrations folder means nothing to apply. */
+export async function applyMigrations(rec: PostgresRecord): Promise<string[]> {
+  const files = existsSync(MIGRATIONS_DIR) ? readdirSync(MIGRATIONS_DIR).filter((f) => /\.(sql|js|cjs|mjs|ts)$/.test(f)) : [];
+  if (files.length === 0) return [];
+  return migrate(databaseUrl(rec));
+}
+
+export async function stopPostgres(rec: PostgresRecord): Promise<void> {
+  if (rec.pid === null || !isAlive(rec.pid, 'postgres')) return;
+  const user = rec.osUser === userInfo().username ? null : rec.osUser;
+  const [cmd, argv] = asUser(user, join(rec.binDir, 'pg_ctl'), ['-D', rec.dataDir, 'stop', '-m', 'fast', '-w', '-t', '15']);
+  try {
+    await run(cmd, argv, { timeoutMs: 30_000, cwd: '/' });
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'pg_ctl stop failed; killing postgres');
+    await stopProcessGroup(rec.pid, 0);
+  }
+  if (!(await waitGone(rec.pid, 5000))) throw new ServiceError(`postgres: pid ${rec.pid} still running after stop`);
+}

@@ -1,0 +1,70 @@
+import {
+  LATEST_VERSION_KEY,
+  MANIFEST_FILE,
+  PIN_MARKER,
+  type Manifest,
+} from '../domain/manifest.js';
+import { planPrune, type PrunePlan } from '../domain/retention.js';
+import { compareVersionsDesc, isVersion, versionPrefix } from '../domain/version.js';
+import { IntegrityError } from '../errors.js';
+import type { Storage } from './types.js';
+
+export interface VersionEntry {
+  version: string;
+  complete: boolean;
+  pinned: boolean;
+  objects: number;
+  bytes: number;
+}
+
+/** Every `v<version>/` folder in storage, newest first, with its state. */
+export async function listVersions(storage: Storage): Promise<VersionEntry[]> {
+  const versions = (await storage.listPrefixes(''))
+    .filter((p) => p.startsWith('v'))
+    .map((p) => p.slice(1, -1))
+    .filter(isVersion)
+    .sort(compareVersionsDesc);
+  return Promise.all(
+    versions.map(async (version) => {
+      const prefix = versionPrefix(version);
+      const objects = await storage.list(prefix);
+      const names = new Set(objects.map((o) => o.key.slice(prefix.length)));
+      return {
+        version,
+        complete: names.has(MANIFEST_FILE),
+        pinned: names.has(PIN_MARKER),
+        objects: objects.length,
+        bytes: objects.reduce((sum, o) => sum + o.size, 0),
+      };
+    }),
+  );
+}
+
+export async function readLatestVersion(storage: Storage): Promise<string | null> {
+  const text = (await storage.getText(LATEST_VERSION_KEY))?.trim();
+  return text && isVersion(text) ? text : null;
+}
+
+/** The manifest of a version, or null when the version has none (incomplete or absent). */
+export async function readManifest(storage: Storage, version: string): Promise<Manifest | null> {
+  const key = `${versionPrefix(version)}${MANIFEST_FILE}`;
+  const text = await storage.getText(key);
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as Manifest;
+  } catch {
+    throw new IntegrityError(`${storage.location}/${key} is not valid JSON`);
+  }
+}
+
+/** Applies the retention plan to storage (or only reports it with dryRun). */
+export async function pruneVersions(storage: Storage, keep: number, dryRun: boolean): Promise<PrunePlan> {
+  const plan = planPrune(await listVersions(storage), await readLatestVersion(storage), keep);
+  if (!dryRun) {
+    for (const { version } of plan.delete) {
+      const objects = await storage.list(versionPrefix(version));
+      await storage.delete(objects.map((o) => o.key));
+    }
+  }
+  return plan;
+}

@@ -1,0 +1,28 @@
+import type { Readable } from 'node:stream';
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+}
+
+/**
+ * One interface over the object store and a local folder with the same layout; workflows
+ * and activities never know which one they use. Keys are relative to the bucket/folder.
+ */
+export interface Storage {
+  /** Human-readable location for messages, e.g. `s3://seeds` or `/srv/seeds`. */
+  readonly location: string;
+  /** Streams `body` to `key` (multipart for S3); the object appears only when complete. */
+  put(key: string, body: Readable | string, options?: { contentType?: string }): Promise<void>;
+  /** Creates `key` only if absent; returns false when it already exists. */
+  putIfAbsent(key: string, body: string): Promise<boolean>;
+  get(key: string): Promise<Readable>;
+  getText(key: string): Promise<string | null>;
+  head(key: string): Promise<ObjectInfo | null>;
+  /** Every object under `prefix`, recursively. */
+  list(prefix: string): Promise<ObjectInfo[]>;
+  /** Immediate "folders" under `prefix` (e.g. `v2026.01.22/`). */
+  listPrefixes(prefix: string): Promise<string[]>;
+  copy(fromKey: string, toKey: string): Promise<void>;
+  delete(keys: string[]): Promise<void>;
+}

@@ -1,0 +1,142 @@
+import {
+  defineQuery,
+  defineSignal,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { TableProgress } from '../activities/snapshot/progress.js';
+import type { Manifest } from '../domain/manifest.js';
+import type { PrunePlan } from '../domain/retention.js';
+import { versionForDate } from '../domain/version.js';
+import { SeedvaultJob, SnapshotStatus, SnapshotVersion } from './search-attributes.js';
+
+export interface SeedSnapshotInput {
+  /** Default: YYYY.MM.DD of the start (UTC), suffixed -2, -3... when that day already has one. */
+  version?: string;
+  /** Source keys from the config; default all. */
+  sources?: string[];
+  pin?: boolean;
+  /** Who asked: `manual`, `schedule`, ... (recorded in the manifest). */
+  trigger?: string;
+}
+
+export interface SeedSnapshotResult {
+  version: string;
+  manifest: Manifest;
+  prune: PrunePlan;
+}
+
+export type SnapshotPhase = 'claiming' | 'exporting' | 'verifying' | 'publishing' | 'moving latest' | 'pruning' | 'completed' | 'failed';
+
+export interface SnapshotProgress {
+  version: string | null;
+  phase: SnapshotPhase;
+  tables: TableProgress[];
+}
+
+export const progressQuery = defineQuery<SnapshotProgress>('progress');
+export const snapshotProgressSignal = defineSignal<[TableProgress[]]>('snapshotProgress');
+
+const quick = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '2s', maximumInterval: '1 minute', nonRetryableErrorTypes: ['InputError', 'IntegrityError', 'VersionTaken'] },
+});
+
+/** Exports can take hours at 100x scale; the heartbeat timeout is what notices a dead worker. */
+const { exportTables } = proxyActivities<Activities>({
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '5s', maximumInterval: '2 minutes', nonRetryableErrorTypes: ['InputError'] },
+  summary: 'export tables from one database snapshot and upload them',
+});
+
+const { verifyUploads } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 hours',
+  retry: { initialInterval: '5s', maximumInterval: '2 minutes', nonRetryableErrorTypes: ['IntegrityError'] },
+  summary: 'read back every uploaded object and check size and sha256',
+});
+
+/**
+ * The seed snapshot (seed 002): export -> verify -> manifest -> move latest -> prune.
+ * Every step is an idempotent activity, so a worker killed anywhere resumes cleanly;
+ * a version becomes latest only once its manifest is published.
+ */
+export async function seedSnapshot(input: SeedSnapshotInput = {}): Promise<SeedSnapshotResult> {
+  const info = workflowInfo();
+  const state: SnapshotProgress = { version: input.version ?? null, phase: 'claiming', tables: [] };
+  const report = (phase: SnapshotPhase) => {
+    state.phase = phase;
+    const rows = state.tables.map((t) => `${t.table}: ${t.rows.toLocaleString('en-US')} rows${t.done ? ' (done)' : ''}`);
+    setCurrentDetails([`**${phase}** ${state.version ?? ''}`, ...rows].join('\n\n'));
+    upsertSearchAttributes([{ key: SnapshotStatus, value: phase }]);
+  };
+  setHandler(progressQuery, () => state);
+  setHandler(snapshotProgressSignal, (tables) => {
+    state.tables = tables;
+    report(state.phase);
+  });
+  upsertSearchAttributes([{ key: SeedvaultJob, value: 'snapshot' }]);
+  report('claiming');
+
+  const config = await quick.snapshotSettings();
+  const sources = input.sources?.length ? input.sources : config.sources;
+  const version = await quick.claimVersion({
+    requested: input.version,
+    base: versionForDate(new Date(Date.now())),
+    owner: info.workflowId,
+  });
+  state.version = version;
+  upsertSearchAttributes([{ key: SnapshotVersion, value: version }]);
+  await quick.recordSnapshot({ version, status: 'running', workflowId: info.workflowId });
+
+  try {
+    report('exporting');
+    const exported = await exportTables({ version, sources });
+
+    report('verifying');
+    await verifyUploads({ version, tables: exported.tables });
+
+    report('publishing');
+    const manifest: Manifest = {
+      version,
+      created_at: new Date(Date.now()).toISOString(),
+      created_by: `seedvault seedSnapshot (${input.trigger ?? 'manual'})`,
+      tables: exported.tables,
+      config_snapshot: config.configSnapshot,
+      compatibility: {
+        min_schema_version: '2.0',
+        postgres_version: exported.database.server_version.split('.')[0]!,
+        schema_migration: exported.database.schema_migration,
+      },
+      consistency: exported.database,
+      workflow: { id: info.workflowId, run_id: info.runId },
+    };
+    await quick.publishManifest(manifest);
+    if (input.pin) await quick.setPinned({ version, pinned: true });
+
+    report('moving latest');
+    await quick.moveLatest({ version });
+
+    report('pruning');
+    const prune = await quick.pruneSnapshots({ dryRun: false });
+
+    await quick.recordSnapshot({ version, status: 'completed', workflowId: info.workflowId, manifest });
+    report('completed');
+    log.info('snapshot completed', { version, tables: Object.keys(manifest.tables).length });
+    return { version, manifest, prune };
+  } catch (err) {
+    report('failed');
+    await quick.recordSnapshot({
+      version,
+      status: 'failed',
+      workflowId: info.workflowId,
+      error: err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err),
+    });
+    throw err;
+  }
+}
