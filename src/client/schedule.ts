@@ -42,7 +42,7 @@ export function scheduleCommand(): Command {
             scheduleId,
             exists: true,
             paused: d.state.paused,
-            cron: (d.spec.cronExpressions ?? []).join(' | ') || null,
+            cron: typeof d.memo?.cron === 'string' ? d.memo.cron : null,
             nextRun: d.info.nextActionTimes[0]?.toISOString() ?? null,
             lastRun: d.info.recentActions.at(-1)?.takenAt.toISOString() ?? null,
           });

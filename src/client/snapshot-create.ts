@@ -1,5 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdReusePolicy,
+  type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
 import type { SeedvaultConfig } from '../config/schema.js';
 import { nextFreeVersion, versionForDate, versionProblem } from '../domain/version.js';
 import { InputError, SeedvaultError } from '../errors.js';
@@ -40,7 +45,10 @@ export function validateVersionFlag(version: string | undefined, flag = '--versi
 }
 
 /** Starts a snapshot run; a version already running or already complete is a clear error. */
-export async function startSnapshot(config: SeedvaultConfig, options: CreateOptions): Promise<WorkflowHandle<typeof seedSnapshot>> {
+export async function startSnapshot(
+  config: SeedvaultConfig,
+  options: CreateOptions,
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof seedSnapshot>> {
   validateVersionFlag(options.version);
   const sources = resolveSources(config, options.tables);
   const client = await connectClient(config);

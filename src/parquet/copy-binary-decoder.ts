@@ -25,7 +25,7 @@ const EMPTY = new Uint8Array(0);
 
 export class CopyBinaryDecoder {
   private bytes: Uint8Array = EMPTY;
-  private view = new DataView(EMPTY.buffer);
+  private view: DataView = new DataView(EMPTY.buffer);
   private pos = 0;
   /** Chunks received but not yet merged into `bytes`. */
   private pending: Uint8Array[] = [];

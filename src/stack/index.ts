@@ -1,10 +1,11 @@
+import { rmSync } from 'node:fs';
 import { ServiceError } from '../errors.js';
 import { log } from '../logging.js';
 import { secondsSince } from './install.js';
 import { ensureBucket, minioEndpoint, minioIsRunning, startMinio, stopMinio } from './minio.js';
 import { resolvePaths, type StackOptions, type StackPaths } from './paths.js';
-import { canBind, HOST } from './ports.js';
-import { applyMigrations, databaseUrl, postgresIsRunning, startPostgres, stopPostgres } from './postgres.js';
+import { canBind, HOST, waitUntil } from './ports.js';
+import { applyMigrations, databaseUrl, postgresIsRunning, removePostgresData, startPostgres, stopPostgres } from './postgres.js';
 import { COMPONENT_NAMES, type ComponentName, type ComponentRecords, readState, type StackState, withStackLock, writeState } from './state.js';
 import { ensureSearchAttributes, startTemporal, stopTemporal, temporalIsRunning } from './temporal.js';
 
@@ -92,7 +93,8 @@ async function upOne<N extends ComponentName>(paths: StackPaths, state: StackSta
     rec = prev;
     action = 'reused';
   } else {
-    if (samePorts && prev && !(await canBind(prev.port))) {
+    // A just-stopped server may release its port a moment after its pid is gone.
+    if (samePorts && prev && !(await waitUntil(() => canBind(prev.port), 10_000))) {
       throw new ServiceError(`${name}: port ${prev.port} is taken by another process; cannot restart on the same port`);
     }
     rec = await driver.start(paths, prev, samePorts);
@@ -152,6 +154,20 @@ export async function stackDown(opts?: StackOptions): Promise<void> {
   await withStackLock(paths, async () => {
     const state = readState(paths);
     throwFailures(await Promise.allSettled(COMPONENT_NAMES.map((name) => downOne(paths, state, name))));
+  });
+}
+
+/**
+ * Stops the stack and deletes all it recorded: the state dir and, when root, the PostgreSQL
+ * data kept outside it. For throwaway stacks (test runs); binaries in the cache dir stay.
+ */
+export async function stackRemove(opts?: StackOptions): Promise<void> {
+  const paths = resolvePaths(opts);
+  await withStackLock(paths, async () => {
+    const state = readState(paths);
+    throwFailures(await Promise.allSettled(COMPONENT_NAMES.map((name) => downOne(paths, state, name))));
+    if (state.postgres) removePostgresData(state.postgres);
+    rmSync(paths.stateDir, { recursive: true, force: true });
   });
 }
 

@@ -50,9 +50,13 @@ export async function startMinio(paths: StackPaths, prev: MinioRecord | undefine
     if (!isAlive(rec.pid!)) throw startFailure('minio', 'process exited during startup', rec.logFile);
   };
   const ready = async () => (await httpStatus(`${minioEndpoint(rec)}/minio/health/ready`)) === 200;
-  if (!(await waitUntil(ready, READY_TIMEOUT_MS, died).catch(() => false))) {
+  try {
+    if (!(await waitUntil(ready, READY_TIMEOUT_MS, died))) {
+      throw startFailure('minio', `not ready on ${minioEndpoint(rec)} after ${READY_TIMEOUT_MS / 1000}s`, rec.logFile);
+    }
+  } catch (err) {
     await stopProcessGroup(rec.pid, 2000).catch(() => {}); // never leave an unrecorded server behind
-    throw startFailure('minio', `not ready on ${minioEndpoint(rec)} after ${READY_TIMEOUT_MS / 1000}s or exited`, rec.logFile);
+    throw err;
   }
   return rec;
 }

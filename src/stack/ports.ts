@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -14,7 +15,7 @@ export function canBind(port: number): Promise<boolean> {
   });
 }
 
-function ephemeralPort(): Promise<number> {
+function kernelPickedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -25,14 +26,42 @@ function ephemeralPort(): Promise<number> {
   });
 }
 
-/** Keeps `preferred` when it is still free (so URLs stay stable across restarts), else asks the kernel. */
+/**
+ * Ports between 20000 and the start of the kernel's ephemeral range. A server port inside
+ * that range can be taken as the source port of any outgoing connection while the server is
+ * down, and then a restart on the same port fails (seen in the MinIO stop/start test).
+ */
+function stablePortRange(): [number, number] | null {
+  let ephemeralLow = 32768;
+  try {
+    ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || ephemeralLow;
+  } catch {
+    // not Linux: assume the usual default
+  }
+  const low = 20000;
+  const high = ephemeralLow - 1;
+  return high - low >= 1000 ? [low, high] : null;
+}
+
+async function freshPort(): Promise<number> {
+  const range = stablePortRange();
+  if (range) {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const port = range[0] + Math.floor(Math.random() * (range[1] - range[0] + 1));
+      if (!handedOut.has(port) && (await canBind(port))) return port;
+    }
+  }
+  return kernelPickedPort();
+}
+
+/** Keeps `preferred` when it is still free (so URLs stay stable across restarts), else picks a free one. */
 export async function pickPort(preferred?: number): Promise<number> {
   if (preferred && !handedOut.has(preferred) && (await canBind(preferred))) {
     handedOut.add(preferred);
     return preferred;
   }
   for (;;) {
-    const port = await ephemeralPort();
+    const port = await freshPort();
     if (!handedOut.has(port)) {
       handedOut.add(port);
       return port;

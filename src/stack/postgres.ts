@@ -1,6 +1,6 @@
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { migrate, MIGRATIONS_DIR } from '../db/migrate.js';
 import { ServiceError } from '../errors.js';
@@ -68,9 +68,11 @@ async function userExists(user: string): Promise<boolean> {
   }
 }
 
+const ROOT_DATA_PARENT = '/var/tmp/seedvault-pg';
+
 /** Root's home is 0700, unreachable for the server user: then data lives under /var/tmp, one dir per state dir. */
 function baseDir(paths: StackPaths, user: string | null): string {
-  return user ? join('/var/tmp/seedvault-pg', stateDirId(paths.stateDir)) : join(paths.stateDir, 'postgres');
+  return user ? join(ROOT_DATA_PARENT, stateDirId(paths.stateDir)) : join(paths.stateDir, 'postgres');
 }
 
 async function chownTo(dir: string, user: string): Promise<void> {
@@ -84,8 +86,12 @@ export async function startPostgres(paths: StackPaths, prev: PostgresRecord | un
   await ensureBinaries();
   const user = await serverUser();
   const base = baseDir(paths, user);
+  if (user) sweepAbandonedData();
   mkdirSync(base, { recursive: true, mode: 0o755 });
-  if (user) await chownTo(base, user);
+  if (user) {
+    await chownTo(base, user);
+    writeFileSync(join(base, OWNER_FILE), paths.stateDir);
+  }
   const rec: PostgresRecord = {
     pid: null,
     port: samePort && prev ? prev.port : await pickPort(prev?.port),
@@ -151,7 +157,11 @@ async function ensureDatabase(rec: PostgresRecord): Promise<void> {
 export async function applyMigrations(rec: PostgresRecord): Promise<string[]> {
   const files = existsSync(MIGRATIONS_DIR) ? readdirSync(MIGRATIONS_DIR).filter((f) => /\.(sql|js|cjs|mjs|ts)$/.test(f)) : [];
   if (files.length === 0) return [];
-  return migrate(databaseUrl(rec));
+  try {
+    return await migrate(databaseUrl(rec));
+  } catch (err) {
+    throw new ServiceError(`postgres: migrations in ${MIGRATIONS_DIR} failed: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 export async function stopPostgres(rec: PostgresRecord): Promise<void> {
@@ -165,4 +175,35 @@ export async function stopPostgres(rec: PostgresRecord): Promise<void> {
     await stopProcessGroup(rec.pid, 0);
   }
   if (!(await waitGone(rec.pid, 5000))) throw new ServiceError(`postgres: pid ${rec.pid} still running after stop`);
+}
+
+/** Names the state dir a data dir under ROOT_DATA_PARENT belongs to. */
+const OWNER_FILE = 'state-dir';
+
+/**
+ * Data dirs under ROOT_DATA_PARENT whose state dir was deleted (a test run that removed its
+ * temp folder) would pile up forever: delete them unless their server still runs.
+ */
+function sweepAbandonedData(): void {
+  const entries = existsSync(ROOT_DATA_PARENT) ? readdirSync(ROOT_DATA_PARENT) : [];
+  for (const entry of entries) {
+    const base = join(ROOT_DATA_PARENT, entry);
+    let owner: string;
+    try {
+      owner = readFileSync(join(base, OWNER_FILE), 'utf8');
+    } catch {
+      continue; // not ours, or being created
+    }
+    const pid = readPostmasterPid(join(base, 'data'));
+    if (!existsSync(owner) && !(pid && isAlive(pid, 'postgres'))) {
+      log.info({ dir: base, stateDir: owner }, 'postgres: removing data of a deleted state dir');
+      rmSync(base, { recursive: true, force: true });
+    }
+  }
+}
+
+/** Deletes the data kept outside the state dir (root only); anything else is left alone. */
+export function removePostgresData(rec: PostgresRecord): void {
+  const base = dirname(rec.dataDir);
+  if (dirname(base) === ROOT_DATA_PARENT) rmSync(base, { recursive: true, force: true });
 }

@@ -17,11 +17,21 @@ export function isAlive(pid: number, expect?: string): boolean {
   if (!existsSync(`/proc/${pid}`)) return true; // not Linux: kill(0) is all we have
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
+    // A zombie is gone, unless it is a thread-group leader whose other threads still exit
+    // (and still hold its sockets).
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z') && liveThreads(pid) <= 1) return false;
     if (expect && !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(expect)) return false;
     return true;
   } catch {
     return false;
+  }
+}
+
+function liveThreads(pid: number): number {
+  try {
+    return Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
   }
 }
 

@@ -118,7 +118,8 @@ async function waitTemporalReady(rec: TemporalRecord): Promise<void> {
 export async function ensureSearchAttributes(rec: TemporalRecord): Promise<void> {
   const common = ['--address', `${HOST}:${rec.port}`, '--namespace', rec.namespace];
   const listed = await run(rec.binary, ['operator', 'search-attribute', 'list', '--output', 'json', ...common], { timeoutMs: 15_000 });
-  const missing = ALL_SEARCH_ATTRIBUTES.filter((key) => !listed.stdout.includes(`"${key.name}"`));
+  const custom = (JSON.parse(listed.stdout) as { customAttributes?: Record<string, string> }).customAttributes ?? {};
+  const missing = ALL_SEARCH_ATTRIBUTES.filter((key) => !(key.name in custom));
   for (const key of missing) {
     await run(rec.binary, ['operator', 'search-attribute', 'create', '--name', key.name, '--type', CLI_TYPE[key.type]!, ...common], { timeoutMs: 15_000 });
   }

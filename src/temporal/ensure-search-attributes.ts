@@ -23,7 +23,7 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   if (missing.length === 0) return;
   await connection.operatorService.addSearchAttributes({
     namespace,
-    searchAttributes: Object.fromEntries(missing.map((key) => [key.name, INDEXED[key.valueType]!])),
+    searchAttributes: Object.fromEntries(missing.map((key) => [key.name, INDEXED[key.type]!])),
   });
   log.info({ added: missing.map((k) => k.name) }, 'registered search attributes');
 }

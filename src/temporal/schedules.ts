@@ -21,7 +21,7 @@ export function desiredSchedules(config: SeedvaultConfig): ScheduleOptions[] {
         staticSummary: `weekly seed snapshot of ${Object.keys(config.sources).length} tables`,
       },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
-      memo: { managedBy: 'seedvault' },
+      memo: { managedBy: 'seedvault', cron: config.backup.schedule },
     },
   ];
 }
@@ -32,7 +32,12 @@ export async function applySchedules(client: Client, config: SeedvaultConfig): P
   for (const options of desiredSchedules(config)) {
     const handle = client.schedule.getHandle(options.scheduleId);
     try {
-      await handle.update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: { ...previous.policies, ...options.policies } }));
+      await handle.update((previous) => ({
+        ...previous,
+        spec: options.spec,
+        action: options.action,
+        policies: { ...previous.policies, ...options.policies },
+      }));
       results.push({ scheduleId: options.scheduleId, action: 'updated' });
     } catch (err) {
       if (!(err instanceof ScheduleNotFoundError)) throw err;

@@ -92,7 +92,7 @@ export async function seedSnapshot(input: SeedSnapshotInput = {}): Promise<SeedS
   });
   state.version = version;
   upsertSearchAttributes([{ key: SnapshotVersion, value: version }]);
-  await quick.recordSnapshot({ version, status: 'running', workflowId: info.workflowId });
+  await quick.recordSnapshot({ version, status: 'in_progress', workflowId: info.workflowId, sources });
 
   try {
     report('exporting');
@@ -125,7 +125,8 @@ export async function seedSnapshot(input: SeedSnapshotInput = {}): Promise<SeedS
     report('pruning');
     const prune = await quick.pruneSnapshots({ dryRun: false });
 
-    await quick.recordSnapshot({ version, status: 'completed', workflowId: info.workflowId, manifest });
+    await quick.recordPruned({ versions: prune.delete.map((d) => d.version) });
+    await quick.recordSnapshot({ version, status: 'completed', workflowId: info.workflowId, sources, manifest });
     report('completed');
     log.info('snapshot completed', { version, tables: Object.keys(manifest.tables).length });
     return { version, manifest, prune };
@@ -135,6 +136,7 @@ export async function seedSnapshot(input: SeedSnapshotInput = {}): Promise<SeedS
       version,
       status: 'failed',
       workflowId: info.workflowId,
+      sources,
       error: err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err),
     });
     throw err;

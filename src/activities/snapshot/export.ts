@@ -38,7 +38,9 @@ export function exportActivities({ config, pool, storage, temporal }: ActivityDe
         return source;
       });
       const { format, compression, parallelism } = config.backup;
-      const progress = new ProgressReporter(temporal, ctx.info.workflowExecution, sources.map((s) => s.table));
+      const execution = ctx.info.workflowExecution;
+      if (!execution) throw ApplicationFailure.nonRetryable('exportTables runs only inside a seedSnapshot workflow', 'InputError');
+      const progress = new ProgressReporter(temporal, execution, sources.map((s) => s.table));
       const coordinator = await pool.connect();
       const abort = new AbortController();
       ctx.cancellationSignal.addEventListener('abort', () => abort.abort(ctx.cancellationSignal.reason));

@@ -1,0 +1,91 @@
+import type { Manifest } from '../../domain/manifest.js';
+import { versionPrefix } from '../../domain/version.js';
+import type { ActivityDeps } from '../deps.js';
+
+export type RecordedStatus = 'in_progress' | 'completed' | 'failed';
+
+export interface RecordSnapshotInput {
+  version: string;
+  status: RecordedStatus;
+  workflowId: string;
+  sources: string[];
+  manifest?: Manifest;
+  error?: string;
+}
+
+/**
+ * Keeps `backup_metadata` (seed 001) in step with the bucket: one row per table and
+ * version, upserted so retries never duplicate; a completed snapshot also raises a
+ * BACKUP_READY ready signal in the same transaction.
+ */
+export function recordActivities({ config, pool, storage }: ActivityDeps) {
+  return {
+    async recordSnapshot(input: RecordSnapshotInput): Promise<void> {
+      const client = await pool.connect();
+      try {
+        await client.query('begin');
+        for (const key of input.sources) {
+          const table = config.sources[key]?.table ?? key;
+          const entry = input.manifest?.tables[table];
+          await client.query(
+            `insert into backup_metadata
+               (file_path, storage_location, table_name, snapshot_version, snapshot_status, record_count, file_size_bytes,
+                checksum_sha256, compression, data_start_date, data_end_date, completeness_pct, validation_status,
+                validated_at, pipeline_run_id, metadata)
+             values ($1, $2, $3, $4, $5, coalesce($6, 0), $7, $8, $9, $10, $11, $12, $13,
+                     case when $13 = 'validated' then now() end, $14, $15)
+             on conflict (snapshot_version, table_name) where snapshot_version is not null do update set
+               snapshot_status = excluded.snapshot_status, record_count = excluded.record_count,
+               file_size_bytes = excluded.file_size_bytes, checksum_sha256 = excluded.checksum_sha256,
+               compression = excluded.compression, data_start_date = excluded.data_start_date,
+               data_end_date = excluded.data_end_date, completeness_pct = excluded.completeness_pct,
+               validation_status = excluded.validation_status, validated_at = excluded.validated_at,
+               pipeline_run_id = excluded.pipeline_run_id, metadata = excluded.metadata`,
+            [
+              `${storage.location}/${versionPrefix(input.version)}${entry?.file ?? table}`,
+              config.storage.type,
+              table,
+              input.version,
+              input.status,
+              entry?.rows ?? null,
+              entry?.size_bytes ?? null,
+              entry?.sha256 ?? null,
+              entry?.compression ?? null,
+              entry?.date_range?.[0] ?? null,
+              entry?.date_range?.[1] ?? null,
+              input.status === 'completed' ? 100 : null,
+              input.status === 'completed' ? 'validated' : input.status === 'failed' ? 'failed' : 'pending',
+              input.workflowId,
+              JSON.stringify({ error: input.error ?? null, columns: entry?.columns ?? null }),
+            ],
+          );
+        }
+        if (input.status === 'completed' && input.manifest) {
+          const rows = Object.values(input.manifest.tables).reduce((sum, t) => sum + t.rows, 0);
+          await client.query(
+            `insert into ready_signals (pipeline_run_id, signal_type, status, records_available, completeness_pct, metadata)
+             select $1, 'BACKUP_READY', 'completed', $2, 100, $3
+             where not exists (select 1 from ready_signals where pipeline_run_id = $1 and signal_type = 'BACKUP_READY')`,
+            [input.workflowId, rows, JSON.stringify({ version: input.version, location: storage.location })],
+          );
+        }
+        await client.query('commit');
+      } catch (err) {
+        await client.query('rollback').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+
+    /** Marks the rows of pruned versions inactive, as seed 001's retention expects. */
+    async recordPruned(input: { versions: string[] }): Promise<void> {
+      if (input.versions.length === 0) return;
+      await pool.query(
+        `update backup_metadata set snapshot_status = 'pruned', is_active = false, deactivated_at = now()
+         where snapshot_version = any($1) and is_active`,
+        [input.versions],
+      );
+    },
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * Exports one table: COPY (binary) → decoder → Arrow batches → streaming Parquet writer
+ * (or CSV text → gzip) → `out`, hashing and counting on the way. Everything is pulled, so
+ * memory stays at one batch plus one row group whatever the table size, and a slow `out`
+ * slows the COPY instead of filling memory.
+ */
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import pg from 'pg';
+import { ArrowBatchBuilder, arrowSchema } from './arrow-builder.js';
+import { CopyBinaryDecoder, type CopyRowSink } from './copy-binary-decoder.js';
+import { startCopy, stopCopy } from './copy-stream.js';
+import { CsvRowWriter } from './csv-writer.js';
+import { DateRangeTap } from './date-range.js';
+import { encodeParquet, type Compression } from './parquet-writer.js';
+import { describeTable, type TableLayout } from './table-catalog.js';
+
+export type { Compression } from './parquet-writer.js';
+export type ExportFormat = 'parquet' | 'csv.gz';
+
+export interface ColumnInfo {
+  name: string;
+  /** e.g. 'numeric(12,4)', 'timestamp with time zone' (PostgreSQL's format_type). */
+  pgType: string;
+  /** e.g. 'DECIMAL(12,4)', 'TIMESTAMP(MICROS,UTC)'; see pg-types.ts for the full mapping. */
+  parquetType: string;
+  nullable: boolean;
+}
+
+export interface ExportResult {
+  rows: number;
+  /** Size and SHA-256 of exactly the bytes written to `out`. */
+  bytes: number;
+  sha256: string;
+  columns: ColumnInfo[];
+  /** UTC dates (YYYY-MM-DD) of the min and max of dateColumn; null without dateColumn or values. */
+  dateRange: [string, string] | null;
+}
+
+export interface ExportOptions {
+  /** Queries run on it as they are, e.g. inside the caller's REPEATABLE READ snapshot transaction. */
+  client: pg.ClientBase;
+  table: string;
+  /** Defaults to the client's search_path. */
+  schema?: string;
+  dateColumn?: string;
+  format: ExportFormat;
+  /** Parquet page compression; csv.gz is always gzip and ignores it. */
+  compression: Compression;
+  /** Ended on success, destroyed on failure. */
+  out: NodeJS.WritableStream;
+  onProgress?: (rows: number) => void;
+  /** Rows per Arrow record batch (Parquet); default 65536. */
+  batchRows?: number;
+  /** Aborting cancels the COPY on the server and rejects with an AbortError. */
+  signal?: AbortSignal;
+}
+
+const DEFAULT_BATCH_ROWS = 65_536;
+/** A batch also ends at this much variable-width data, so wide text rows keep memory flat. */
+const MAX_BATCH_BYTES = 64 << 20;
+
+export async function exportTable(options: ExportOptions): Promise<ExportResult> {
+  const { client, format, signal } = options;
+  signal?.throwIfAborted();
+  const layout = await describeTable(client, options.table, options.schema, options.dateColumn);
+  signal?.throwIfAborted();
+
+  const dateRange = layout.dateColumnIndex < 0 ? null : new DateRangeTap(layout.dateColumnIndex, layout.columns[layout.dateColumnIndex].kind);
+  const digest = new DigestCounter();
+  const copy = startCopy(client, copySql(layout));
+  let rows = 0;
+  const decode = <T>(sink: BatchSink<T>): AsyncGenerator<T> => {
+    const decoder = new CopyBinaryDecoder(layout.columns.length, sink, dateRange);
+    return decodeBatches(copy, decoder, sink, () => {
+      rows = decoder.rows;
+      options.onProgress?.(rows);
+    });
+  };
+  try {
+    if (format === 'parquet') {
+      const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
+      const schema = arrowSchema(layout.columns);
+      const builder = new ArrowBatchBuilder(layout.label, layout.columns, batchRows, MAX_BATCH_BYTES);
+      await pipeline(encodeParquet(decode(builder), schema, options.compression), digest, options.out, { signal });
+    } else {
+      await pipeline(decode(new CsvRowWriter(layout.label, layout.columns)), createGzip(), digest, options.out, { signal });
+    }
+  } catch (error) {
+    await stopCopy(client, copy);
+    throw error;
+  }
+  return {
+    rows,
+    bytes: digest.bytes,
+    sha256: digest.sha256(),
+    columns: layout.columns.map(({ name, pgType, parquetType, nullable }) => ({ name, pgType, parquetType, nullable })),
+    dateRange: dateRange?.range() ?? null,
+  };
+}
+
+function copySql(layout: TableLayout): string {
+  const columns = layout.columns.map((column) => pg.escapeIdentifier(column.name)).join(', ');
+  const orderBy = layout.keyColumns.length > 0 ? ` ORDER BY ${layout.keyColumns.map((name) => pg.escapeIdentifier(name)).join(', ')}` : '';
+  return `COPY (SELECT ${columns} FROM ${layout.sql}${orderBy}) TO STDOUT (FORMAT binary)`;
+}
+
+interface BatchSink<T> extends CopyRowSink {
+  readonly isEmpty: boolean;
+  finish(): T;
+}
+
+/**
+ * Yields a batch each time the sink fills, then the remainder. Always yields at least once:
+ * the Parquet writer learns the schema from the first batch, even an empty one.
+ */
+async function* decodeBatches<T>(copy: Readable, decoder: CopyBinaryDecoder, sink: BatchSink<T>, onBatch: () => void): AsyncGenerator<T> {
+  let yielded = false;
+  // The COPY stream must not be destroyed on early exit: stopCopy still needs to drain it.
+  for await (const chunk of copy.iterator({ destroyOnReturn: false })) {
+    decoder.push(chunk as Uint8Array);
+    while (decoder.decode()) {
+      onBatch();
+      yield sink.finish();
+      yielded = true;
+    }
+  }
+  decoder.finish();
+  onBatch();
+  if (!sink.isEmpty || !yielded) yield sink.finish();
+}
+
+/** Passes bytes through unchanged while hashing and counting them. */
+class DigestCounter extends Transform {
+  private readonly hash = createHash('sha256');
+  bytes = 0;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: (error: null, data: Buffer) => void): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    callback(null, chunk);
+  }
+
+  sha256(): string {
+    return this.hash.digest('hex');
+  }
+}
