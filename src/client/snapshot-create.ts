@@ -44,7 +44,11 @@ export function validateVersionFlag(version: string | undefined, flag = '--versi
   if (problem) throw new InputError(`${flag}: invalid snapshot version "${version.slice(0, 40)}": ${problem}`);
 }
 
-/** Starts a snapshot run; a version already running or already complete is a clear error. */
+/**
+ * Starts a snapshot run. An explicit version that is running or complete is a clear
+ * error; without one, the first free `YYYY.MM.DD[-n]` of today (UTC) is taken, skipping
+ * versions the bucket holds and workflow ids Temporal has already used.
+ */
 export async function startSnapshot(
   config: SeedvaultConfig,
   options: CreateOptions,
@@ -52,29 +56,32 @@ export async function startSnapshot(
   validateVersionFlag(options.version);
   const sources = resolveSources(config, options.tables);
   const client = await connectClient(config);
-  const version =
-    options.version ??
-    nextFreeVersion(versionForDate(new Date()), (await listVersions(createStorage(config.storage))).map((v) => v.version));
-  const workflowId = snapshotWorkflowId(version);
-  try {
-    return await client.workflow.start(seedSnapshot, {
-      taskQueue: config.temporal.task_queue,
-      workflowId,
-      args: [{ version, sources, pin: options.pin, trigger: 'manual' }],
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-      staticSummary: `seed snapshot ${version}`,
-      staticDetails: `tables: ${(sources ?? Object.keys(config.sources)).map((k) => config.sources[k]!.table).join(', ')}`,
-    });
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+  const taken = new Set(options.version ? [] : (await listVersions(createStorage(config.storage))).map((v) => v.version));
+  for (;;) {
+    const version = options.version ?? nextFreeVersion(versionForDate(new Date()), taken);
+    const workflowId = snapshotWorkflowId(version);
+    try {
+      return await client.workflow.start(seedSnapshot, {
+        taskQueue: config.temporal.task_queue,
+        workflowId,
+        args: [{ version, sources, pin: options.pin, trigger: 'manual' }],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        staticSummary: `seed snapshot ${version}`,
+        staticDetails: `tables: ${(sources ?? Object.keys(config.sources)).map((k) => config.sources[k]!.table).join(', ')}`,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      if (!options.version) {
+        taken.add(version);
+        continue;
+      }
       const running = (await client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
       throw new SeedvaultError(
         running
-          ? `snapshot ${version} is already running (workflow ${workflowId}); follow it with: seedvault snapshot show ${version}`
+          ? `snapshot ${version} is already running (workflow ${workflowId}); follow it in the Web UI or with: seedvault snapshot list`
           : `snapshot ${version} already exists (workflow ${workflowId}); pick another --version`,
       );
     }
-    throw err;
   }
 }
 

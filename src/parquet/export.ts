@@ -53,13 +53,14 @@ export interface ExportOptions {
   /** Ended on success, destroyed on failure. */
   out: NodeJS.WritableStream;
   onProgress?: (rows: number) => void;
-  /** Rows per Arrow record batch (Parquet); default 65536. */
+  /** Rows per Arrow record batch (Parquet); default 32768. Row groups are 131072 rows regardless. */
   batchRows?: number;
   /** Aborting cancels the COPY on the server and rejects with an AbortError. */
   signal?: AbortSignal;
 }
 
-const DEFAULT_BATCH_ROWS = 65_536;
+/** Small enough that a batch and its IPC copy stay a few MB, large enough to amortise per-batch work. */
+const DEFAULT_BATCH_ROWS = 32_768;
 /** A batch also ends at this much variable-width data, so wide text rows keep memory flat. */
 const MAX_BATCH_BYTES = 64 << 20;
 

@@ -15,11 +15,11 @@ import { footerRowCount } from './parquet-footer.js';
 export type Compression = 'snappy' | 'gzip' | 'none';
 
 /**
- * Rows per row group. The writer holds one encoded row group in wasm memory (which never
- * shrinks) per concurrent export, so this bounds memory; 256k rows is still large enough
- * for readers to scan efficiently.
+ * Rows per row group. The writer holds the encoded row group in wasm memory (which never
+ * shrinks) until it is complete, once per concurrent export, so this bounds memory; 128k
+ * rows is about DuckDB's own row group size, still large enough to scan efficiently.
  */
-export const ROW_GROUP_ROWS = Number(process.env.RG ?? 262_144);
+const ROW_GROUP_ROWS = 131_072;
 
 const CODEC: Record<Compression, parquet.Compression> = {
   snappy: parquet.Compression.SNAPPY,

@@ -1,15 +1,17 @@
 import type { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { log } from '../logging.js';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 
-const INDEXED: Record<string, temporal.api.enums.v1.IndexedValueType> = {
-  KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-  BOOL: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
-  INT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
-  TEXT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
-  DATETIME: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-  DOUBLE: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
+const { IndexedValueType } = proto.temporal.api.enums.v1;
+
+const INDEXED: Record<string, proto.temporal.api.enums.v1.IndexedValueType> = {
+  KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  BOOL: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+  INT: IndexedValueType.INDEXED_VALUE_TYPE_INT,
+  TEXT: IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
+  DATETIME: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+  DOUBLE: IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
 };
 
 /**

@@ -1,12 +1,15 @@
 import { PassThrough } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import type pg from 'pg';
+import type { SourceConfig } from '../../config/schema.js';
 import { mapWithConcurrency } from '../../domain/concurrency.js';
 import { dataFileName, type DatabaseSnapshotInfo, type ManifestTable } from '../../domain/manifest.js';
 import { versionPrefix } from '../../domain/version.js';
-import { InputError } from '../../errors.js';
+import { InputError, IntegrityError } from '../../errors.js';
 import { log } from '../../logging.js';
 import { exportTable } from '../../parquet/export.js';
+import type { Storage } from '../../storage/types.js';
 import type { ActivityDeps } from '../deps.js';
 import { joinDatabaseSnapshot, openDatabaseSnapshot } from './db-snapshot.js';
 import { ProgressReporter } from './progress.js';
@@ -22,11 +25,67 @@ export interface ExportTablesResult {
   tables: Record<string, ManifestTable>;
 }
 
+interface TableJob {
+  client: pg.ClientBase;
+  source: SourceConfig;
+  version: string;
+  format: 'parquet' | 'csv.gz';
+  compression: 'snappy' | 'gzip' | 'none';
+  storage: Storage;
+  progress: ProgressReporter;
+  abort: AbortController;
+}
+
 /**
- * Streams every table of one snapshot straight into `v<version>/`: COPY (binary) from one
- * exported database snapshot -> Parquet (or csv.gz) -> multipart upload, hashing on the way.
- * Nothing is staged on disk and memory stays flat. A retry starts over from a new
- * database snapshot, so the tables of a version always come from one point in time.
+ * One table: COPY -> Parquet/csv.gz -> multipart upload, as one stream with backpressure.
+ * Whichever side fails first aborts the other (and every other table of the snapshot),
+ * and both settle before the connection goes back to the pool.
+ */
+async function exportOneTable(job: TableJob): Promise<ManifestTable> {
+  const { source, format, compression, abort } = job;
+  const file = dataFileName(source.table, format);
+  const body = new PassThrough({ highWaterMark: 1 << 20 });
+  const fail = (err: unknown) => {
+    abort.abort(err);
+    body.destroy(err as Error);
+    throw err;
+  };
+  const upload = job.storage
+    .put(`${versionPrefix(job.version)}${file}`, body, {
+      contentType: format === 'parquet' ? 'application/vnd.apache.parquet' : 'application/gzip',
+    })
+    .catch(fail);
+  const exporting = exportTable({
+    client: job.client,
+    table: source.table,
+    dateColumn: source.date_column,
+    format,
+    compression,
+    out: body,
+    signal: abort.signal,
+    onProgress: (rows) => job.progress.update(source.table, rows),
+  }).catch(fail);
+  const [exported, uploaded] = await Promise.allSettled([exporting, upload]);
+  if (exported.status === 'rejected' || uploaded.status === 'rejected') throw abort.signal.reason;
+  const result = exported.value;
+  job.progress.finish(source.table, result.rows);
+  return {
+    file,
+    rows: result.rows,
+    date_range: result.dateRange,
+    size_bytes: result.bytes,
+    sha256: result.sha256,
+    format,
+    compression: format === 'parquet' ? compression : 'gzip',
+    columns: result.columns.map((c) => ({ name: c.name, pg_type: c.pgType, parquet_type: c.parquetType, nullable: c.nullable })),
+  };
+}
+
+/**
+ * Streams every table of one snapshot straight into `v<version>/`, from one exported
+ * database snapshot, with up to `backup.parallelism` tables at once. Nothing is staged on
+ * disk and memory stays flat. A retry starts over from a new database snapshot, so the
+ * tables of a version always come from one point in time.
  */
 export function exportActivities({ config, pool, storage, temporal }: ActivityDeps) {
   return {
@@ -34,66 +93,39 @@ export function exportActivities({ config, pool, storage, temporal }: ActivityDe
       const ctx = Context.current();
       const sources = input.sources.map((key) => {
         const source = config.sources[key];
-        if (!source) throw ApplicationFailure.nonRetryable(`unknown source "${key}" (config sources: ${Object.keys(config.sources).join(', ')})`, 'InputError');
+        if (!source) {
+          throw ApplicationFailure.nonRetryable(`unknown source "${key}" (config sources: ${Object.keys(config.sources).join(', ')})`, 'InputError');
+        }
         return source;
       });
-      const { format, compression, parallelism } = config.backup;
       const execution = ctx.info.workflowExecution;
       if (!execution) throw ApplicationFailure.nonRetryable('exportTables runs only inside a seedSnapshot workflow', 'InputError');
       const progress = new ProgressReporter(temporal, execution, sources.map((s) => s.table));
-      const coordinator = await pool.connect();
       const abort = new AbortController();
       ctx.cancellationSignal.addEventListener('abort', () => abort.abort(ctx.cancellationSignal.reason));
+      const coordinator = await pool.connect();
       try {
         const { snapshotId, info } = await openDatabaseSnapshot(coordinator);
         log.info({ version: input.version, snapshot: info.txid_snapshot, lsn: info.wal_lsn }, 'exporting from database snapshot');
-        const exported = await mapWithConcurrency(sources, parallelism, async (source) => {
+        const exported = await mapWithConcurrency(sources, config.backup.parallelism, async (source) => {
+          if (abort.signal.aborted) throw abort.signal.reason;
           const client = await pool.connect();
+          let healthy = false;
           try {
             await joinDatabaseSnapshot(client, snapshotId);
-            const file = dataFileName(source.table, format);
-            const body = new PassThrough({ highWaterMark: 1 << 20 });
-            const upload = storage.put(`${versionPrefix(input.version)}${file}`, body, {
-              contentType: format === 'parquet' ? 'application/vnd.apache.parquet' : 'application/gzip',
-            });
-            const exporting = exportTable({
-              client,
-              table: source.table,
-              dateColumn: source.date_column,
-              format,
-              compression,
-              out: body,
-              signal: abort.signal,
-              onProgress: (rows) => progress.update(source.table, rows),
-            }).catch((err: unknown) => {
-              body.destroy(err as Error);
-              throw err;
-            });
-            // Both settle before we go on: a failed export aborts the multipart upload.
-            const [result] = await Promise.all([exporting, upload]);
-            progress.finish(source.table, result.rows);
-            const table: ManifestTable = {
-              file,
-              rows: result.rows,
-              date_range: result.dateRange,
-              size_bytes: result.bytes,
-              sha256: result.sha256,
-              format,
-              compression: format === 'parquet' ? compression : 'gzip',
-              columns: result.columns.map((c) => ({ name: c.name, pg_type: c.pgType, parquet_type: c.parquetType, nullable: c.nullable })),
-            };
+            const table = await exportOneTable({ client, source, version: input.version, format: config.backup.format, compression: config.backup.compression, storage, progress, abort });
+            await client.query('rollback');
+            healthy = true;
             return [source.table, table] as const;
-          } catch (err) {
-            abort.abort(err);
-            throw err;
           } finally {
-            await client.query('rollback').catch(() => {});
-            client.release();
+            // A connection interrupted mid-COPY is in no state to reuse: discard it.
+            client.release(!healthy);
           }
         });
         return { database: info, tables: Object.fromEntries(exported) };
       } catch (err) {
-        if (err instanceof InputError) throw ApplicationFailure.nonRetryable(err.message, 'InputError');
+        // Bad input and bad data fail the same way on every retry: stop at once.
+        if (err instanceof InputError || err instanceof IntegrityError) throw ApplicationFailure.nonRetryable(err.message, err.name);
         throw err;
       } finally {
         await coordinator.query('rollback').catch(() => {});

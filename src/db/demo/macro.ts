@@ -18,8 +18,8 @@ interface Indicator {
   kind: 'level' | 'log' | 'policy';
   /** [year, typical level] points; the walk is pulled towards the line through them, so decades look roughly right. */
   anchors: readonly (readonly [number, number])[];
-  /** Standard deviation per square-root day, in the walked unit. */
-  volatility: number;
+  /** Standard deviation per square-root day, in the walked unit (policy rates jump instead). */
+  volatility?: number;
   /** The column's numeric scale. */
   decimals: number;
   /** Level walks are reflected here (yields and policy rates stay positive). */
@@ -27,7 +27,7 @@ interface Indicator {
 }
 
 const INDICATORS: readonly Indicator[] = [
-  { column: 'fed_funds', since: '1954-07-31', kind: 'policy', volatility: 0, decimals: 2, floor: 0.05, anchors: [[1954, 0.8], [1960, 3.5], [1965, 4], [1970, 8], [1974, 11], [1977, 5], [1980, 17], [1982, 10], [1987, 6.5], [1990, 8], [1993, 3], [1995, 6], [2001, 4], [2002, 1.75], [2004, 1], [2006, 5.25], [2008, 2], [2009, 0.1], [2016, 0.4], [2019, 2.4], [2020, 0.1], [2022, 0.1], [2023, 4.5], [2024, 5.33], [2025, 4.4], [2026, 3.6]] },
+  { column: 'fed_funds', since: '1954-07-31', kind: 'policy', decimals: 2, floor: 0.05, anchors: [[1954, 0.8], [1960, 3.5], [1965, 4], [1970, 8], [1974, 11], [1977, 5], [1980, 17], [1982, 10], [1987, 6.5], [1990, 8], [1993, 3], [1995, 6], [2001, 4], [2002, 1.75], [2004, 1], [2006, 5.25], [2008, 2], [2009, 0.1], [2016, 0.4], [2019, 2.4], [2020, 0.1], [2022, 0.1], [2023, 4.5], [2024, 5.33], [2025, 4.4], [2026, 3.6]] },
   { column: 'cpi_yoy_us', since: '1954-07-31', kind: 'level', volatility: 0.04, decimals: 2, anchors: [[1954, 0.3], [1960, 1.5], [1966, 3], [1970, 5.7], [1974, 11], [1976, 5.8], [1980, 13.5], [1983, 3.2], [1990, 5.4], [1993, 3], [1998, 1.6], [2000, 3.4], [2003, 2.3], [2008, 3.8], [2009, -0.4], [2011, 3.2], [2015, 0.1], [2019, 1.8], [2020, 1.2], [2021, 4.7], [2022, 8], [2023, 4.1], [2024, 3], [2026, 2.7]] },
   { column: 'cpi_yoy_col', since: '1955-01-31', kind: 'level', volatility: 0.06, decimals: 2, anchors: [[1955, 5], [1965, 10], [1970, 8], [1975, 20], [1980, 26], [1990, 30], [1995, 20], [1999, 9], [2003, 6.5], [2010, 3.2], [2015, 6.8], [2016, 5.7], [2019, 3.8], [2020, 1.6], [2021, 5.6], [2022, 13], [2023, 9.3], [2024, 5.2], [2026, 5]] },
   { column: 'us10y', since: '1962-01-02', kind: 'level', volatility: 0.05, decimals: 3, floor: 0.3, anchors: [[1962, 4], [1970, 7.5], [1975, 8], [1981, 14], [1985, 10.5], [1990, 8.5], [1995, 6.5], [2000, 6], [2003, 4], [2007, 4.7], [2009, 3.3], [2012, 1.8], [2016, 1.8], [2019, 2], [2020, 0.9], [2022, 3.9], [2024, 4.2], [2025, 4.4], [2026, 4.15]] },
@@ -40,7 +40,7 @@ const INDICATORS: readonly Indicator[] = [
   { column: 'usdclp', since: '1990-01-02', kind: 'log', volatility: 0.005, decimals: 2, anchors: [[1990, 300], [1998, 450], [2002, 700], [2007, 520], [2009, 560], [2012, 480], [2016, 670], [2019, 700], [2020, 800], [2022, 860], [2023, 850], [2025, 950], [2026, 930]] },
   { column: 'usdmxn', since: '1993-11-01', kind: 'log', volatility: 0.006, decimals: 4, anchors: [[1993, 3.1], [1995, 7], [1999, 9.5], [2004, 11], [2008, 11], [2009, 13.5], [2012, 13], [2016, 18.5], [2020, 19], [2021, 20], [2023, 17], [2024, 17.5], [2025, 20], [2026, 18]] },
   { column: 'embi_colombia', since: '1998-01-02', kind: 'log', volatility: 0.015, decimals: 2, anchors: [[1998, 350], [1999, 700], [2002, 900], [2004, 450], [2007, 150], [2009, 450], [2011, 150], [2013, 160], [2016, 300], [2018, 180], [2020, 250], [2022, 380], [2023, 300], [2025, 300], [2026, 230]] },
-  { column: 'banrep_rate', since: '1999-01-04', kind: 'policy', volatility: 0, decimals: 2, floor: 1.75, anchors: [[1999, 12], [2002, 6], [2006, 6], [2008, 10], [2010, 3], [2013, 3.25], [2015, 4.5], [2016, 7.75], [2018, 4.25], [2020, 2], [2021, 1.75], [2022, 5], [2023, 13.25], [2024, 11], [2025, 9.5], [2026, 9.25]] },
+  { column: 'banrep_rate', since: '1999-01-04', kind: 'policy', decimals: 2, floor: 1.75, anchors: [[1999, 12], [2002, 6], [2006, 6], [2008, 10], [2010, 3], [2013, 3.25], [2015, 4.5], [2016, 7.75], [2018, 4.25], [2020, 2], [2021, 1.75], [2022, 5], [2023, 13.25], [2024, 11], [2025, 9.5], [2026, 9.25]] },
   { column: 'col10y', since: '2003-01-02', kind: 'level', volatility: 0.05, decimals: 3, floor: 3, anchors: [[2003, 14], [2005, 10], [2008, 10], [2010, 7.5], [2013, 6], [2015, 8], [2017, 7], [2020, 5.5], [2022, 8], [2023, 13], [2024, 10], [2025, 11], [2026, 12]] },
 ];
 
@@ -67,13 +67,14 @@ function* macroRows(seed: number): Generator<CopyValue[]> {
   for (const day of macroDays()) {
     const elapsedDays = Math.max(1, daysBetween(previous, day));
     previous = day;
+    const year = yearFraction(day);
     const values: CopyValue[] = [day];
     for (const walk of walks) {
       if (day < walk.indicator.since) {
         values.push(null);
         continue;
       }
-      const target = anchorAt(walk.indicator, day);
+      const target = anchorAt(walk.indicator, year);
       walk.value = Number.isNaN(walk.value) ? target : step(walk.indicator, walk.value, target, elapsedDays, walk.random);
       values.push(walk.value.toFixed(walk.indicator.decimals));
     }
@@ -92,15 +93,14 @@ function step(indicator: Indicator, value: number, target: number, days: number,
     return Math.max(indicator.floor ?? 0, value + 0.25 * moves);
   }
   const pull = 1 - Math.exp((-Math.LN2 * days) / HALF_LIFE_DAYS);
-  const noise = indicator.volatility * Math.sqrt(days) * random.normal();
+  const noise = (indicator.volatility ?? 0) * Math.sqrt(days) * random.normal();
   if (indicator.kind === 'log') return Math.exp(Math.log(value) + pull * (Math.log(target) - Math.log(value)) + noise);
   const next = value + pull * (target - value) + noise;
   return indicator.floor !== undefined && next < indicator.floor ? 2 * indicator.floor - next : next;
 }
 
-/** The anchor line at a day: linear between anchors, flat beyond the ends. */
-function anchorAt(indicator: Indicator, day: string): number {
-  const year = Number(day.slice(0, 4)) + daysBetween(`${day.slice(0, 4)}-01-01`, day) / 366;
+/** The anchor line at a (fractional) year: linear between anchors, flat beyond the ends. */
+function anchorAt(indicator: Indicator, year: number): number {
   const anchors = indicator.anchors;
   const after = anchors.findIndex(([y]) => y > year);
   if (after === -1) return anchors[anchors.length - 1]![1];
@@ -130,6 +130,11 @@ const MS_PER_DAY = 86_400_000;
 
 function dayOf(utcMs: number): string {
   return new Date(utcMs).toISOString().slice(0, 10);
+}
+
+/** 2000-07-02 -> 2000.5 (roughly; only steers the anchor line). */
+function yearFraction(day: string): number {
+  return Number(day.slice(0, 4)) + daysBetween(`${day.slice(0, 4)}-01-01`, day) / 366;
 }
 
 function nextDay(day: string): string {

@@ -1,0 +1,388 @@
+/**
+ * Integration tests of exportTable against a real PostgreSQL (DATABASE_URL, a role that may
+ * create databases). Parquet files are read back with hyparquet, a reader independent of
+ * the parquet-wasm/Arrow stack that wrote them, and compared row by row with SELECT results.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { parquetMetadata, parquetReadObjects, type FileMetaData, type SchemaElement } from 'hyparquet';
+import pg from 'pg';
+import { exportTable, type Compression, type ExportOptions, type ExportResult } from '../src/parquet/export.js';
+import { InputError } from '../src/errors.js';
+
+const DATABASE = `test_parquet_${randomBytes(5).toString('hex')}`;
+
+const SCHEMA_SQL = `
+  CREATE TABLE every_type (
+    id int8 PRIMARY KEY,
+    b bool, i2 int2, i4 int4, i8 int8, f4 float4, f8 float8,
+    n_small numeric(9,2), n numeric(12,4), n_wide numeric(38,10), n_free numeric,
+    ts timestamp, tstz timestamptz, d date,
+    t text, vc varchar(20), bp char(5), nm name, u uuid, j json, jb jsonb, by bytea,
+    "Mixed ""Case"", col" text
+  );
+  INSERT INTO every_type VALUES
+    (1, true, 1, 2, 3, 1.5, 2.25, 1.5, 1.5, 1.5, 1.5,
+     '2024-03-01 12:34:56.789012', '2024-03-01 12:34:56.789012+00', '2024-03-01',
+     'AAPL', 'v', 'ab', 'name', '01234567-89ab-cdef-0123-456789abcdef', '{"a": [1, 2]}', '{"b": {"c": null}}', '\\x00ff10', 'x'),
+    (2, false, -32768, -2147483648, -9223372036854775808, '-Infinity', 'NaN', -9999999.99, -99999999.9999,
+     '-9999999999999999999999999999.9999999999', 'NaN',
+     '1969-07-20 20:17:40.000001', '1954-07-31 23:59:59.999999+00', '1954-07-31',
+     '', '', '', '', '00000000-0000-0000-0000-000000000000', '[]', '[]', '\\x', ''),
+    (3, NULL, 32767, 2147483647, 9223372036854775807, '-0', 1e300, 0, 0.0001,
+     '9999999999999999999999999999.9999999999', '-123456789012345678901234567890.000000000000000001',
+     '1999-12-31 23:59:59.999999', '2262-04-11 23:47:16.854775+00', '2262-04-11',
+     'comma, "quote"' || chr(10) || 'newline', 'Zürich ✓', 'x', 'n', NULL, '"s"', '"s"', NULL, NULL),
+    (4, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+    (5, true, 0, 0, 0, 3.4028235e38, 5e-324, 0.01, 99999999.9999, 0.0000000001, '100.50',
+     '0001-01-01 00:00:00', '1900-01-01 00:00:00+00', '0001-01-01',
+     'tab	and \\ backslash', 'x', 'abcde', 'x', NULL, '{}', '{}', '\\x5c', NULL);
+
+  CREATE TABLE no_key (v int4, label text);
+  INSERT INTO no_key SELECT g, 'row ' || g FROM generate_series(1, 1000) g;
+
+  CREATE TABLE empty_table (id int4 PRIMARY KEY, at timestamptz);
+
+  CREATE TABLE ticks (symbol text, time timestamptz, price numeric(12,4), PRIMARY KEY (symbol, time));
+  INSERT INTO ticks
+    SELECT 'S' || (g % 7), timestamptz '2021-05-01 00:00:00+00' + g * interval '1 second', round((g % 100000) / 7.0, 4)
+      FROM generate_series(1, 200000) g;
+
+  CREATE TABLE unsupported (id int4, span interval, tags text[]);
+`;
+
+/** Per column: SQL giving PostgreSQL's exact value as text, to compare the file against. */
+const EXPECTED_SQL = `
+  SELECT id::text, b::text, i2::text, i4::text, i8::text, f4::text, f8::text,
+         n_small::text, n::text, n_wide::text, n_free::text,
+         (extract(epoch FROM ts) * 1000000)::int8::text AS ts,
+         (extract(epoch FROM tstz) * 1000000)::int8::text AS tstz,
+         (d - date '1970-01-01')::text AS d,
+         t, vc, bp, nm::text, u::text, j::text, jb::text, encode(by, 'hex') AS by, "Mixed ""Case"", col"
+    FROM every_type ORDER BY id`;
+
+let admin: pg.Client;
+let client: pg.Client;
+let workDir: string;
+
+before(async () => {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('DATABASE_URL is not set');
+  admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${DATABASE}`);
+  const testUrl = new URL(url);
+  testUrl.pathname = `/${DATABASE}`;
+  client = new pg.Client({ connectionString: testUrl.toString() });
+  await client.connect();
+  await client.query(SCHEMA_SQL);
+  workDir = mkdtempSync(join(tmpdir(), 'parquet-export-'));
+});
+
+after(async () => {
+  await client?.end();
+  await admin?.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
+  await admin?.end();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+async function exportToFile(name: string, options: Partial<ExportOptions> & { table: string }): Promise<{ result: ExportResult; file: Buffer }> {
+  const path = join(workDir, name);
+  const result = await exportTable({ client, format: 'parquet', compression: 'snappy', out: createWriteStream(path), ...options });
+  return { result, file: readFileSync(path) };
+}
+
+/** Decimal and timestamp columns come back raw (unscaled integers, micros) so nothing is rounded. */
+async function readParquet(file: Buffer): Promise<{ metadata: FileMetaData; rows: Record<string, unknown>[] }> {
+  const buffer = file.buffer.slice(file.byteOffset, file.byteOffset + file.length) as ArrayBuffer;
+  const metadata = parquetMetadata(buffer);
+  const raw: FileMetaData = {
+    ...metadata,
+    schema: metadata.schema.map((element): SchemaElement => {
+      if (element.logical_type?.type !== 'DECIMAL') return element;
+      const { converted_type: _converted, logical_type: _logical, ...rest } = element;
+      return rest;
+    }),
+  };
+  const rows = (await parquetReadObjects({
+    file: buffer,
+    metadata: raw,
+    utf8: false,
+    compressors: { GZIP: (input) => gunzipSync(input) },
+    parsers: { timestampFromMicroseconds: (micros) => micros, dateFromDays: (days) => days },
+  })) as Record<string, unknown>[];
+  return { metadata, rows };
+}
+
+/** The value read from Parquet, as the same text EXPECTED_SQL produces. */
+function asPgText(element: SchemaElement, value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (element.logical_type?.type === 'DECIMAL') {
+    const unscaled = typeof value === 'bigint' || typeof value === 'number' ? BigInt(value) : bigEndianSigned(value as Uint8Array);
+    return decimalText(unscaled, element.logical_type.scale);
+  }
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
+  if (typeof value === 'number' && element.type === 'FLOAT') return float4Text(value);
+  if (typeof value === 'number' && element.type === 'DOUBLE') return float8Text(value);
+  return String(value);
+}
+
+function bigEndianSigned(bytes: Uint8Array): bigint {
+  const unsigned = BigInt(`0x${Buffer.from(bytes).toString('hex') || '0'}`);
+  return BigInt.asIntN(bytes.length * 8, unsigned);
+}
+
+function decimalText(unscaled: bigint, scale: number): string {
+  const digits = (unscaled < 0n ? -unscaled : unscaled).toString().padStart(scale + 1, '0');
+  const text = scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+  return unscaled < 0n ? `-${text}` : text;
+}
+
+/** PostgreSQL prints floats as the shortest round-trip text with C-style exponents. */
+function float8Text(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (!Number.isFinite(value)) return value > 0 ? 'Infinity' : '-Infinity';
+  if (Object.is(value, -0)) return '-0';
+  return cStyle(String(value));
+}
+function float4Text(value: number): string {
+  if (!Number.isFinite(value) || value === 0) return float8Text(value);
+  for (let digits = 1; ; digits++) {
+    const text = value.toPrecision(digits);
+    if (Math.fround(Number(text)) === value) return cStyle(String(Number(text)));
+  }
+}
+function cStyle(jsText: string): string {
+  return jsText.replace(/e([+-])(\d)$/, 'e$10$2');
+}
+
+describe('exportTable to Parquet', () => {
+  let expected: Record<string, string | null>[];
+  before(async () => {
+    expected = (await client.query(EXPECTED_SQL)).rows;
+  });
+
+  for (const compression of ['snappy', 'gzip', 'none'] as Compression[]) {
+    it(`round-trips every supported type exactly (${compression})`, async () => {
+      const progress: number[] = [];
+      const { result, file } = await exportToFile(`every-${compression}.parquet`, {
+        table: 'every_type',
+        dateColumn: 'tstz',
+        compression,
+        onProgress: (rows) => progress.push(rows),
+      });
+      assert.equal(result.rows, 5);
+      assert.equal(result.bytes, file.length);
+      assert.equal(result.sha256, createHash('sha256').update(file).digest('hex'));
+      assert.deepEqual(result.dateRange, ['1900-01-01', '2262-04-11']);
+      assert.equal(progress.at(-1), 5);
+
+      const { metadata, rows } = await readParquet(file);
+      const elements = new Map(metadata.schema.slice(1).map((element) => [element.name, element]));
+      const actual = rows.map((row) => Object.fromEntries(Object.entries(row).map(([name, value]) => [name, asPgText(elements.get(name)!, value)])));
+      assert.deepEqual(actual, expected);
+      const codec = metadata.row_groups[0].columns[0].meta_data?.codec;
+      assert.equal(codec, { snappy: 'SNAPPY', gzip: 'GZIP', none: 'UNCOMPRESSED' }[compression]);
+    });
+  }
+
+  it('declares Parquet logical types a pandas/pyarrow reader maps back to the PostgreSQL types', async () => {
+    const { result, file } = await exportToFile('types.parquet', { table: 'every_type' });
+    const { metadata } = await readParquet(file);
+    const logical = Object.fromEntries(metadata.schema.slice(1).map((element) => [element.name, element.logical_type]));
+    assert.deepEqual(logical.n, { type: 'DECIMAL', precision: 12, scale: 4 });
+    assert.deepEqual(logical.n_small, { type: 'DECIMAL', precision: 9, scale: 2 });
+    assert.deepEqual(logical.n_wide, { type: 'DECIMAL', precision: 38, scale: 10 });
+    assert.deepEqual(logical.n_free, { type: 'STRING' });
+    assert.deepEqual(logical.tstz, { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MICROS' });
+    assert.deepEqual(logical.ts, { type: 'TIMESTAMP', isAdjustedToUTC: false, unit: 'MICROS' });
+    assert.deepEqual(logical.d, { type: 'DATE' });
+    assert.deepEqual(logical.i2, { type: 'INTEGER', bitWidth: 16, isSigned: true });
+    for (const name of ['t', 'vc', 'bp', 'nm', 'u', 'j', 'jb']) assert.deepEqual(logical[name], { type: 'STRING' }, name);
+    const physical = Object.fromEntries(metadata.schema.slice(1).map((element) => [element.name, element.type]));
+    assert.deepEqual(
+      [physical.b, physical.i4, physical.i8, physical.f4, physical.f8, physical.by],
+      ['BOOLEAN', 'INT32', 'INT64', 'FLOAT', 'DOUBLE', 'BYTE_ARRAY'],
+    );
+    const id = metadata.schema.find((element) => element.name === 'id');
+    assert.equal(id?.repetition_type, 'REQUIRED');
+
+    const columns = Object.fromEntries(result.columns.map((column) => [column.name, column]));
+    assert.deepEqual(columns.n, { name: 'n', pgType: 'numeric(12,4)', parquetType: 'DECIMAL(12,4)', nullable: true });
+    assert.deepEqual(columns.n_free, { name: 'n_free', pgType: 'numeric', parquetType: 'STRING (exact numeric text)', nullable: true });
+    assert.equal(columns.tstz.parquetType, 'TIMESTAMP(MICROS,UTC)');
+    assert.equal(columns.ts.parquetType, 'TIMESTAMP(MICROS)');
+    assert.equal(columns.id.nullable, false);
+  });
+
+  it('writes byte-identical files for identical data, across batch sizes too', async () => {
+    const first = await exportToFile('ticks-1.parquet', { table: 'ticks', dateColumn: 'time' });
+    const second = await exportToFile('ticks-2.parquet', { table: 'ticks', dateColumn: 'time' });
+    const smallBatches = await exportToFile('ticks-3.parquet', { table: 'ticks', dateColumn: 'time', batchRows: 1000 });
+    assert.equal(first.result.sha256, second.result.sha256);
+    assert.ok(first.file.equals(second.file));
+    assert.equal(first.result.rows, 200_000);
+    assert.deepEqual(first.result.dateRange, ['2021-05-01', '2021-05-03']);
+    assert.equal(smallBatches.result.rows, 200_000);
+    const { metadata } = await readParquet(first.file);
+    assert.equal(metadata.num_rows, 200_000n);
+    assert.ok(metadata.row_groups.length > 1, 'large tables are split into row groups');
+  });
+
+  it('sorts by the primary key, so rows come out in key order', async () => {
+    const { file } = await exportToFile('ticks-order.parquet', { table: 'ticks' });
+    const { rows } = await readParquet(file);
+    const keys = rows.map((row) => `${row.symbol as string}|${String(row.time).padStart(20, '0')}`);
+    assert.deepEqual(keys, [...keys].sort());
+  });
+
+  it('exports a table without a key in physical order, and an empty table as a valid file', async () => {
+    const noKey = await exportToFile('no-key.parquet', { table: 'no_key', schema: 'public' });
+    assert.equal(noKey.result.rows, 1000);
+    assert.equal((await readParquet(noKey.file)).rows.length, 1000);
+    const empty = await exportToFile('empty.parquet', { table: 'empty_table', dateColumn: 'at' });
+    assert.equal(empty.result.rows, 0);
+    assert.equal(empty.result.dateRange, null);
+    const { metadata, rows } = await readParquet(empty.file);
+    assert.equal(rows.length, 0);
+    assert.deepEqual(metadata.schema.slice(1).map((element) => element.name), ['id', 'at']);
+  });
+
+  it('keeps memory bounded by honouring a slow destination', async () => {
+    const chunks: Buffer[] = [];
+    const slow = new Writable({
+      highWaterMark: 1024,
+      write(chunk: Buffer, _encoding, done) {
+        chunks.push(chunk);
+        setTimeout(done, 1);
+      },
+    });
+    const result = await exportTable({ client, table: 'ticks', format: 'parquet', compression: 'snappy', out: slow });
+    const file = Buffer.concat(chunks);
+    assert.equal(result.sha256, createHash('sha256').update(file).digest('hex'));
+    assert.equal((await readParquet(file)).rows.length, 200_000);
+  });
+});
+
+describe('exportTable to csv.gz', () => {
+  it('writes the same values as CSV, with a header, NULL as empty and exact numerics', async () => {
+    const { result, file } = await exportToFile('every.csv.gz', { table: 'every_type', format: 'csv.gz', dateColumn: 'd' });
+    assert.equal(result.sha256, createHash('sha256').update(file).digest('hex'));
+    assert.equal(result.bytes, file.length);
+    assert.deepEqual(result.dateRange, ['0001-01-01', '2262-04-11']);
+    const records = parseCsv(gunzipSync(file).toString('utf8'));
+    const header = records.shift()!.map(String);
+    const expected = await client.query<Record<string, string | null>>(`
+      SELECT id::text, b::text, i2::text, i4::text, i8::text, f4::text, f8::text,
+             n_small::text, n::text, n_wide::text, n_free::text,
+             to_char(ts, 'YYYY-MM-DD"T"HH24:MI:SS.US') AS ts,
+             to_char(tstz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS tstz,
+             to_char(d, 'YYYY-MM-DD') AS d,
+             t, vc, bp, nm::text, u::text, j::text, jb::text, by::text, "Mixed ""Case"", col"
+        FROM every_type ORDER BY id`);
+    assert.deepEqual(header, expected.fields.map((field) => field.name));
+    const actual = records.map((record) =>
+      Object.fromEntries(
+        record.map((value, i) => {
+          const name = header[i];
+          if (name === 'f4' && value !== null) return [name, float4Text(Number(value))];
+          if (name === 'f8' && value !== null) return [name, float8Text(Number(value))];
+          return [name, value];
+        }),
+      ),
+    );
+    assert.deepEqual(actual, expected.rows);
+    // Empty string and NULL stay distinguishable.
+    assert.equal(records[1][header.indexOf('t')], '');
+    assert.equal(records[3][header.indexOf('t')], null);
+  });
+});
+
+describe('exportTable errors', () => {
+  it('names the table, column and type of an unsupported column before writing anything', async () => {
+    let written = 0;
+    const out = new Writable({ write: (chunk: Buffer, _encoding, done) => { written += chunk.length; done(); } });
+    await assert.rejects(
+      exportTable({ client, table: 'unsupported', format: 'parquet', compression: 'snappy', out }),
+      (error: Error) => error instanceof InputError && /public\.unsupported/.test(error.message) && /"span" \(interval\)/.test(error.message) && /"tags" \(text\[\]\)/.test(error.message),
+    );
+    assert.equal(written, 0);
+  });
+
+  it('names a table that does not exist', async () => {
+    await assert.rejects(
+      exportTable({ client, table: 'no_such_table', schema: 'public', format: 'parquet', compression: 'snappy', out: new Writable() }),
+      (error: Error) => error instanceof InputError && /public\.no_such_table does not exist/.test(error.message),
+    );
+  });
+
+  it('rejects a dateColumn that is missing or not a date', async () => {
+    await assert.rejects(exportToFile('x.parquet', { table: 'ticks', dateColumn: 'nope' }), /dateColumn "nope" is not a column of table public\.ticks/);
+    await assert.rejects(exportToFile('x.parquet', { table: 'ticks', dateColumn: 'price' }), /dateColumn "price" of table public\.ticks is numeric\(12,4\)/);
+  });
+
+  it('fails on NaN in a DECIMAL column, naming table and column', async () => {
+    await client.query(`CREATE TABLE nan_price (price numeric(12,4)); INSERT INTO nan_price VALUES (1), ('NaN')`);
+    await assert.rejects(exportToFile('nan.parquet', { table: 'nan_price' }), /public\.nan_price, column "price" \(numeric\(12,4\)\) holds NaN/);
+    assert.equal((await client.query('SELECT 1 AS ok')).rows[0].ok, 1, 'the client is usable afterwards');
+  });
+
+  it('stops the COPY when aborted and leaves the client usable', async () => {
+    const abort = new AbortController();
+    const out = new Writable({ write: (_chunk, _encoding, done) => done() });
+    await assert.rejects(
+      exportTable({ client, table: 'ticks', format: 'parquet', compression: 'snappy', out, batchRows: 1000, signal: abort.signal, onProgress: () => abort.abort() }),
+      (error: Error) => error.name === 'AbortError',
+    );
+    assert.ok(out.destroyed);
+    assert.equal((await client.query('SELECT 1 AS ok')).rows[0].ok, 1);
+  });
+});
+
+/** RFC 4180 parser keeping NULL (empty unquoted) apart from the empty string (""). */
+function parseCsv(text: string): (string | null)[][] {
+  const records: (string | null)[][] = [];
+  let record: (string | null)[] = [];
+  let i = 0;
+  while (i < text.length) {
+    let value: string | null;
+    if (text[i] === '"') {
+      let end = i + 1;
+      value = '';
+      for (;;) {
+        const quote = text.indexOf('"', end);
+        value += text.slice(end, quote);
+        if (text[quote + 1] === '"') {
+          value += '"';
+          end = quote + 2;
+        } else {
+          i = quote + 1;
+          break;
+        }
+      }
+    } else {
+      let end = i;
+      while (end < text.length && text[end] !== ',' && text[end] !== '\n') end++;
+      value = end === i ? null : text.slice(i, end);
+      i = end;
+    }
+    record.push(value);
+    if (text[i] === ',') {
+      i++;
+      if (i === text.length || text[i] === '\n') record.push(null);
+    }
+    if (text[i] === '\n' || i >= text.length) {
+      records.push(record);
+      record = [];
+      i++;
+    }
+  }
+  return records;
+}

@@ -1,0 +1,231 @@
+import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { loadDemoData } from '../src/db/demo-data.js';
+import type { Manifest } from '../src/domain/manifest.js';
+import { createStorage } from '../src/storage/index.js';
+import { listVersions, pruneVersions, readLatestVersion } from '../src/storage/seed-catalog.js';
+import { setPinned } from '../src/storage/pin.js';
+import type { Storage } from '../src/storage/types.js';
+import { freshDatabase } from './support/db.js';
+import { downloadVersion, execFileAsync, runSnapshot } from './support/snapshot.js';
+import { createBucket, testConfig, uniqueName, withWorker } from './support/stack.js';
+import { parquetRows, tableRows } from './support/table-rows.js';
+
+/** A database with demo data, a bucket and a worker of its own. */
+async function setup(name: string) {
+  const db = await freshDatabase(name);
+  await loadDemoData(db.url, {});
+  const bucket = uniqueName(name.replaceAll('_', '-'));
+  await createBucket(bucket);
+  const config = testConfig({ DATABASE_URL: db.url, S3_BUCKET: bucket, SEEDVAULT_TASK_QUEUE: uniqueName(name) });
+  const worker = await withWorker(config);
+  return { db, config, worker, storage: createStorage(config.storage) };
+}
+
+/** Versions in a year no other run of this file used, since workflow ids outlive buckets in Temporal. */
+function versionsOf(days: string[]): string[] {
+  const year = 2100 + randomInt(7900);
+  return days.map((day) => `${year}.${day}`);
+}
+
+const ORDER_BY: Record<string, string> = {
+  usdcop_m5_ohlcv: 'symbol, time',
+  macro_indicators_daily: 'date',
+  trades_history: 'id',
+};
+
+describe('seed snapshot of demo data', () => {
+  let ctx: Awaited<ReturnType<typeof setup>>;
+  let manifest: Manifest;
+  const [version] = versionsOf(['01.22']) as [string];
+  before(async () => {
+    ctx = await setup('snap_layout');
+    manifest = (await runSnapshot(ctx.config, { version })).manifest;
+  });
+  after(async () => {
+    await ctx.worker.stop();
+    await ctx.db.drop();
+  });
+
+  test('writes the seed 002 layout, then latest/ and LATEST_VERSION', async () => {
+    const keys = (await ctx.storage.list('')).map((o) => o.key);
+    const files = ['usdcop_m5_ohlcv.parquet', 'macro_indicators_daily.parquet', 'trades_history.parquet', 'manifest.json', 'checksums.sha256'];
+    for (const file of files) {
+      assert.ok(keys.includes(`v${version}/${file}`), `v${version}/${file} missing`);
+      assert.ok(keys.includes(`latest/${file}`), `latest/${file} missing`);
+    }
+    assert.equal(await readLatestVersion(ctx.storage), version);
+    assert.equal(await ctx.storage.getText('latest/manifest.json'), await ctx.storage.getText(`v${version}/manifest.json`));
+  });
+
+  test('checksums.sha256 passes sha256sum -c', async () => {
+    const dir = await downloadVersion(ctx.storage, version);
+    const { stdout } = await execFileAsync('sha256sum', ['-c', 'checksums.sha256'], { cwd: dir });
+    assert.equal(stdout.trim().split('\n').filter((l) => l.endsWith(': OK')).length, 3, stdout);
+  });
+
+  test('the manifest matches the tables and records the database snapshot', async () => {
+    const client = new pg.Client({ connectionString: ctx.db.url });
+    await client.connect();
+    try {
+      for (const [table, entry] of Object.entries(manifest.tables)) {
+        const { rows } = await client.query(`select count(*)::int as n from ${pg.escapeIdentifier(table)}`);
+        assert.equal(entry.rows, rows[0].n, table);
+        assert.match(entry.sha256, /^[0-9a-f]{64}$/);
+        assert.equal(entry.size_bytes, (await ctx.storage.head(`v${version}/${entry.file}`))!.size);
+      }
+      const { rows } = await client.query(`select min(time) at time zone 'UTC' as lo, max(time) at time zone 'UTC' as hi from usdcop_m5_ohlcv`);
+      const iso = (d: Date) => new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 10);
+      assert.deepEqual(manifest.tables.usdcop_m5_ohlcv!.date_range, [iso(rows[0].lo), iso(rows[0].hi)]);
+    } finally {
+      await client.end();
+    }
+    assert.equal(manifest.tables.trades_history!.date_range, null);
+    assert.equal(manifest.version, version);
+    assert.equal(manifest.compatibility.postgres_version, '15');
+    assert.match(manifest.consistency.txid_snapshot, /^\d+:\d+:/);
+    assert.match(manifest.consistency.wal_lsn, /^[0-9A-F]+\/[0-9A-F]+$/);
+    assert.match(manifest.compatibility.schema_migration ?? '', /^\d+_/);
+    const close = manifest.tables.usdcop_m5_ohlcv!.columns.find((c) => c.name === 'close')!;
+    assert.deepEqual([close.pg_type, close.parquet_type], ['numeric(12,4)', 'DECIMAL(12,4)']);
+  });
+
+  test('an independent Parquet reader gets every table back row for row', async () => {
+    const dir = await downloadVersion(ctx.storage, version);
+    for (const [table, entry] of Object.entries(manifest.tables)) {
+      const fromFile = await parquetRows(join(dir, entry.file), entry.columns);
+      const fromDb = await tableRows(ctx.db.url, table, entry.columns, ORDER_BY[table]!);
+      assert.equal(fromFile.length, fromDb.length, table);
+      assert.deepEqual(fromFile, fromDb, table);
+    }
+  });
+
+  test('the same data gives byte-identical files in the next version', async () => {
+    const second = await runSnapshot(ctx.config, {});
+    assert.match(second.version, /^\d{4}\.\d{2}\.\d{2}$/);
+    for (const [table, entry] of Object.entries(second.manifest.tables)) {
+      assert.equal(entry.sha256, manifest.tables[table]!.sha256, table);
+    }
+    const again = await runSnapshot(ctx.config, {});
+    assert.equal(again.version, `${second.version}-2`, 'a second snapshot on the same day gets a suffix');
+  });
+
+  test('backup_metadata has one validated row per table and version, and a BACKUP_READY signal', async () => {
+    const client = new pg.Client({ connectionString: ctx.db.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query(
+        `select table_name, snapshot_status, validation_status, record_count::int, checksum_sha256
+           from backup_metadata where snapshot_version = $1 order by table_name`,
+        [version],
+      );
+      assert.deepEqual(
+        rows.map((r) => [r.table_name, r.snapshot_status, r.validation_status, r.record_count, r.checksum_sha256]),
+        Object.entries(manifest.tables)
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([table, t]) => [table, 'completed', 'validated', t.rows, t.sha256]),
+      );
+      const signals = await client.query(`select count(*)::int as n from ready_signals where signal_type = 'BACKUP_READY' and status = 'completed'`);
+      assert.equal(signals.rows[0].n, 3, 'one per completed snapshot so far');
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+describe('retention', () => {
+  let ctx: Awaited<ReturnType<typeof setup>>;
+  before(async () => {
+    ctx = await setup('snap_retention');
+  });
+  after(async () => {
+    await ctx.worker.stop();
+    await ctx.db.drop();
+  });
+
+  const versionsIn = async (storage: Storage) => (await listVersions(storage)).map((v) => v.version).sort();
+
+  test('five snapshots in a row leave four; a pinned one and the latest survive', async () => {
+    const [v1, v2, v3, v4, v5, v6] = versionsOf(['01.01', '01.08', '01.15', '01.22', '01.29', '02.05']) as string[] as [string, string, string, string, string, string];
+    const made = [v1, v2, v3, v4, v5];
+    for (const version of made) await runSnapshot(ctx.config, { version, tables: 'trades_history' });
+    assert.deepEqual(await versionsIn(ctx.storage), made.slice(1));
+
+    await setPinned(ctx.storage, v2, true);
+    await runSnapshot(ctx.config, { version: v6, tables: 'trades_history' });
+    assert.deepEqual(await versionsIn(ctx.storage), [v2, v3, v4, v5, v6], 'the newest four plus the pinned one');
+    assert.equal(await readLatestVersion(ctx.storage), v6);
+
+    // latest names an older version (say, a rollback): a newer snapshot run never deletes it.
+    await ctx.storage.put('LATEST_VERSION', `${v4}\n`);
+    const prune = await pruneVersions(ctx.storage, 2, true);
+    assert.ok(prune.keep.some((k) => k.version === v4 && k.reason === 'latest'));
+    assert.ok(prune.keep.some((k) => k.version === v2 && k.reason === 'pinned'));
+    assert.deepEqual(prune.delete.map((d) => d.version), [v3]);
+    assert.deepEqual(await versionsIn(ctx.storage), [v2, v3, v4, v5, v6], 'dry run deletes nothing');
+  });
+});
+
+describe('consistency', () => {
+  let ctx: Awaited<ReturnType<typeof setup>>;
+  before(async () => {
+    ctx = await setup('snap_consistency');
+  });
+  after(async () => {
+    await ctx.worker.stop();
+    await ctx.db.drop();
+  });
+
+  test('rows inserted during the export are wholly in or wholly out of all tables', async () => {
+    const writer = new pg.Client({ connectionString: ctx.db.url });
+    await writer.connect();
+    let written = 0;
+    let stop = false;
+    // Each transaction writes one bar and one trade carrying the same sequence number.
+    const writing = (async () => {
+      while (!stop) {
+        const n = written + 1;
+        await writer.query('begin');
+        await writer.query(
+          `insert into usdcop_m5_ohlcv (symbol, time, open, high, low, close, volume)
+           values ('CONSIST', timestamptz '2030-01-01 13:00Z' + $1 * interval '5 minutes', 4000, 4001, 3999, 4000, $1)`,
+          [n],
+        );
+        await writer.query(
+          `insert into trades_history (symbol, side, quantity, price, strategy, opened_at)
+           values ('CONSIST', 'buy', $1, 4000, 'consistency', now())`,
+          [n],
+        );
+        await writer.query('commit');
+        written = n;
+      }
+    })();
+    try {
+      while (written < 20) await new Promise((r) => setTimeout(r, 10));
+      const { version, manifest } = await runSnapshot(ctx.config, {});
+      const before = written;
+      await new Promise((r) => setTimeout(r, 200));
+      stop = true;
+      await writing;
+      const dir = await downloadVersion(ctx.storage, version);
+      const bars = (await parquetRows(join(dir, manifest.tables.usdcop_m5_ohlcv!.file), manifest.tables.usdcop_m5_ohlcv!.columns));
+      const trades = await parquetRows(join(dir, manifest.tables.trades_history!.file), manifest.tables.trades_history!.columns);
+      const cols = (t: string) => manifest.tables[t]!.columns.map((c) => c.name);
+      const barSeq = bars.filter((r) => r[cols('usdcop_m5_ohlcv').indexOf('symbol')] === 'CONSIST').map((r) => Number(r[cols('usdcop_m5_ohlcv').indexOf('volume')]));
+      const tradeSeq = trades.filter((r) => r[cols('trades_history').indexOf('symbol')] === 'CONSIST').map((r) => Number(r[cols('trades_history').indexOf('quantity')]));
+      assert.deepEqual(barSeq.sort((a, b) => a - b), tradeSeq.sort((a, b) => a - b), 'same transactions in both tables');
+      assert.ok(barSeq.length >= 20, `rows committed before the snapshot are in (${barSeq.length})`);
+      assert.ok(barSeq.length < written && before <= written, `rows committed after it are out (${barSeq.length} of ${written})`);
+      assert.deepEqual(barSeq, Array.from({ length: barSeq.length }, (_, i) => i + 1), 'a prefix of the commit order');
+      assert.equal(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')).consistency.isolation, 'repeatable read');
+    } finally {
+      stop = true;
+      await writing.catch(() => {});
+      await writer.end();
+    }
+  });
+});
