@@ -4,12 +4,10 @@ import { publishActivities } from './snapshot/publish.js';
 import { recordActivities } from './snapshot/record.js';
 import { settingsActivities } from './snapshot/settings.js';
 import { versionActivities } from './snapshot/versions.js';
-import { tableStatsActivities } from './table-stats.js';
 
 /** Every activity the worker registers, bound to the worker's dependencies. */
 export function createActivities(deps: ActivityDeps) {
   return {
-    ...tableStatsActivities(deps),
     ...settingsActivities(deps),
     ...versionActivities(deps),
     ...exportActivities(deps),

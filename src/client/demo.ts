@@ -4,17 +4,19 @@ import { createPool } from '../db/pool.js';
 import { loadDemoData } from '../db/demo-data.js';
 import { stackUp } from '../stack/index.js';
 import { connectClient, workflowUiLink } from '../temporal/connection.js';
+import { applySchedules } from '../temporal/schedules.js';
 import { startWorker } from '../worker.js';
-import { healthCheck } from '../workflows/health.js';
-import { printJson, printTable } from './output.js';
+import { printJson } from './output.js';
+import { printManifestSummary } from './snapshot.js';
+import { startSnapshot, waitWithProgress } from './snapshot-create.js';
 
 /**
  * The main job on embedded defaults: local stack up, demo data (when the tables are
- * empty), a worker, then the main workflow, with a link to it in the Web UI.
+ * empty), a worker, the schedules, then one seed snapshot, with its Web UI link.
  */
 export function demoCommand(): Command {
   return new Command('demo')
-    .description('start the local stack, load demo data if empty, run the main workflow and print its Web UI link')
+    .description('start the local stack, load demo data if empty, take a seed snapshot and print its Web UI link')
     .option('--reload', 'reload demo data even if the tables already hold rows')
     .option('--json', 'print the result as JSON')
     .action(async (opts: { reload?: boolean; json?: boolean }, command: Command) => {
@@ -29,19 +31,15 @@ export function demoCommand(): Command {
 
       const { worker, done } = await startWorker(config);
       try {
-        const client = await connectClient(config);
-        const workflowId = `health-check-demo-${Date.now()}`;
-        const handle = await client.workflow.start(healthCheck, {
-          taskQueue: config.temporal.task_queue,
-          workflowId,
-          staticSummary: 'demo: health check of the critical tables',
-        });
-        const report = await handle.result();
-        const link = workflowUiLink(config, workflowId, handle.firstExecutionRunId);
-        if (opts.json) printJson({ workflowId, report, webUi: link });
+        await applySchedules(await connectClient(config), config);
+        const handle = await startSnapshot(config, {});
+        const link = workflowUiLink(config, handle.workflowId, handle.firstExecutionRunId);
+        if (!opts.json) process.stderr.write(`Web UI: ${link}\n`);
+        const result = await waitWithProgress(handle);
+        if (opts.json) printJson({ workflowId: handle.workflowId, ...result, webUi: link, temporalUi: env.TEMPORAL_UI_URL });
         else {
-          printTable(report.tables.map((t) => ({ table: t.table, rows: t.rows, newest: t.newest })));
-          process.stdout.write(`health: ${report.status}\nWeb UI: ${link}\n`);
+          printManifestSummary(result.manifest);
+          process.stdout.write(`latest -> ${result.version}\nWeb UI: ${link}\n`);
         }
       } finally {
         worker.shutdown();

@@ -1,3 +1,2 @@
 // The worker's workflowsPath: every workflow is exported from here.
-export { healthCheck } from './health.js';
 export { seedSnapshot } from './snapshot.js';

@@ -50,7 +50,7 @@ const quick = proxyActivities<Activities>({
 /** Exports can take hours at 100x scale; the heartbeat timeout is what notices a dead worker. */
 const { exportTables } = proxyActivities<Activities>({
   startToCloseTimeout: '12 hours',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5s', maximumInterval: '2 minutes', nonRetryableErrorTypes: ['InputError'] },
   summary: 'export tables from one database snapshot and upload them',
 });
