@@ -1,4 +1,4 @@
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
@@ -7,9 +7,9 @@ import { createPool } from './db/pool.js';
 import { ServiceError } from './errors.js';
 import { log } from './logging.js';
 import { createStorage } from './storage/index.js';
+import { WORKFLOW_BUNDLE_PATH } from './temporal/bundle-workflows.js';
 import { ensureSearchAttributes } from './temporal/ensure-search-attributes.js';
 
-const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.js', import.meta.url));
 
 let runtimeInstalled = false;
 
@@ -37,6 +37,9 @@ export interface RunningWorker {
  * `shutdownGraceTime` to finish, then they are cancelled and retried elsewhere.
  */
 export async function startWorker(config: SeedvaultConfig): Promise<RunningWorker> {
+  if (!existsSync(WORKFLOW_BUNDLE_PATH)) {
+    throw new ServiceError(`workflow bundle ${WORKFLOW_BUNDLE_PATH} is missing; run: npm run build`);
+  }
   installRuntimeLogger();
   let connection: NativeConnection;
   try {
@@ -53,7 +56,7 @@ export async function startWorker(config: SeedvaultConfig): Promise<RunningWorke
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.task_queue,
-    workflowsPath: WORKFLOWS_PATH,
+    workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
     activities: createActivities({ config, pool, storage: createStorage(config.storage), temporal }),
     shutdownGraceTime: '20s',
     maxConcurrentActivityTaskExecutions: 8,

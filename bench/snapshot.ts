@@ -1,0 +1,81 @@
+/**
+ * Snapshot benchmark: in one run, on one table of N OHLCV rows, measures
+ *   (a) psql \copy (select ... order by key) to /dev/null with binary  — the floor: reading the rows
+ *   (b) pg_dump -Fc of the table                                        — what users compare against
+ *   (c) the seedSnapshot workflow to MinIO (export + read-back verify + latest + prune)
+ * and prints rows/s, c/a, c/b, output bytes and the worker's peak RSS.
+ *
+ *   npm run bench:snapshot -- --rows 10000000 [--json]
+ */
+import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { startSnapshot } from '../src/client/snapshot-create.js';
+import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
+import { stackUp } from '../src/stack/index.js';
+import { benchDatabase, fillOhlcv, flag, peakRssMiB, PG_BIN, run, spawnWorker, timed } from './support.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const rows = Number(flag('rows', '1000000'));
+if (!Number.isInteger(rows) || rows < 1) throw new Error(`--rows must be a positive integer, got ${flag('rows', '')}`);
+
+const stack = await stackUp();
+const databaseUrl = await benchDatabase(stack.DATABASE_URL, 'bench_snapshot');
+process.stderr.write(`filling usdcop_m5_ohlcv with ${rows.toLocaleString('en-US')} rows...\n`);
+await fillOhlcv(databaseUrl, rows);
+
+const bucket = `bench-${randomBytes(3).toString('hex')}`;
+const s3 = new S3Client({
+  region: 'us-east-1',
+  endpoint: stack.S3_ENDPOINT,
+  forcePathStyle: true,
+  credentials: { accessKeyId: stack.S3_ACCESS_KEY, secretAccessKey: stack.S3_SECRET_KEY },
+});
+await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+
+const env = { ...stack, DATABASE_URL: databaseUrl, S3_BUCKET: bucket, SEEDVAULT_TASK_QUEUE: bucket };
+const config = loadConfig(DEFAULT_CONFIG_PATH, { ...process.env, ...env });
+const url = new URL(databaseUrl);
+const libpq = { ...process.env, PGHOST: url.hostname, PGPORT: url.port, PGUSER: url.username, PGDATABASE: url.pathname.slice(1) };
+
+process.stderr.write('(a) psql \\copy to /dev/null (binary)...\n');
+const copy = await timed(() =>
+  run(join(PG_BIN, 'psql'), ['-X', '-q', '-c', `\\copy (select * from usdcop_m5_ohlcv order by symbol, time) to '/dev/null' with binary`], libpq),
+);
+
+process.stderr.write('(b) pg_dump -Fc...\n');
+const dumpFile = join(tmpdir(), `${bucket}.dump`);
+const dump = await timed(() => run(join(PG_BIN, 'pg_dump'), ['-Fc', '-t', 'usdcop_m5_ohlcv', '-f', dumpFile], libpq));
+
+process.stderr.write('(c) seedSnapshot workflow to MinIO...\n');
+const worker = spawnWorker(env);
+await new Promise((r) => setTimeout(r, 3000)); // let the worker bundle its workflows before the clock starts
+const snapshot = await timed(async () => (await startSnapshot(config, { tables: 'usdcop_m5_ohlcv' })).result());
+const rss = peakRssMiB(worker.pid!);
+worker.kill('SIGTERM');
+
+const table = snapshot.value.manifest.tables.usdcop_m5_ohlcv!;
+const result = {
+  rows,
+  copy_to_devnull_s: round(copy.seconds),
+  pg_dump_fc_s: round(dump.seconds),
+  snapshot_workflow_s: round(snapshot.seconds),
+  snapshot_rows_per_s: Math.round(rows / snapshot.seconds),
+  ratio_snapshot_to_copy: round(snapshot.seconds / copy.seconds),
+  ratio_snapshot_to_pg_dump: round(snapshot.seconds / dump.seconds),
+  parquet_bytes: table.size_bytes,
+  pg_dump_bytes: statSync(dumpFile).size,
+  worker_peak_rss_mib: Math.round(rss),
+};
+if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+else {
+  for (const [key, value] of Object.entries(result)) process.stdout.write(`${key.padEnd(26)} ${value.toLocaleString('en-US')}\n`);
+}
+process.exit(0);
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}

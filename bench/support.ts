@@ -1,0 +1,73 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { migrate } from '../src/db/migrate.js';
+
+export const PG_BIN = '/usr/lib/postgresql/15/bin';
+export const CLI = fileURLToPath(new URL('../../bin/seedvault.js', import.meta.url));
+
+/** `--name value` flags of a bench script, with defaults. */
+export function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
+}
+
+export async function timed<T>(work: () => Promise<T>): Promise<{ seconds: number; value: T }> {
+  const start = process.hrtime.bigint();
+  const value = await work();
+  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, value };
+}
+
+/** Runs a command to completion; rejects with its stderr on a non-zero exit. */
+export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} exited ${code}: ${stderr.trim()}`))));
+  });
+}
+
+/** Peak resident set size of a live process, in MiB (VmHWM). */
+export function peakRssMiB(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'))!;
+  return Number(line.replace(/\D+/g, '')) / 1024;
+}
+
+export function spawnWorker(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [CLI, 'worker'], { env: { ...process.env, ...env, SEEDVAULT_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** Creates (or recreates) a migrated database next to the stack's own and returns its URL. */
+export async function benchDatabase(adminUrl: string, name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`);
+  await admin.query(`create database ${pg.escapeIdentifier(name)}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  await migrate(url.toString());
+  return url.toString();
+}
+
+/** N valid 5-minute bars over 100 symbols, generated inside PostgreSQL. */
+export async function fillOhlcv(databaseUrl: string, rows: number): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  await client.query(
+    `insert into usdcop_m5_ohlcv (symbol, time, open, high, low, close, volume, source)
+     select 'SYM' || lpad((i % 100)::text, 3, '0'),
+            timestamptz '2020-01-02 13:00Z' + (i / 100) * interval '5 minutes',
+            round((4000 + 500 * sin(i / 5000.0))::numeric, 4) as open,
+            round((4000 + 500 * sin(i / 5000.0) + 3 + (i % 7))::numeric, 4),
+            round((4000 + 500 * sin(i / 5000.0) - 3 - (i % 5))::numeric, 4),
+            round((4000 + 500 * sin(i / 5000.0) + (i % 3) - 1)::numeric, 4),
+            (i * 7919) % 100000, 'bench'
+     from generate_series(0, $1::bigint - 1) as i`,
+    [rows],
+  );
+  await client.query('vacuum analyze usdcop_m5_ohlcv');
+  await client.end();
+}
