@@ -292,7 +292,7 @@ describe('exportTable to csv.gz', () => {
       Object.fromEntries(
         record.map((value, i) => {
           const name = header[i];
-          if (name === 'f4' && value !== null) return [name, float4Text(Number(value))];
+          if (name === 'f4' && value !== null) return [name, float4Text(Math.fround(Number(value)))];
           if (name === 'f8' && value !== null) return [name, float8Text(Number(value))];
           return [name, value];
         }),

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { DEFAULT_DEMO_SEED, loadDemoData, MAX_DEMO_SCALE } from '../db/demo-data.js';
 import { migrate } from '../db/migrate.js';
-import { ConfigError, errorMessage, InputError, ServiceError } from '../errors.js';
+import { errorMessage, InputError, ServiceError } from '../errors.js';
+import { commandConfig } from './context.js';
 import { printJson } from './output.js';
 import { ProgressLine } from './progress.js';
 
@@ -11,10 +12,10 @@ export function demoDataCommand(): Command {
     .option('--scale <n>', `OHLCV symbols and trade books to generate, 1-${MAX_DEMO_SCALE}`, '1')
     .option('--seed <n>', 'random seed; the same scale and seed give identical tables', String(DEFAULT_DEMO_SEED))
     .option('--json', 'print the row counts as JSON')
-    .action(async (opts: { scale: string; seed: string; json?: boolean }) => {
+    .action(async (opts: { scale: string; seed: string; json?: boolean }, command: Command) => {
       const scale = integerFlag('--scale', opts.scale, 1, MAX_DEMO_SCALE);
       const seed = integerFlag('--seed', opts.seed, 0, 0xffffffff);
-      const databaseUrl = resolveDatabaseUrl();
+      const databaseUrl = (await commandConfig(command)).postgres.url;
       await migrate(databaseUrl).catch((err: unknown) => {
         throw new ServiceError(`cannot migrate the database: ${errorMessage(err)}`, { cause: err });
       });
@@ -40,13 +41,6 @@ export function demoDataCommand(): Command {
         );
       }
     });
-}
-
-/** The one place this command finds its database. */
-function resolveDatabaseUrl(): string {
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new ConfigError('DATABASE_URL is not set (e.g. postgres://seedvault@127.0.0.1:5432/seedvault)');
-  return url;
 }
 
 function integerFlag(flag: string, raw: string, min: number, max: number): number {

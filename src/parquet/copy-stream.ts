@@ -22,8 +22,14 @@ export function startCopy(client: pg.ClientBase, sql: string): Readable {
 export async function stopCopy(client: pg.ClientBase, copy: Readable): Promise<void> {
   if (copy.readableEnded || copy.destroyed) return;
   const ended = finished(copy).catch(() => undefined); // the cancel ends the COPY with an error, as intended
+  // Read and discard explicitly: resume() does nothing while an abandoned async iterator
+  // still has a 'readable' listener on the stream.
+  const discard = (): void => {
+    while (copy.read() !== null);
+  };
+  copy.on('readable', discard);
   await sendCancelRequest(client);
-  copy.resume();
+  discard();
   await ended;
 }
 

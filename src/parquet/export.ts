@@ -15,7 +15,7 @@ import { CopyBinaryDecoder, type CopyRowSink } from './copy-binary-decoder.js';
 import { startCopy, stopCopy } from './copy-stream.js';
 import { CsvRowWriter } from './csv-writer.js';
 import { DateRangeTap } from './date-range.js';
-import { encodeParquet, type Compression } from './parquet-writer.js';
+import { ParquetStream, type Compression } from './parquet-writer.js';
 import { describeTable, type TableLayout } from './table-catalog.js';
 
 export type { Compression } from './parquet-writer.js';
@@ -86,7 +86,7 @@ export async function exportTable(options: ExportOptions): Promise<ExportResult>
       const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
       const schema = arrowSchema(layout.columns);
       const builder = new ArrowBatchBuilder(layout.label, layout.columns, batchRows, MAX_BATCH_BYTES);
-      await pipeline(encodeParquet(decode(builder), schema, options.compression), digest, options.out, { signal });
+      await pipeline(new ParquetStream(decode(builder), schema, options.compression), digest, options.out, { signal });
     } else {
       await pipeline(decode(new CsvRowWriter(layout.label, layout.columns)), createGzip(), digest, options.out, { signal });
     }

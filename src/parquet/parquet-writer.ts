@@ -7,6 +7,7 @@
  * The `parquet-wasm` Node entry is CommonJS and instantiates its wasm synchronously on
  * import, so there is no init step.
  */
+import { Readable } from 'node:stream';
 import * as arrow from 'apache-arrow';
 import * as parquet from 'parquet-wasm';
 import { IntegrityError } from '../errors.js';
@@ -57,59 +58,87 @@ function toWasmBatch(batch: arrow.RecordBatch): parquet.RecordBatch {
 }
 
 /**
- * Parquet bytes for the batches. `batches` must yield at least one batch (an empty one for
- * an empty table) because the writer learns the schema from the first.
+ * Parquet bytes for the batches, as a Node stream. `batches` must yield at least one batch
+ * (an empty one for an empty table) because the writer learns the schema from the first.
+ * Destroying the stream (failure or abort downstream) stops the wasm writer at once.
  */
-export async function* encodeParquet(batches: AsyncIterable<arrow.RecordBatch>, schema: arrow.Schema, compression: Compression): AsyncGenerator<Uint8Array> {
-  const source = batches[Symbol.asyncIterator]();
-  // parquet-wasm panics when its input stream errors, so a failure closes the input
-  // (the writer then finishes a file nobody will use) and is rethrown on the output side.
-  const input = { rows: 0, failed: false, error: undefined as unknown, stopped: false };
-  const batchStream = new ReadableStream<parquet.RecordBatch>(
-    {
-      async pull(controller) {
-        if (input.stopped) return controller.close();
-        try {
-          const next = await source.next();
-          if (next.done) return controller.close();
-          input.rows += next.value.numRows;
-          controller.enqueue(toWasmBatch(next.value));
-        } catch (error) {
-          Object.assign(input, { failed: true, error });
-          controller.close();
-        }
+export class ParquetStream extends Readable {
+  private readonly source: AsyncIterator<arrow.RecordBatch>;
+  private reader!: ReadableStreamDefaultReader<Uint8Array>;
+  private rowsIn = 0;
+  /** parquet-wasm panics when its input stream errors, so a failure closes the input instead and is raised here. */
+  private inputError: { error: unknown } | null = null;
+  private stopped = false;
+  private complete = false;
+  /** The footer arrives with the last write; two chunks are enough to hold it. */
+  private previous: Uint8Array | null = null;
+  private last: Uint8Array | null = null;
+
+  constructor(
+    batches: AsyncIterable<arrow.RecordBatch>,
+    private readonly schema: arrow.Schema,
+    private readonly compression: Compression,
+  ) {
+    super();
+    this.source = batches[Symbol.asyncIterator]();
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    const batchStream = new ReadableStream<parquet.RecordBatch>({ pull: (controller) => this.pullBatch(controller) }, { highWaterMark: 0 });
+    parquet.transformParquetStream(batchStream, writerProperties(this.schema, this.compression)).then(
+      (output) => {
+        this.reader = output.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+        callback();
       },
-    },
-    { highWaterMark: 0 },
-  );
-  const output = await parquet.transformParquetStream(batchStream, writerProperties(schema, compression)).catch((error: unknown) => {
-    throw input.failed ? input.error : error;
-  });
-  const reader = output.getReader() as ReadableStreamDefaultReader<Uint8Array>;
-  // The footer arrives with the last write; keeping two chunks is enough to read it.
-  let previous: Uint8Array | null = null;
-  let last: Uint8Array | null = null;
-  let complete = false;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (input.failed) throw input.error;
-      if (done) break;
-      previous = last;
-      last = value;
-      yield value;
+      (error: unknown) => callback(asError(this.inputError ? this.inputError.error : error)),
+    );
+  }
+
+  override _read(): void {
+    this.reader.read().then(({ done, value }) => {
+      if (this.inputError) return this.destroy(asError(this.inputError.error));
+      if (!done) {
+        this.previous = this.last;
+        this.last = value;
+        this.push(value);
+        return;
+      }
+      this.checkFooter();
+      this.complete = true;
+      this.push(null);
+    }).catch((error: unknown) => this.destroy(asError(error)));
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.complete) {
+      // The wasm writer's next pull finds the input stopped and winds down.
+      this.stopped = true;
+      void this.reader?.cancel().catch(() => undefined);
+      void this.source.return?.().catch(() => undefined);
     }
-    const footerRows = footerRowCount(Buffer.concat([previous ?? new Uint8Array(0), last ?? new Uint8Array(0)]));
-    if (footerRows !== input.rows) {
-      throw new IntegrityError(`Parquet writer lost rows: footer says ${footerRows}, ${input.rows} were written`);
-    }
-    complete = true;
-  } finally {
-    if (!complete) {
-      // Stops the wasm writer: its next pull finds the input stopped and it winds down.
-      input.stopped = true;
-      void reader.cancel().catch(() => undefined);
-      void source.return?.().catch(() => undefined);
+    callback(error);
+  }
+
+  private async pullBatch(controller: ReadableStreamDefaultController<parquet.RecordBatch>): Promise<void> {
+    try {
+      const next = this.stopped ? null : await this.source.next();
+      if (!next || next.done || this.stopped) return controller.close();
+      this.rowsIn += next.value.numRows;
+      controller.enqueue(toWasmBatch(next.value));
+    } catch (error) {
+      this.inputError = { error };
+      controller.close();
     }
   }
+
+  private checkFooter(): void {
+    const footerRows = footerRowCount(Buffer.concat([this.previous ?? new Uint8Array(0), this.last ?? new Uint8Array(0)]));
+    if (footerRows !== this.rowsIn) {
+      throw new IntegrityError(`Parquet writer lost rows: the footer says ${footerRows}, ${this.rowsIn} were written`);
+    }
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
