@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
@@ -226,6 +227,30 @@ describe('consistency', () => {
       stop = true;
       await writing.catch(() => {});
       await writer.end();
+    }
+  });
+});
+
+describe('local storage backend', () => {
+  test('a snapshot to a folder has the same layout and verifies with sha256sum -c', async () => {
+    const db = await freshDatabase('snap_local');
+    const folder = await mkdtemp(join(tmpdir(), 'seedvault-local-seeds-'));
+    const config = testConfig({ DATABASE_URL: db.url, SEEDVAULT_STORAGE_TYPE: 'local', SEEDVAULT_LOCAL_SEEDS: folder, SEEDVAULT_TASK_QUEUE: uniqueName('local') });
+    const worker = await withWorker(config);
+    try {
+      await loadDemoData(db.url, {});
+      const [version] = versionsOf(['05.05']) as [string];
+      const result = await runSnapshot(config, { version, tables: 'trades_history,macro_indicators_daily' });
+      assert.deepEqual(Object.keys(result.manifest.tables).sort(), ['macro_indicators_daily', 'trades_history']);
+      const { stdout } = await execFileAsync('sha256sum', ['-c', 'checksums.sha256'], { cwd: join(folder, `v${version}`) });
+      assert.equal(stdout.trim().split('\n').length, 2, stdout);
+      assert.equal((await readFile(join(folder, 'LATEST_VERSION'), 'utf8')).trim(), version);
+      assert.equal(await readFile(join(folder, 'latest', 'manifest.json'), 'utf8'), await readFile(join(folder, `v${version}`, 'manifest.json'), 'utf8'));
+      const leftovers = (await readdir(join(folder, `v${version}`))).filter((name) => name.includes('.tmp-'));
+      assert.deepEqual(leftovers, [], 'no temporary files left behind');
+    } finally {
+      await worker.stop();
+      await db.drop();
     }
   });
 });

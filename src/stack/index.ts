@@ -7,7 +7,7 @@ import { resolvePaths, type StackOptions, type StackPaths } from './paths.js';
 import { canBind, HOST, waitUntil } from './ports.js';
 import { applyMigrations, databaseUrl, postgresIsRunning, removePostgresData, startPostgres, stopPostgres } from './postgres.js';
 import { COMPONENT_NAMES, type ComponentName, type ComponentRecords, readState, type StackState, withStackLock, writeState } from './state.js';
-import { ensureSearchAttributes, startTemporal, stopTemporal, temporalIsRunning } from './temporal.js';
+import { ensureStackSearchAttributes, startTemporal, stopTemporal, temporalIsRunning } from './temporal.js';
 
 export type { StackOptions } from './paths.js';
 export type { ComponentName } from './state.js';
@@ -53,7 +53,7 @@ const DRIVERS: { [N in ComponentName]: Driver<ComponentRecords[N]> } = {
   temporal: {
     start: startTemporal,
     isRunning: temporalIsRunning,
-    afterUp: ensureSearchAttributes,
+    afterUp: ensureStackSearchAttributes,
     stop: stopTemporal,
     url: (r) => `${HOST}:${r.port}`,
     uiUrl: (r) => `http://${HOST}:${r.uiPort}`,

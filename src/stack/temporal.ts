@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { log } from '../logging.js';
+import { Connection } from '@temporalio/client';
+import { ensureSearchAttributes } from '../temporal/ensure-search-attributes.js';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { ensureInstalled, goInstall, isExecutable } from './install.js';
 import type { StackPaths } from './paths.js';
@@ -115,13 +117,12 @@ async function waitTemporalReady(rec: TemporalRecord): Promise<void> {
  * Registers search attributes missing from a running server: a reused server may predate a
  * key added to ALL_SEARCH_ATTRIBUTES since it started.
  */
-export async function ensureSearchAttributes(rec: TemporalRecord): Promise<void> {
-  const common = ['--address', `${HOST}:${rec.port}`, '--namespace', rec.namespace];
-  const listed = await run(rec.binary, ['operator', 'search-attribute', 'list', '--output', 'json', ...common], { timeoutMs: 15_000 });
-  const custom = (JSON.parse(listed.stdout) as { customAttributes?: Record<string, string> }).customAttributes ?? {};
-  const missing = ALL_SEARCH_ATTRIBUTES.filter((key) => !(key.name in custom));
-  for (const key of missing) {
-    await run(rec.binary, ['operator', 'search-attribute', 'create', '--name', key.name, '--type', CLI_TYPE[key.type]!, ...common], { timeoutMs: 15_000 });
+export async function ensureStackSearchAttributes(rec: TemporalRecord): Promise<void> {
+  const connection = await Connection.connect({ address: `${HOST}:${rec.port}` });
+  try {
+    await ensureSearchAttributes(connection, rec.namespace);
+  } finally {
+    await connection.close();
   }
 }
 
