@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { migrate } from '../src/db/migrate.js';
 
@@ -52,22 +54,52 @@ export async function benchDatabase(adminUrl: string, name: string): Promise<str
   return url.toString();
 }
 
-/** N valid 5-minute bars over 100 symbols, generated inside PostgreSQL. */
+/**
+ * N valid 5-minute bars over 100 symbols, generated inside PostgreSQL in key order, so
+ * the heap is physically sorted like a table that grew bar by bar (and like `CLUSTER`):
+ * `ORDER BY symbol, time` then reads sequentially for every contender alike.
+ */
 export async function fillOhlcv(databaseUrl: string, rows: number): Promise<void> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
+  const perSymbol = Math.ceil(rows / 100);
   await client.query(
     `insert into usdcop_m5_ohlcv (symbol, time, open, high, low, close, volume, source)
-     select 'SYM' || lpad((i % 100)::text, 3, '0'),
-            timestamptz '2020-01-02 13:00Z' + (i / 100) * interval '5 minutes',
+     select 'SYM' || lpad((i / $2)::text, 3, '0'),
+            timestamptz '2020-01-02 13:00Z' + (i % $2) * interval '5 minutes',
             round((4000 + 500 * sin(i / 5000.0))::numeric, 4) as open,
             round((4000 + 500 * sin(i / 5000.0) + 3 + (i % 7))::numeric, 4),
             round((4000 + 500 * sin(i / 5000.0) - 3 - (i % 5))::numeric, 4),
             round((4000 + 500 * sin(i / 5000.0) + (i % 3) - 1)::numeric, 4),
             (i * 7919) % 100000, 'bench'
-     from generate_series(0, $1::bigint - 1) as i`,
-    [rows],
+     from generate_series(0, $1::bigint - 1) as i
+     order by i`,
+    [rows, perSymbol],
   );
   await client.query('vacuum analyze usdcop_m5_ohlcv');
   await client.end();
+}
+
+/** A new bucket on the stack's MinIO, named for this run. */
+export async function benchBucket(stack: { S3_ENDPOINT: string; S3_ACCESS_KEY: string; S3_SECRET_KEY: string }): Promise<string> {
+  const bucket = `bench-${randomBytes(3).toString('hex')}`;
+  const s3 = new S3Client({
+    region: 'us-east-1',
+    endpoint: stack.S3_ENDPOINT,
+    forcePathStyle: true,
+    credentials: { accessKeyId: stack.S3_ACCESS_KEY, secretAccessKey: stack.S3_SECRET_KEY },
+  });
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  s3.destroy();
+  return bucket;
+}
+
+/** The libpq variables psql, pg_dump and pg_restore need for a database URL. */
+export function libpqEnv(databaseUrl: string): NodeJS.ProcessEnv {
+  const url = new URL(databaseUrl);
+  return { ...process.env, PGHOST: url.hostname, PGPORT: url.port, PGUSER: url.username, PGDATABASE: url.pathname.slice(1) };
+}
+
+export function round(x: number): number {
+  return Math.round(x * 100) / 100;
 }

@@ -222,18 +222,19 @@ describe('exportTable to Parquet', () => {
     assert.equal(columns.id.nullable, false);
   });
 
-  it('writes byte-identical files for identical data, across batch sizes too', async () => {
+  it('writes byte-identical files for identical data', async () => {
     const first = await exportToFile('ticks-1.parquet', { table: 'ticks', dateColumn: 'time' });
     const second = await exportToFile('ticks-2.parquet', { table: 'ticks', dateColumn: 'time' });
-    const smallBatches = await exportToFile('ticks-3.parquet', { table: 'ticks', dateColumn: 'time', batchRows: 1000 });
     assert.equal(first.result.sha256, second.result.sha256);
     assert.ok(first.file.equals(second.file));
     assert.equal(first.result.rows, 200_000);
     assert.deepEqual(first.result.dateRange, ['2021-05-01', '2021-05-03']);
-    assert.equal(smallBatches.result.rows, 200_000);
-    const { metadata } = await readParquet(first.file);
+    const { metadata, rows } = await readParquet(first.file);
     assert.equal(metadata.num_rows, 200_000n);
     assert.ok(metadata.row_groups.length > 1, 'large tables are split into row groups');
+    // Page boundaries follow batch boundaries, so only the rows are the same across batch sizes.
+    const smallBatches = await exportToFile('ticks-3.parquet', { table: 'ticks', batchRows: 1000 });
+    assert.deepEqual((await readParquet(smallBatches.file)).rows, rows);
   });
 
   it('sorts by the primary key, so rows come out in key order', async () => {
@@ -314,6 +315,7 @@ describe('exportTable errors', () => {
       (error: Error) => error instanceof InputError && /public\.unsupported/.test(error.message) && /"span" \(interval\)/.test(error.message) && /"tags" \(text\[\]\)/.test(error.message),
     );
     assert.equal(written, 0);
+    assert.ok(out.destroyed);
   });
 
   it('names a table that does not exist', async () => {

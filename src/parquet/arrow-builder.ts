@@ -3,6 +3,7 @@
  * value per field, no BigInt, no string. Buffers are reused from batch to batch, so a
  * finished batch is only valid until the next row is decoded.
  */
+import { endianness } from 'node:os';
 import * as arrow from 'apache-arrow';
 import { IntegrityError } from '../errors.js';
 import type { CopyRowSink } from './copy-binary-decoder.js';
@@ -10,12 +11,16 @@ import { EPOCH_SHIFT_DAYS, EPOCH_SHIFT_MICROS_HIGH, EPOCH_SHIFT_MICROS_LOW, isIn
 import { DecimalStatus, numericTextLength, numericToDecimal128, numericToText } from './pg-numeric.js';
 import { Kind, type ColumnSpec } from './pg-types.js';
 
+// 64-bit values are written as (low, high) Int32 pairs and decimals as Uint32 words,
+// which is Arrow's little-endian layout only on a little-endian machine.
+if (endianness() !== 'LE') throw new Error('the Parquet export needs a little-endian machine');
+
 const TWO_32 = 4294967296;
 const UUID_TEXT_BYTES = 36;
 const HEX = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 const JSONB_VERSION = 1;
 
-export function arrowType(column: ColumnSpec): arrow.DataType {
+function arrowType(column: ColumnSpec): arrow.DataType {
   switch (column.kind) {
     case Kind.Bool: return new arrow.Bool();
     case Kind.Int2: return new arrow.Int16();
@@ -37,7 +42,7 @@ export function arrowType(column: ColumnSpec): arrow.DataType {
   }
 }
 
-export function arrowSchema(columns: ColumnSpec[]): arrow.Schema {
+function arrowSchema(columns: ColumnSpec[]): arrow.Schema {
   return new arrow.Schema(columns.map((column) => new arrow.Field(column.name, arrowType(column), column.nullable)));
 }
 
@@ -54,7 +59,7 @@ class ColumnBuffer {
   readonly int32: Int32Array;
   readonly float32: Float32Array;
   readonly float64: Float64Array;
-  /** Decimal128 words; Bool bits. */
+  /** Decimal128: four little-endian words per value. */
   readonly uint32: Uint32Array;
   readonly boolBits: Uint8Array;
   /** Variable-width kinds: offsets into bytes. */
@@ -127,7 +132,7 @@ function asBigInt64(words: Int32Array, rows: number): BigInt64Array {
 
 export class ArrowBatchBuilder implements CopyRowSink {
   private readonly columns: ColumnBuffer[];
-  private readonly schema: arrow.Schema;
+  readonly schema: arrow.Schema;
   private row = 0;
   /** Bytes held by variable-width columns in this batch. */
   private batchBytes = 0;

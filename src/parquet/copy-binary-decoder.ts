@@ -1,6 +1,7 @@
 /**
  * Splits PostgreSQL's binary COPY stream into rows and fields without allocating per value:
- * each field is handed to the sink as (buffer, offset, length) inside the received chunk.
+ * each field is handed to the sink as (buffer, offset, length) inside the received chunk
+ * (or a reused scratch buffer for a row split across chunks), valid only during the call.
  * Format: 11-byte signature, int32 flags, int32 extension length + extension, then per row
  * an int16 field count and per field an int32 length (-1 for NULL) and the bytes; a field
  * count of -1 ends the data. All integers are big-endian.
@@ -27,6 +28,8 @@ export class CopyBinaryDecoder {
   private bytes: Uint8Array = EMPTY;
   private view: DataView = new DataView(EMPTY.buffer);
   private pos = 0;
+  /** Where a row split across chunks is joined; see merge(). */
+  private scratch = new Uint8Array(1 << 17);
   /** Chunks received but not yet merged into `bytes`. */
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
@@ -36,13 +39,17 @@ export class CopyBinaryDecoder {
   private trailerRead = false;
   /** Set by the sink's endRow(); checked once the row is fully consumed. */
   private sinkPaused = false;
-  rows = 0;
+  private decodedRows = 0;
 
   constructor(
     private readonly columnCount: number,
     private readonly sink: CopyRowSink,
     private readonly tap: FieldTap | null = null,
   ) {}
+
+  get rows(): number {
+    return this.decodedRows;
+  }
 
   push(chunk: Uint8Array): void {
     this.pending.push(chunk);
@@ -109,7 +116,7 @@ export class CopyBinaryDecoder {
       if (length > 0) p += length;
     }
     this.pos = p;
-    this.rows++;
+    this.decodedRows++;
     this.sinkPaused = sink.endRow();
     return 0;
   }
@@ -129,23 +136,31 @@ export class CopyBinaryDecoder {
   }
 
   /**
-   * Makes at least `needed` bytes available from pos by joining the unread tail with the
-   * pending chunks; only the straddling remainder is copied, and only once enough has arrived.
+   * Makes at least `needed` bytes available from pos, once enough has arrived. A chunk that
+   * starts on a row boundary is used as it is; otherwise the unread tail and the pending
+   * chunks are joined in a scratch buffer that is reused, so the copy allocates nothing.
    */
   private merge(): boolean {
     const tail = this.bytes.length - this.pos;
-    if (tail + this.pendingBytes < this.needed || this.pendingBytes === 0) return false;
+    const size = tail + this.pendingBytes;
+    if (size < this.needed || this.pendingBytes === 0) return false;
     let merged: Uint8Array;
     if (tail === 0 && this.pending.length === 1) {
       merged = this.pending[0];
     } else {
-      merged = new Uint8Array(tail + this.pendingBytes);
-      merged.set(this.bytes.subarray(this.pos), 0);
+      if (this.bytes.buffer === this.scratch.buffer && size <= this.scratch.length) {
+        this.scratch.copyWithin(0, this.bytes.byteOffset + this.pos, this.bytes.byteOffset + this.bytes.length);
+      } else {
+        const target = size <= this.scratch.length ? this.scratch : new Uint8Array(Math.max(size, 2 * this.scratch.length));
+        target.set(this.bytes.subarray(this.pos), 0);
+        this.scratch = target;
+      }
       let at = tail;
       for (const chunk of this.pending) {
-        merged.set(chunk, at);
+        this.scratch.set(chunk, at);
         at += chunk.length;
       }
+      merged = this.scratch.subarray(0, size);
     }
     this.pending = [];
     this.pendingBytes = 0;

@@ -5,12 +5,11 @@
  * slows the COPY instead of filling memory.
  */
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { Transform } from 'node:stream';
+import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import pg from 'pg';
-import { ArrowBatchBuilder, arrowSchema } from './arrow-builder.js';
+import { ArrowBatchBuilder } from './arrow-builder.js';
 import { CopyBinaryDecoder, type CopyRowSink } from './copy-binary-decoder.js';
 import { startCopy, stopCopy } from './copy-stream.js';
 import { CsvRowWriter } from './csv-writer.js';
@@ -53,7 +52,10 @@ export interface ExportOptions {
   /** Ended on success, destroyed on failure. */
   out: NodeJS.WritableStream;
   onProgress?: (rows: number) => void;
-  /** Rows per Arrow record batch (Parquet); default 32768. Row groups are 131072 rows regardless. */
+  /**
+   * Rows per Arrow record batch (Parquet); default 32768. Row groups are 131072 rows
+   * regardless, but page boundaries follow batches: keep it fixed for byte-identical files.
+   */
   batchRows?: number;
   /** Aborting cancels the COPY on the server and rejects with an AbortError. */
   signal?: AbortSignal;
@@ -66,9 +68,16 @@ const MAX_BATCH_BYTES = 64 << 20;
 
 export async function exportTable(options: ExportOptions): Promise<ExportResult> {
   const { client, format, signal } = options;
-  signal?.throwIfAborted();
-  const layout = await describeTable(client, options.table, options.schema, options.dateColumn);
-  signal?.throwIfAborted();
+  let layout: TableLayout;
+  try {
+    signal?.throwIfAborted();
+    layout = await describeTable(client, options.table, options.schema, options.dateColumn);
+    signal?.throwIfAborted();
+  } catch (error) {
+    // Without the error: a stream with no 'error' listener would crash the process; the caller gets it as the rejection.
+    (options.out as Partial<Writable>).destroy?.();
+    throw error;
+  }
 
   const dateRange = layout.dateColumnIndex < 0 ? null : new DateRangeTap(layout.dateColumnIndex, layout.columns[layout.dateColumnIndex].kind);
   const digest = new DigestCounter();
@@ -83,10 +92,8 @@ export async function exportTable(options: ExportOptions): Promise<ExportResult>
   };
   try {
     if (format === 'parquet') {
-      const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
-      const schema = arrowSchema(layout.columns);
-      const builder = new ArrowBatchBuilder(layout.label, layout.columns, batchRows, MAX_BATCH_BYTES);
-      await pipeline(new ParquetStream(decode(builder), schema, options.compression), digest, options.out, { signal });
+      const builder = new ArrowBatchBuilder(layout.label, layout.columns, options.batchRows ?? DEFAULT_BATCH_ROWS, MAX_BATCH_BYTES);
+      await pipeline(new ParquetStream(decode(builder), builder.schema, options.compression), digest, options.out, { signal });
     } else {
       await pipeline(decode(new CsvRowWriter(layout.label, layout.columns)), createGzip(), digest, options.out, { signal });
     }

@@ -35,7 +35,7 @@ export function splitUnixMicros(pgHigh: number, pgLow: number): { days: number; 
 }
 
 /** Proleptic Gregorian civil date from days since 1970-01-01 (H. Hinnant's algorithm). */
-export function civilFromDays(days: number): { year: number; month: number; day: number } {
+function civilFromDays(days: number): { year: number; month: number; day: number } {
   const z = days + 719468;
   const era = Math.floor(z / 146097);
   const dayOfEra = z - era * 146097;

@@ -3,6 +3,26 @@
  * Parquet logical type a reader will see. Built-in types are matched by OID, which is
  * fixed across PostgreSQL versions, so a user type that happens to be called "int4" in
  * another schema is never mistaken for the real one.
+ *
+ *   PostgreSQL                         Arrow / Parquet                  pandas via pyarrow
+ *   bool                               Bool / BOOLEAN                   bool
+ *   int2, int4, int8                   Int16/32/64 / INT(16|32|64)      int16/32/64
+ *   float4, float8                     Float32/64 / FLOAT, DOUBLE       float32/64
+ *   numeric(p,s), 1 <= p <= 38,        Decimal128(p,s) / DECIMAL(p,s)   decimal.Decimal
+ *     0 <= s <= p                        (INT32, INT64 or FIXED_LEN_BYTE_ARRAY by precision)
+ *   numeric (unconstrained, p > 38,    Utf8 / STRING: exact text as     str
+ *     negative scale, s > p)             PostgreSQL prints it, 'NaN' too
+ *   timestamptz                        Timestamp(us, 'UTC') / TIMESTAMP(MICROS,UTC)   datetime64[us, UTC]
+ *   timestamp                          Timestamp(us) / TIMESTAMP(MICROS)              datetime64[us]
+ *   date                               Date32 / DATE                    date
+ *   text, varchar, bpchar, name        Utf8 / STRING (bpchar keeps its padding)       str
+ *   uuid                               Utf8 / STRING, canonical lowercase text        str
+ *   json, jsonb                        Utf8 / STRING, JSON text (jsonb normalised)    str
+ *   bytea                              Binary / BYTE_ARRAY              bytes
+ *
+ * Anything else (interval, time, arrays, enums, domains, money, inet, ...) is refused
+ * before any byte is written. Infinite timestamps/dates and NaN in a DECIMAL column fail
+ * the export when met, since Parquet has no value for them.
  */
 
 /** How a column's binary COPY value is decoded. Numbers, not strings: the hot loop switches on them. */

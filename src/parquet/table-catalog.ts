@@ -33,7 +33,9 @@ export async function describeTable(
   );
   const relation = found.rows[0];
   if (!relation) {
-    throw new InputError(`table ${schema === undefined ? table : `${schema}.${table}`} does not exist (or is not visible on the search_path)`);
+    // Identifiers are quoted, so "market.ohlcv" names a table with a dot in its name.
+    const hint = schema === undefined && table.includes('.') ? '; give the schema separately (schema option) rather than in the table name' : '';
+    throw new InputError(`table ${schema === undefined ? table : `${schema}.${table}`} does not exist (or is not visible on the search_path)${hint}`);
   }
   const label = `${relation.nspname}.${relation.relname}`;
   const columns = await readColumns(client, relation.oid, label);
