@@ -14,7 +14,8 @@ import type { SeedvaultConfig } from '../config/schema.js';
 import { assertSafeKey } from './keys.js';
 import type { ObjectInfo, Storage } from './types.js';
 
-const PART_SIZE = 8 * 1024 * 1024;
+/** S3's minimum part size: each in-flight part is a buffer, so small parts keep memory flat. */
+const PART_SIZE = 5 * 1024 * 1024;
 
 function isMissing(err: unknown): boolean {
   return err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata.httpStatusCode === 404);
@@ -51,7 +52,7 @@ export class S3Storage implements Storage {
       client: this.client,
       params: { Bucket: this.bucket, Key: assertSafeKey(key), Body: body, ContentType: options.contentType },
       partSize: PART_SIZE,
-      queueSize: 4,
+      queueSize: 2,
       leavePartsOnError: false,
     });
     await upload.done();
