@@ -1,4 +1,15 @@
+import { executionActivities } from './backfill/execution.js';
+import { fetchActivities } from './backfill/fetch.js';
+import { finishActivities } from './backfill/finish.js';
+import { planActivities } from './backfill/plan.js';
 import type { ActivityDeps } from './deps.js';
+import { fileBackupActivities } from './files/backup.js';
+import { fileCleanupActivities } from './files/cleanup.js';
+import { fileRestoreActivities } from './files/restore.js';
+import { commitActivities } from './restore/commit.js';
+import { restoreSettingsActivities } from './restore/settings.js';
+import { stageActivities } from './restore/stage.js';
+import { verifyActivities } from './restore/verify.js';
 import { exportActivities } from './snapshot/export.js';
 import { publishActivities } from './snapshot/publish.js';
 import { recordActivities } from './snapshot/record.js';
@@ -13,6 +24,17 @@ export function createActivities(deps: ActivityDeps) {
     ...exportActivities(deps),
     ...publishActivities(deps),
     ...recordActivities(deps),
+    ...executionActivities(deps),
+    ...planActivities(deps),
+    ...fetchActivities(deps),
+    ...finishActivities(deps),
+    ...restoreSettingsActivities(deps),
+    ...stageActivities(deps),
+    ...commitActivities(deps),
+    ...verifyActivities(deps),
+    ...fileBackupActivities(deps),
+    ...fileRestoreActivities(deps),
+    ...fileCleanupActivities(deps),
   };
 }
 

@@ -1,12 +1,18 @@
 import { Command, CommanderError } from 'commander';
 import { SeedvaultError } from '../errors.js';
+import { backfillCommand } from './backfill.js';
 import { configCommand } from './config.js';
 import { demoCommand } from './demo.js';
 import { demoDataCommand } from './demo-data.js';
+import { gapsCommand } from './gaps.js';
+import { filesCommand } from './files.js';
 import { migrateCommand } from './migrate.js';
+import { restoreCommand } from './restore.js';
 import { scheduleCommand } from './schedule.js';
+import { seedCommand } from './seed.js';
 import { snapshotCommand } from './snapshot.js';
 import { stackCommand } from './stack.js';
+import { verifyCommand } from './verify.js';
 import { workerCommand } from './worker.js';
 
 export function buildProgram(): Command {
@@ -22,8 +28,14 @@ export function buildProgram(): Command {
     demoDataCommand(),
     workerCommand(),
     snapshotCommand(),
+    filesCommand(),
     scheduleCommand(),
+    backfillCommand(),
+    gapsCommand(),
     demoCommand(),
+    restoreCommand(),
+    verifyCommand(),
+    seedCommand(),
   ]) {
     program.addCommand(command);
   }

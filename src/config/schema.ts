@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fileBackupsSchema } from './file-backups-schema.js';
 
 /** PostgreSQL identifiers we accept for tables and columns: plain names, quoted anyway when used. */
 const identifier = z
@@ -65,6 +66,8 @@ export const configSchema = z.strictObject({
     symbols: z.array(z.string().min(1)).min(1),
     timeframe: z.string().min(1),
     concurrency: positiveInt.max(256),
+    /** How far back a symbol with no bars at all is backfilled when no --from is given. */
+    default_lookback_days: positiveInt.default(7),
     provider: z.strictObject({
       base_url: z.url(),
       api_key: z.string().default(''),
@@ -72,8 +75,10 @@ export const configSchema = z.strictObject({
       credits_per_day: positiveInt,
       max_points_per_call: positiveInt.max(5000),
       max_api_calls_per_batch: positiveInt,
+      request_timeout_seconds: positiveInt.default(30),
     }),
   }),
+  file_backups: fileBackupsSchema,
 });
 
 export type SeedvaultConfig = z.infer<typeof configSchema>;

@@ -1,6 +1,8 @@
 import { ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import type { SeedvaultConfig } from '../config/schema.js';
+import { backfillSchedule } from './backfill-schedule.js';
+import { fileBackupSchedules } from './file-backup-schedules.js';
 import type { SeedSnapshotInput } from '../workflows/snapshot.js';
 
 export const SNAPSHOT_SCHEDULE_ID = 'seed-snapshot-weekly';
@@ -23,6 +25,8 @@ export function desiredSchedules(config: SeedvaultConfig): ScheduleOptions[] {
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
       memo: { managedBy: 'seedvault', cron: config.backup.schedule },
     },
+    backfillSchedule(config),
+    ...fileBackupSchedules(config),
   ];
 }
 

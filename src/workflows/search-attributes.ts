@@ -10,6 +10,10 @@ export const SeedvaultJob = defineSearchAttributeKey('SeedvaultJob', SearchAttri
 export const BackfillSymbol = defineSearchAttributeKey('BackfillSymbol', SearchAttributeType.KEYWORD);
 export const FailureAlert = defineSearchAttributeKey('FailureAlert', SearchAttributeType.BOOL);
 export const HealthStatus = defineSearchAttributeKey('HealthStatus', SearchAttributeType.KEYWORD);
+export const RestoreStatus = defineSearchAttributeKey('RestoreStatus', SearchAttributeType.KEYWORD);
+/** File backups: the type(s) a run covers (comma-separated) and where it stands. */
+export const FileBackupType = defineSearchAttributeKey('FileBackupType', SearchAttributeType.KEYWORD);
+export const FileBackupStatus = defineSearchAttributeKey('FileBackupStatus', SearchAttributeType.KEYWORD);
 
 export const ALL_SEARCH_ATTRIBUTES = [
   SnapshotVersion,
@@ -18,4 +22,7 @@ export const ALL_SEARCH_ATTRIBUTES = [
   BackfillSymbol,
   FailureAlert,
   HealthStatus,
+  RestoreStatus,
+  FileBackupType,
+  FileBackupStatus,
 ] as const;

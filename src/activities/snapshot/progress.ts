@@ -26,6 +26,8 @@ export class ProgressReporter {
     private readonly temporal: Client,
     private readonly execution: { workflowId: string; runId: string },
     tables: string[],
+    /** The workflow's signal that takes TableProgress[]; restores have their own. */
+    private readonly signalName = SNAPSHOT_PROGRESS_SIGNAL,
   ) {
     for (const table of tables) this.tables.set(table, { table, rows: 0, done: false });
   }
@@ -57,7 +59,7 @@ export class ProgressReporter {
     this.pending = this.pending.then(() =>
       this.temporal.workflow
         .getHandle(this.execution.workflowId, this.execution.runId)
-        .signal(SNAPSHOT_PROGRESS_SIGNAL, progress)
+        .signal(this.signalName, progress)
         .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'progress signal failed')),
     );
   }

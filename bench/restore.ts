@@ -1,0 +1,83 @@
+/**
+ * Restore benchmark: in one run, on one table of N OHLCV rows, measures loading the same
+ * rows into the emptied live table (unique index, CHECK constraints) with
+ *   (a) psql \copy ... from <file> with binary   — the floor: the server ingesting the rows
+ *   (b) pg_restore --data-only of a pg_dump -Fc   — what users compare against
+ *   (c) the seedRestore workflow from MinIO (download + sha256 + staging load + validation + swap)
+ * and prints rows/s, c/a, c/b and the worker's peak RSS.
+ *
+ *   npm run bench:restore -- --rows 10000000 [--json]
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { restoreInput, startRestore } from '../src/client/restore-run.js';
+import { startSnapshot } from '../src/client/snapshot-create.js';
+import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
+import { stackUp } from '../src/stack/index.js';
+import { benchBucket, benchDatabase, fillOhlcv, flag, libpqEnv, peakRssMiB, PG_BIN, round, run, spawnWorker, timed } from './support.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const rows = Number(flag('rows', '1000000'));
+if (!Number.isInteger(rows) || rows < 1) throw new Error(`--rows must be a positive integer, got ${flag('rows', '')}`);
+
+const stack = await stackUp();
+const databaseUrl = await benchDatabase(stack.DATABASE_URL, 'bench_restore');
+process.stderr.write(`filling usdcop_m5_ohlcv with ${rows.toLocaleString('en-US')} rows...\n`);
+await fillOhlcv(databaseUrl, rows);
+
+const bucket = await benchBucket(stack);
+
+const env = { ...stack, DATABASE_URL: databaseUrl, S3_BUCKET: bucket, SEEDVAULT_TASK_QUEUE: bucket };
+const config = loadConfig(DEFAULT_CONFIG_PATH, { ...process.env, ...env, SEEDVAULT_LOCAL_SEEDS: join(tmpdir(), bucket) });
+const libpq = libpqEnv(databaseUrl);
+const psql = (command: string) => run(join(PG_BIN, 'psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', command], libpq);
+const truncate = () => psql('truncate usdcop_m5_ohlcv');
+
+const copyFile = join(tmpdir(), `${bucket}.copy`);
+const dumpFile = join(tmpdir(), `${bucket}.dump`);
+await psql(`\\copy usdcop_m5_ohlcv to '${copyFile}' with binary`);
+await run(join(PG_BIN, 'pg_dump'), ['-Fc', '-t', 'usdcop_m5_ohlcv', '-f', dumpFile], libpq);
+const snapshotWorker = spawnWorker(env);
+await startSnapshot(config, { tables: 'usdcop_m5_ohlcv' }).then((handle) => handle.result());
+snapshotWorker.kill('SIGTERM');
+// A fresh worker for the restore, so its peak RSS is the restore's own.
+const worker = spawnWorker(env);
+await new Promise((r) => setTimeout(r, 3000)); // let the worker bundle its workflows before the clock starts
+
+process.stderr.write('(a) psql \\copy from (binary)...\n');
+await truncate();
+const copy = await timed(() => psql(`\\copy usdcop_m5_ohlcv from '${copyFile}' with binary`));
+
+process.stderr.write('(b) pg_restore --data-only...\n');
+await truncate();
+const restoreDump = await timed(() => run(join(PG_BIN, 'pg_restore'), ['--data-only', '-t', 'usdcop_m5_ohlcv', '-d', databaseUrl, dumpFile], libpq));
+
+process.stderr.write('(c) seedRestore workflow from MinIO...\n');
+await truncate();
+const restore = await timed(async () => (await startRestore(config, restoreInput(config, { source: 'minio', tables: 'usdcop_m5_ohlcv' }))).result());
+const rss = peakRssMiB(worker.pid!);
+worker.kill('SIGTERM');
+
+const check = new pg.Client({ connectionString: databaseUrl });
+await check.connect();
+const restored = Number((await check.query('select count(*) as n from usdcop_m5_ohlcv')).rows[0].n);
+await check.end();
+if (restored !== rows) throw new Error(`the restore left ${restored} rows, expected ${rows}`);
+
+const result = {
+  rows,
+  copy_from_binary_s: round(copy.seconds),
+  pg_restore_s: round(restoreDump.seconds),
+  restore_workflow_s: round(restore.seconds),
+  restore_rows_per_s: Math.round(rows / restore.seconds),
+  ratio_restore_to_copy: round(restore.seconds / copy.seconds),
+  ratio_restore_to_pg_restore: round(restore.seconds / restoreDump.seconds),
+  worker_peak_rss_mib: Math.round(rss),
+};
+if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+else {
+  for (const [key, value] of Object.entries(result)) process.stdout.write(`${key.padEnd(28)} ${value.toLocaleString('en-US')}\n`);
+}
+process.exit(0);

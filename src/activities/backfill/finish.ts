@@ -1,0 +1,115 @@
+import { DEFAULT_CALENDAR } from '../../domain/calendar.js';
+import { DEFAULT_TOLERANCE_MS, detectGaps } from '../../domain/gaps.js';
+import type { ActivityDeps } from '../deps.js';
+import { barTimes } from '../../db/ohlcv-bars.js';
+
+/** Seed 004: alert from three consecutive failed backfills of a symbol on. */
+export const ALERT_AFTER_FAILURES = 3;
+
+export interface FinishSymbolInput {
+  executionId: string;
+  symbol: string;
+  timeframe: string;
+  from: number;
+  to: number;
+  barsInserted: number;
+  failure?: { failureClass: string; message: string };
+}
+
+export interface FinishSymbolResult {
+  completenessPct: number;
+  gapsFilled: number;
+  gapsOpen: number;
+  consecutiveFailures: number;
+  shouldAlert: boolean;
+}
+
+/**
+ * Last step of a symbol's backfill: re-checks completeness, marks its gaps filled (or
+ * failed), records the outcome in `backfill_state_persistent` and the symbol's streak in
+ * `symbol_failure_tracking` — all in one transaction, so a retry cannot count twice.
+ */
+export function finishActivities({ pool }: ActivityDeps) {
+  return {
+    async finishSymbolBackfill(input: FinishSymbolInput): Promise<FinishSymbolResult> {
+      const present = await barTimes(pool, input.symbol, input.from - DEFAULT_TOLERANCE_MS, input.to + DEFAULT_TOLERANCE_MS);
+      const report = detectGaps(DEFAULT_CALENDAR, present, input.from, input.to);
+      const stillMissing = (start: number, end: number) =>
+        report.gaps.reduce((sum, g) => sum + (g.end < start || g.start > end ? 0 : countBars(g, start, end)), 0);
+      const failed = input.failure !== undefined;
+      const error = input.failure ? `${input.failure.failureClass}: ${input.failure.message}`.slice(0, 1000) : null;
+
+      const client = await pool.connect();
+      try {
+        await client.query('begin');
+        const state = await client.query(
+          `update backfill_state_persistent
+           set status = $4, records_inserted = $5, error_message = $6, completed_at = now()
+           where execution_id = $1 and symbol = $2 and timeframe = $3 and status = 'in_progress'
+           returning id`,
+          [input.executionId, input.symbol, input.timeframe, failed ? 'failed' : 'completed', input.barsInserted, error],
+        );
+        // Already finished by an earlier attempt of this activity: report, change nothing.
+        const firstFinish = state.rowCount === 1;
+        const { rows: gaps } = await client.query<{ gap_id: string; gap_start: Date; gap_end: Date; missing_points: number }>(
+          `select gap_id, gap_start, gap_end, missing_points from data_gaps
+           where symbol = $1 and fill_status = 'filling' and gap_start < $3 and gap_end >= $2`,
+          [input.symbol, new Date(input.from), new Date(input.to)],
+        );
+        let gapsFilled = 0;
+        for (const gap of gaps) {
+          const missing = stillMissing(gap.gap_start.getTime(), gap.gap_end.getTime());
+          if (missing === 0) gapsFilled += 1;
+          await client.query(
+            `update data_gaps set fill_status = $2, filled_points = $3, last_error = $4,
+               resolved_at = case when $2 = 'filled' then now() end,
+               fill_quality = case when $2 = 'filled' then 'complete' end
+             where gap_id = $1`,
+            [gap.gap_id, missing === 0 ? 'filled' : 'failed', Math.max(0, gap.missing_points - missing),
+             missing === 0 ? null : (error ?? `${missing} bars still missing after the fetch`)],
+          );
+        }
+        const { rows } = await client.query<{ consecutive_failures: number; should_alert: boolean }>(
+          firstFinish ? (failed ? RECORD_FAILURE : RECORD_SUCCESS) : READ_STREAK,
+          firstFinish && failed ? [input.symbol, error, ALERT_AFTER_FAILURES] : [input.symbol],
+        );
+        await client.query('commit');
+        return {
+          completenessPct: report.completenessPct,
+          gapsFilled,
+          gapsOpen: gaps.length - gapsFilled,
+          consecutiveFailures: rows[0]?.consecutive_failures ?? 0,
+          shouldAlert: rows[0]?.should_alert ?? false,
+        };
+      } catch (err) {
+        await client.query('rollback').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+  };
+}
+
+function countBars(gap: { start: number; end: number }, start: number, end: number): number {
+  let n = 0;
+  for (const _bar of DEFAULT_CALENDAR.expectedBars(Math.max(gap.start, start), Math.min(gap.end, end) + 1)) n += 1;
+  return n;
+}
+
+const RECORD_FAILURE = `
+  insert into symbol_failure_tracking (symbol, consecutive_failures, total_failures, last_failure_at, last_error, should_alert)
+  values ($1, 1, 1, now(), $2, 1 >= $3)
+  on conflict (symbol) do update set
+    consecutive_failures = symbol_failure_tracking.consecutive_failures + 1,
+    total_failures = symbol_failure_tracking.total_failures + 1,
+    last_failure_at = now(), last_error = $2,
+    should_alert = symbol_failure_tracking.consecutive_failures + 1 >= $3
+  returning consecutive_failures, should_alert`;
+
+const RECORD_SUCCESS = `
+  insert into symbol_failure_tracking (symbol, last_success_at) values ($1, now())
+  on conflict (symbol) do update set consecutive_failures = 0, should_alert = false, last_success_at = now()
+  returning consecutive_failures, should_alert`;
+
+const READ_STREAK = `select consecutive_failures, should_alert from symbol_failure_tracking where symbol = $1`;

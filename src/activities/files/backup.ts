@@ -1,0 +1,75 @@
+import { Context } from '@temporalio/activity';
+import { backupIdFor } from '../../domain/file-backup-id.js';
+import { backupPrefix } from '../../domain/file-backup-metadata.js';
+import { claimBackupId, readMetadata } from '../../files/catalog.js';
+import { createFileBackup } from '../../files/create.js';
+import { verifyFileBackup, type VerifyResult } from '../../files/verify.js';
+import type { ActivityDeps } from '../deps.js';
+import { withHeartbeat } from './heartbeat.js';
+import { fileBackupContext, fileBackupJobs, type FileBackupJob } from './settings.js';
+
+export interface FileBackupSummary {
+  backup_id: string;
+  backup_type: string;
+  archive: string;
+  size_bytes: number;
+  entries: number;
+  encrypted: boolean;
+}
+
+export function fileBackupActivities(deps: ActivityDeps) {
+  const { files, loadKey } = fileBackupContext(deps);
+  const encrypt = deps.config.file_backups.encryption.enabled;
+  return {
+    async fileBackupPlan(input: { types?: string[]; source?: string; description?: string }): Promise<FileBackupJob[]> {
+      return fileBackupJobs(deps.config, input);
+    },
+
+    /** The id for a backup started at `at`; a retry of the same owner gets the same id back. */
+    async claimFileBackupId(input: { type: string; at: string; owner: string }): Promise<string> {
+      return claimBackupId(files, backupIdFor(input.type, new Date(input.at)), input.owner);
+    },
+
+    async writeFileBackup(input: { id: string; job: FileBackupJob; timestamp: string }): Promise<FileBackupSummary> {
+      const execution = Context.current().info.workflowExecution;
+      let stored = 0;
+      const metadata = await withHeartbeat(
+        () => ({ storedBytes: stored }),
+        () =>
+          createFileBackup(
+            files,
+            {
+              id: input.id,
+              type: input.job.type,
+              sources: input.job.sources,
+              cwd: process.cwd(),
+              description: input.job.description,
+              compress: input.job.compress,
+              timestamp: input.timestamp,
+              workflow: execution ? { id: execution.workflowId, run_id: execution.runId } : null,
+            },
+            encrypt ? loadKey() : null,
+            (bytes) => (stored = bytes),
+          ),
+      );
+      return {
+        backup_id: metadata.backup_id,
+        backup_type: metadata.backup_type,
+        archive: metadata.archive.file,
+        size_bytes: metadata.size_bytes,
+        entries: metadata.files.length,
+        encrypted: metadata.encryption !== null,
+      };
+    },
+
+    /** After a failed attempt: removes the claim and any partial archive, unless the backup completed. */
+    async discardIncompleteFileBackup(input: { id: string }): Promise<void> {
+      if (!(await readMetadata(files, input.id))) await files.delete((await files.list(backupPrefix(input.id))).map((o) => o.key));
+    },
+
+    /** Reads the stored backup back: archive sha256, then every file's sha256. */
+    async verifyStoredFileBackup(input: { id: string }): Promise<VerifyResult> {
+      return withHeartbeat(() => ({ verifying: input.id }), () => verifyFileBackup(files, input.id, loadKey));
+    },
+  };
+}

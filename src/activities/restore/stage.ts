@@ -1,0 +1,94 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Candidate, RestoreMode } from '../../domain/restore.js';
+import { InputError, IntegrityError } from '../../errors.js';
+import { describeTable } from '../../parquet/table-catalog.js';
+import { columnsWithDefaults } from '../../restore/compatibility.js';
+import { loadIntoStaging } from '../../restore/load.js';
+import { fetchSourceFile } from '../../restore/source-file.js';
+import { completeTwin, renameSwapBlocker } from '../../restore/rename-swap.js';
+import { createStaging, dropStaging, stagingFor, type Staging } from '../../restore/staging.js';
+import { validateStaging } from '../../restore/validate.js';
+import type { ActivityDeps } from '../deps.js';
+import { ProgressReporter } from '../snapshot/progress.js';
+
+export const RESTORE_PROGRESS_SIGNAL = 'restoreProgress';
+
+export interface StageTableInput {
+  key: string;
+  candidate: Candidate;
+  mode: RestoreMode;
+}
+
+export interface StagedTable {
+  table: string;
+  staging: string;
+  rows: number;
+  location: string;
+  version: string | null;
+  dateRange: [string, string] | null;
+}
+
+function currentRun(): { workflowId: string; runId: string } {
+  const execution = Context.current().info.workflowExecution;
+  if (!execution) throw ApplicationFailure.nonRetryable('restore activities run only inside a workflow', 'InputError');
+  return execution;
+}
+
+/** The staging table of this run for `table`: the same on every attempt, so a retry replaces it. */
+export function runStaging(table: string): Staging {
+  const { workflowId, runId } = currentRun();
+  return stagingFor(table, `${workflowId}/${runId}`);
+}
+
+/**
+ * One table from one source: fetch and check the file, load it into this run's staging
+ * table, validate it there. The live table is not touched. A source that fails a check
+ * raises a non-retryable IntegrityError, so the workflow moves on to the next source at once.
+ */
+export function stageActivities({ config, pool, storage, temporal }: ActivityDeps) {
+  return {
+    async stageTable(input: StageTableInput): Promise<StagedTable> {
+      const source = config.sources[input.key];
+      if (!source) throw ApplicationFailure.nonRetryable(`unknown source "${input.key}"`, 'InputError');
+      const staging = runStaging(source.table);
+      const progress = new ProgressReporter(temporal, currentRun(), [source.table], RESTORE_PROGRESS_SIGNAL);
+      const client = await pool.connect();
+      let file;
+      try {
+        file = await fetchSourceFile(input.candidate, source.table, storage);
+        const layout = await describeTable(client, source.table, undefined, source.date_column);
+        // A twin that will be renamed into place is the fast path; merge always inserts.
+        const twin = input.mode !== 'merge' && (await renameSwapBlocker(client, layout.sql)) === null;
+        await client.query('BEGIN');
+        await createStaging(client, layout.sql, staging.sql, twin);
+        await loadIntoStaging({ client, layout, staging: staging.sql, file, freeze: true, onProgress: (rows) => progress.update(source.table, rows) });
+        await client.query('COMMIT');
+        const facts = await validateStaging({
+          client, staging: staging.sql, layout, source, defaults: await columnsWithDefaults(client, layout.sql), entry: file.entry, validation: config.validation, location: file.location,
+        });
+        if (twin) await completeTwin(client, layout.sql, staging.sql, staging.suffix);
+        progress.finish(source.table, facts.rows);
+        return { table: source.table, staging: staging.sql, rows: facts.rows, location: file.location, version: file.version, dateRange: facts.dateRange };
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        await dropStaging(client, staging.sql).catch(() => {});
+        // A bad source stays bad on retry: fail at once so the next source is tried.
+        if (err instanceof IntegrityError || err instanceof InputError) throw ApplicationFailure.nonRetryable(err.message, err.name);
+        // PostgreSQL rejecting the data itself (NOT NULL, CHECK, type, bad COPY data) is the source's fault too.
+        const code = (err as { code?: string }).code;
+        if (code && /^(22|23|42)/.test(code)) throw ApplicationFailure.nonRetryable(`${file?.location ?? source.table}: ${(err as Error).message}`, 'IntegrityError');
+        throw err;
+      } finally {
+        await file?.cleanup();
+        client.release();
+        await progress.flush();
+      }
+    },
+
+    /** Drops this run's staging tables (after a failed or finished restore). */
+    async dropStagingTables(input: { tables: string[] }): Promise<void> {
+      for (const table of input.tables) await pool.query(`DROP TABLE IF EXISTS ${runStaging(table).sql}`);
+    },
+  };
+}

@@ -1,0 +1,171 @@
+import { Command } from 'commander';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { SeedvaultConfig } from '../config/schema.js';
+import { InputError } from '../errors.js';
+import { connectClient, workflowUiLink } from '../temporal/connection.js';
+import { backfillProgressQuery, setConcurrencyUpdate, type BackfillSummary } from '../workflows/backfill.js';
+import {
+  backfillInput,
+  backfillWorkflowId,
+  concurrencyFlag,
+  describeProgress,
+  startBackfill,
+  waitForBackfill,
+  type BackfillStartOptions,
+} from './backfill-start.js';
+import { commandConfig } from './context.js';
+import { withDatabase } from './database.js';
+import { printJson, printTable } from './output.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function executionArg(value: string): string {
+  if (!UUID.test(value)) throw new InputError(`execution: expected a backfill execution UUID, got "${value.slice(0, 60)}"`);
+  return value.toLowerCase();
+}
+
+function printSummary(summary: BackfillSummary): void {
+  const failed = Object.entries(summary.failed).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  process.stdout.write(
+    `backfill ${summary.executionId}: ${summary.completed} completed, ${summary.alreadyCompleted} already complete, failed: ${failed}; ` +
+      `${summary.barsInserted.toLocaleString('en-US')} bars inserted with ${summary.requests} requests in ${summary.runs} run(s)\n`,
+  );
+  if (summary.alertCount > 0) process.stdout.write(`ALERT: ${summary.alertCount} symbol(s) failed 3+ times in a row: ${summary.alerts.join(', ')}\n`);
+}
+
+/** Starts (or retries) and either prints the workflow id or follows it to its summary. */
+async function launch(config: SeedvaultConfig, input: Parameters<typeof startBackfill>[1], opts: { wait?: boolean; json?: boolean }) {
+  const handle = await startBackfill(config, input);
+  const link = workflowUiLink(config, handle.workflowId, handle.firstExecutionRunId);
+  const executionId = input.executionId ?? handle.workflowId.replace(/^backfill-/, '');
+  if (!opts.wait) {
+    if (opts.json) printJson({ executionId, workflowId: handle.workflowId, runId: handle.firstExecutionRunId, webUi: link });
+    else process.stdout.write(`started ${handle.workflowId} (execution ${executionId})${link ? `\nWeb UI: ${link}` : ''}\n`);
+    return;
+  }
+  if (!opts.json && link) process.stderr.write(`Web UI: ${link}\n`);
+  const summary = await waitForBackfill(handle, opts.json);
+  if (opts.json) printJson({ workflowId: handle.workflowId, ...summary });
+  else printSummary(summary);
+}
+
+export function backfillCommand(): Command {
+  const backfill = new Command('backfill').description('fill missing market-data bars from the provider (calendar-aware, rate-limited)');
+
+  backfill
+    .command('start')
+    .description('start a backfill: one child workflow per symbol, gaps from each symbol\'s last bar to now by default')
+    .option('--symbols <list>', 'comma-separated symbols (default: backfill.symbols from the config)')
+    .option('--symbols-from <source>', 'without --symbols: config (backfill.symbols) or database (every symbol with bars)')
+    .option('--from <date>', 'ISO date or instant (default: each symbol\'s last bar)')
+    .option('--to <date>', 'ISO date or instant (default: now)')
+    .option('--concurrency <n>', 'symbols at once (default: backfill.concurrency)')
+    .option('--wait', 'follow progress and print the summary at the end')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: BackfillStartOptions & { wait?: boolean; json?: boolean }, command: Command) => {
+      const input = backfillInput(opts);
+      await launch(await commandConfig(command), input, opts);
+    });
+
+  backfill
+    .command('status')
+    .description('recent backfill executions, or one execution\'s symbols by state and its live progress')
+    .argument('[execution]', 'execution UUID')
+    .option('--json', 'machine-readable output')
+    .action(async (execution: string | undefined, opts: { json?: boolean }, command: Command) => {
+      const config = await commandConfig(command);
+      if (!execution) return printRecent(config, Boolean(opts.json));
+      const executionId = executionArg(execution);
+      const [states, live] = await Promise.all([executionStates(config, executionId), liveProgress(config, executionId)]);
+      if (states.symbols === 0 && !live) throw new InputError(`no backfill execution ${executionId}`);
+      if (opts.json) return printJson({ executionId, ...states, live });
+      process.stdout.write(
+        `execution ${executionId}: ${states.symbols} symbols — ${Object.entries(states.byStatus).map(([s, n]) => `${s} ${n}`).join(', ')}; ` +
+          `${states.barsInserted.toLocaleString('en-US')} bars inserted\n`,
+      );
+      if (live) process.stdout.write(`${live}\n`);
+      printTable(states.failed);
+    });
+
+  backfill
+    .command('retry-failed')
+    .description('rerun only the symbols that failed in an execution (same ranges)')
+    .argument('<execution>', 'execution UUID')
+    .option('--wait', 'follow progress and print the summary at the end')
+    .option('--json', 'machine-readable output')
+    .action(async (execution: string, opts: { wait?: boolean; json?: boolean }, command: Command) => {
+      const config = await commandConfig(command);
+      const executionId = executionArg(execution);
+      const states = await executionStates(config, executionId);
+      if (states.symbols === 0) throw new InputError(`no backfill execution ${executionId}`);
+      if (states.failed.length === 0) {
+        if (opts.json) printJson({ executionId, retried: 0 });
+        else process.stdout.write(`execution ${executionId} has no failed symbols\n`);
+        return;
+      }
+      await launch(config, { executionId, retryFailed: true }, opts);
+    });
+
+  backfill
+    .command('set-concurrency')
+    .description('change how many symbols a running backfill processes at once (takes effect immediately)')
+    .argument('<execution>', 'execution UUID')
+    .argument('<n>', 'symbols at once')
+    .action(async (execution: string, n: string, _opts, command: Command) => {
+      const config = await commandConfig(command);
+      const handle = (await connectClient(config)).workflow.getHandle(backfillWorkflowId(executionArg(execution)));
+      const applied = await handle.executeUpdate(setConcurrencyUpdate, { args: [concurrencyFlag(n)] });
+      process.stdout.write(`concurrency ${applied}\n`);
+    });
+
+  return backfill;
+}
+
+async function printRecent(config: SeedvaultConfig, json: boolean): Promise<void> {
+  const rows = await withDatabase(config, async (pool) =>
+    (
+      await pool.query(
+        `select execution_id, min(created_at) as started, count(*)::int as symbols,
+                count(*) filter (where status = 'completed')::int as completed,
+                count(*) filter (where status = 'failed')::int as failed,
+                count(*) filter (where status in ('pending', 'in_progress'))::int as open,
+                sum(records_inserted)::int as bars
+         from backfill_state_persistent group by execution_id order by min(created_at) desc limit 20`,
+      )
+    ).rows,
+  );
+  if (json) return printJson(rows);
+  if (rows.length === 0) return void process.stdout.write('no backfills yet\n');
+  printTable(rows.map((r) => ({ ...r, started: (r.started as Date).toISOString() })));
+}
+
+async function executionStates(config: SeedvaultConfig, executionId: string) {
+  return withDatabase(config, async (pool) => {
+    const { rows } = await pool.query<{ symbol: string; status: string; records_inserted: number; error_message: string | null }>(
+      `select symbol, status, records_inserted, error_message from backfill_state_persistent where execution_id = $1 order by symbol`,
+      [executionId],
+    );
+    const byStatus: Record<string, number> = {};
+    for (const r of rows) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+    return {
+      symbols: rows.length,
+      byStatus,
+      barsInserted: rows.reduce((sum, r) => sum + r.records_inserted, 0),
+      failed: rows.filter((r) => r.status === 'failed').map((r) => ({ symbol: r.symbol, error: r.error_message })),
+    };
+  });
+}
+
+/** The running workflow's progress line, or null when it is not running, was started by the schedule, or Temporal is down. */
+async function liveProgress(config: SeedvaultConfig, executionId: string): Promise<string | null> {
+  const client = await connectClient(config).catch(() => null);
+  if (!client) return null;
+  const handle = client.workflow.getHandle(backfillWorkflowId(executionId));
+  try {
+    if ((await handle.describe()).status.name !== 'RUNNING') return null;
+    return describeProgress(await handle.query(backfillProgressQuery));
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
+  }
+}

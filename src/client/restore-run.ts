@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkflowFailedError, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import type { SeedvaultConfig } from '../config/schema.js';
+import { RESTORE_MODES, RESTORE_SOURCES, type RestoreMode, type RestoreSource } from '../domain/restore.js';
+import { InputError, IntegrityError } from '../errors.js';
+import { connectClient } from '../temporal/connection.js';
+import { restoreProgressQuery, seedRestore, type RestoreProgress, type SeedRestoreInput, type SeedRestoreResult } from '../workflows/restore.js';
+import { ProgressLine } from './progress.js';
+import { resolveSources, validateVersionFlag } from './snapshot-create.js';
+
+export interface RestoreOptions {
+  source?: string;
+  version?: string;
+  path?: string;
+  tables?: string;
+  mode?: string;
+}
+
+/** Checks every flag before any I/O and turns them into the workflow input. */
+export function restoreInput(config: SeedvaultConfig, opts: RestoreOptions): SeedRestoreInput {
+  const source = (opts.source ?? 'auto') as RestoreSource;
+  if (!RESTORE_SOURCES.includes(source)) throw new InputError(`--source: "${String(opts.source).slice(0, 20)}" is not one of ${RESTORE_SOURCES.join(', ')}`);
+  const mode = (opts.mode ?? 'replace') as RestoreMode;
+  if (!RESTORE_MODES.includes(mode)) throw new InputError(`--mode: "${String(opts.mode).slice(0, 20)}" is not one of ${RESTORE_MODES.join(', ')}`);
+  if (opts.version !== undefined && opts.version !== 'latest') validateVersionFlag(opts.version);
+  if (opts.path !== undefined && (source === 'minio' || source === 's3')) throw new InputError(`--path applies to --source local or auto, not ${source}`);
+  if ((source === 'minio' || source === 's3') && config.storage.type === 'local') throw new InputError(`--source ${source}: storage.type is local in the config`);
+  return { source, version: opts.version ?? 'latest', path: opts.path, sources: resolveSources(config, opts.tables), mode };
+}
+
+export async function startRestore(config: SeedvaultConfig, input: SeedRestoreInput): Promise<WorkflowHandleWithFirstExecutionRunId<typeof seedRestore>> {
+  const client = await connectClient(config);
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15);
+  return client.workflow.start(seedRestore, {
+    taskQueue: config.temporal.task_queue,
+    workflowId: `seed-restore-${stamp}-${randomBytes(3).toString('hex')}`,
+    args: [input],
+    staticSummary: `restore (${input.mode}) from ${input.source} ${input.version}`,
+    staticDetails: `tables: ${(input.sources ?? Object.keys(config.sources)).map((k) => config.sources[k]!.table).join(', ')}`,
+  });
+}
+
+/** Follows the run's progress query until it ends; a failed restore becomes an IntegrityError (exit 4) with its message. */
+export async function waitForRestore(handle: WorkflowHandle<typeof seedRestore>, quiet = false): Promise<SeedRestoreResult> {
+  const line = new ProgressLine();
+  let finished = false;
+  const result = handle.result().finally(() => {
+    finished = true;
+  });
+  result.catch(() => {});
+  while (!finished && !quiet) {
+    const progress = await handle.query(restoreProgressQuery).catch(() => null);
+    if (progress) line.update(describe(progress));
+    await Promise.race([result.catch(() => {}), sleep(1000)]);
+  }
+  line.done();
+  try {
+    return await result;
+  } catch (err) {
+    if (err instanceof WorkflowFailedError && err.cause) throw new IntegrityError(err.cause.message);
+    throw err;
+  }
+}
+
+function describe(p: RestoreProgress): string {
+  const rows = p.tables.map((t) => `${t.table} ${t.rows.toLocaleString('en-US')}${t.done ? ' ✓' : ''}`).join(', ');
+  return `restore: ${p.phase}${p.current ? ` ${p.current}` : ''}${rows ? ` — ${rows}` : ''}`;
+}

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+/** The `file_backups` config section (seed 003): what files are backed up, how often, for how long. */
+const booleanish = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+const positiveInt = z.coerce.number().int().positive();
+
+const typeSchema = z.strictObject({
+  /** Files, directories or globs; relative paths are relative to the worker's working directory. */
+  sources: z.array(z.string().min(1)).default([]),
+  enabled: booleanish.default(true),
+  retention_days: positiveInt.default(30),
+  compress: booleanish.default(true),
+  interval_hours: positiveInt.max(24 * 365).default(24),
+  description: z.string().default(''),
+});
+
+const encryptionSchema = z
+  .strictObject({
+    enabled: booleanish.default(false),
+    /** Name of the environment variable holding the key (64 hex chars or base64 of 32 bytes). */
+    key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+    /** A file holding the key; keep it outside the backup storage. */
+    key_file: z.string().min(1).optional(),
+  })
+  .refine((e) => !e.enabled || Boolean(e.key_env) !== Boolean(e.key_file), 'when enabled, set exactly one of key_env and key_file');
+
+export const fileBackupsSchema = z
+  .strictObject({
+    /** Prefix in the seeds' bucket or folder. */
+    prefix: z.string().regex(/^([a-z0-9][a-z0-9._-]*\/)+$/, 'must be folder names ending in "/", such as "files/"').default('files/'),
+    /** A separate local folder instead of the seeds' storage. */
+    local_path: z.string().min(1).optional(),
+    encryption: encryptionSchema.prefault({}),
+    types: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'must be a-z, 0-9 and _ (starting with a letter, at most 32)'), typeSchema).default({}),
+  })
+  .prefault({});

@@ -1,0 +1,34 @@
+/**
+ * Health of file backups per configured type: green when the newest backup is recent and
+ * verifies, yellow when it is older than 48 h or there is none, red when it fails verify.
+ */
+export type HealthLevel = 'green' | 'yellow' | 'red';
+
+export interface ComponentHealth {
+  component: string;
+  status: HealthLevel;
+  details: string;
+}
+
+export const STALE_AFTER_HOURS = 48;
+
+export interface NewestBackup {
+  backup_id: string;
+  timestamp: string;
+  /** null: verified; otherwise why verify failed. */
+  verifyProblem: string | null;
+}
+
+export function classifyFileBackup(type: string, newest: NewestBackup | null, now: Date): ComponentHealth {
+  const component = `file_backups.${type}`;
+  if (!newest) return { component, status: 'yellow', details: 'no backup yet' };
+  if (newest.verifyProblem) return { component, status: 'red', details: `${newest.backup_id} failed verify: ${newest.verifyProblem}` };
+  const hours = (now.getTime() - Date.parse(newest.timestamp)) / 3_600_000;
+  const age = `${newest.backup_id}, ${hours.toFixed(1)} h old`;
+  return hours > STALE_AFTER_HOURS ? { component, status: 'yellow', details: `newest backup is older than ${STALE_AFTER_HOURS} h: ${age}` } : { component, status: 'green', details: age };
+}
+
+/** The worst level among components (red > yellow > green). */
+export function worstLevel(items: ComponentHealth[]): HealthLevel {
+  return items.some((i) => i.status === 'red') ? 'red' : items.some((i) => i.status === 'yellow') ? 'yellow' : 'green';
+}

@@ -1,0 +1,53 @@
+/**
+ * metadata.json of a file backup: the seed 003 fields plus what verify and restore need.
+ * Its presence in `<backup_id>/` means the backup is complete.
+ */
+export const FILE_METADATA = 'metadata.json';
+export const FILE_CLAIM_MARKER = '.claim';
+
+/** How the archive was built: one file (`file`) or a tree (`tar`), then gzip or not. */
+export type ArchiveFormat = 'file' | 'file.gz' | 'tar' | 'tar.gz';
+
+export interface ArchivedEntry {
+  /** Path relative to the restore destination, `/`-separated. */
+  path: string;
+  type: 'file' | 'directory' | 'symlink';
+  size: number;
+  /** Files only. */
+  sha256?: string;
+  mode: number;
+  /** ISO time with milliseconds. */
+  mtime: string;
+  /** Symlinks only: the link text as stored. */
+  target?: string;
+}
+
+export interface EncryptionInfo {
+  algorithm: 'AES-256-GCM';
+  format: string;
+  chunk_bytes: number;
+  /** A fingerprint of the key (never the key): tells which key a restore needs. */
+  key_id: string;
+}
+
+export interface FileBackupMetadata {
+  backup_id: string;
+  backup_type: string;
+  timestamp: string;
+  /** Bytes of the stored archive. */
+  size_bytes: number;
+  compressed: boolean;
+  source_path: string;
+  description: string;
+  archive: { file: string; format: ArchiveFormat; sha256: string; source_bytes: number };
+  files: ArchivedEntry[];
+  /** Things under the source that were left out, with why (sockets, links leaving the tree). */
+  skipped: { path: string; reason: string }[];
+  encryption: EncryptionInfo | null;
+  workflow: { id: string; run_id: string } | null;
+}
+
+/** `<backup_id>/` under the file backup prefix. */
+export function backupPrefix(id: string): string {
+  return `${id}/`;
+}

@@ -1,0 +1,137 @@
+/**
+ * Swaps every validated staging table into its live table in ONE transaction, records the
+ * restore in restore_history and raises DATA_READY in the same transaction: readers see all
+ * old tables or all new ones, and any failure leaves every live table as it was.
+ *
+ * `replace` renames the staging twin into place when the table allows it (rename-swap.ts:
+ * the rows are written once); otherwise, and for `merge`, rows are copied with TRUNCATE +
+ * INSERT ... SELECT (or an upsert), which keeps the live table's oid and everything that
+ * points at it. Either way readers wait on the ACCESS EXCLUSIVE lock during the swap only,
+ * not during the download and load. Like any TRUNCATE or DROP it is not MVCC-safe for
+ * transactions whose snapshot predates the commit (they see the table empty).
+ */
+import pg from 'pg';
+import type { RestoreMode, TableOutcome } from '../domain/restore.js';
+import { IntegrityError } from '../errors.js';
+import { describeTable, type TableLayout } from '../parquet/table-catalog.js';
+import { renameSwapBlocker, swapByRename } from './rename-swap.js';
+import { dropStaging, type Staging } from './staging.js';
+
+export interface CommitInput {
+  workflowId: string;
+  runId: string;
+  mode: RestoreMode;
+  /** Outcomes so far; `restored` ones name their staging table. */
+  tables: (TableOutcome & { staging: Staging | null })[];
+}
+
+export async function commitRestore(client: pg.ClientBase, input: CommitInput): Promise<TableOutcome[]> {
+  await client.query('BEGIN');
+  try {
+    // A retry after a commit whose reply was lost finds its rows and changes nothing.
+    const done = await client.query(`SELECT 1 FROM restore_history WHERE workflow_id = $1 AND run_id = $2 LIMIT 1`, [input.workflowId, input.runId]);
+    if (done.rowCount) {
+      await client.query('ROLLBACK');
+      return recorded(client, input);
+    }
+    const outcomes: TableOutcome[] = [];
+    for (const { staging, ...outcome } of input.tables) {
+      if (outcome.status !== 'restored' || !staging) {
+        outcomes.push(outcome);
+        continue;
+      }
+      const layout = await describeTable(client, outcome.table, undefined, undefined);
+      await client.query(`LOCK TABLE ${layout.sql} IN ACCESS EXCLUSIVE MODE`);
+      if (input.mode === 'if-empty' && (await client.query(`SELECT 1 FROM ${layout.sql} LIMIT 1`)).rowCount) {
+        outcomes.push({ ...outcome, status: 'skipped', rowsLoaded: 0, message: 'the table gained rows while the restore ran; left alone' });
+      } else {
+        await swapIn(client, layout, staging, input.mode);
+        const after = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${layout.sql}`);
+        outcomes.push({ ...outcome, rowsAfter: Number(after.rows[0]!.n) });
+      }
+      await dropStaging(client, staging.sql);
+    }
+    for (const o of outcomes) {
+      await client.query(
+        `INSERT INTO restore_history (workflow_id, run_id, table_name, mode, status, source, location, snapshot_version,
+                                      rows_loaded, rows_after, data_start_date, data_end_date, rejected, message)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+        [input.workflowId, input.runId, o.table, input.mode, o.status, o.source, o.location, o.version, o.rowsLoaded, o.rowsAfter,
+          o.dateRange?.[0] ?? null, o.dateRange?.[1] ?? null, JSON.stringify(o.rejected), o.message],
+      );
+    }
+    if (!outcomes.some((o) => o.status === 'failed' && o.required)) {
+      await client.query(
+        `INSERT INTO ready_signals (pipeline_run_id, signal_type, status, records_available, completeness_pct, completed_at, metadata)
+         VALUES ($1, 'DATA_READY', 'completed', $2, 100, now(), $3)`,
+        [input.workflowId, outcomes.reduce((sum, o) => sum + (o.rowsAfter ?? 0), 0), JSON.stringify({ restore: input.runId, tables: Object.fromEntries(outcomes.map((o) => [o.table, o.status])) })],
+      );
+    }
+    await client.query('COMMIT');
+    return outcomes;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
+}
+
+async function swapIn(client: pg.ClientBase, layout: TableLayout, twin: Staging, mode: RestoreMode): Promise<void> {
+  const staging = twin.sql;
+  if (mode !== 'merge' && (await isTwin(client, staging)) && (await renameSwapBlocker(client, layout.sql)) === null) {
+    // A dependency the checks did not foresee makes the DROP fail: fall back to copying rows.
+    await client.query('SAVEPOINT rename_swap');
+    try {
+      await swapByRename(client, layout.sql, staging, twin.suffix);
+      await client.query('RELEASE SAVEPOINT rename_swap');
+      return setIdentities(client, layout);
+    } catch (err) {
+      if ((err as { code?: string }).code !== '2BP01') throw err;
+      await client.query('ROLLBACK TO SAVEPOINT rename_swap');
+    }
+  }
+  const columns = layout.columns.map((c) => pg.escapeIdentifier(c.name));
+  const list = columns.join(', ');
+  if (mode === 'merge') {
+    if (layout.keyColumns.length === 0) throw new IntegrityError(`merge needs a primary key or NOT NULL unique key on ${layout.label}`);
+    const key = layout.keyColumns.map((c) => pg.escapeIdentifier(c));
+    const updates = columns.filter((c) => !key.includes(c)).map((c) => `${c} = EXCLUDED.${c}`);
+    await client.query(
+      `INSERT INTO ${layout.sql} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM ${staging}
+       ON CONFLICT (${key.join(', ')}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`,
+    );
+  } else {
+    await client.query(`TRUNCATE ${layout.sql}`);
+    await client.query(`INSERT INTO ${layout.sql} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM ${staging}`);
+  }
+  await setIdentities(client, layout);
+}
+
+/** The stage step built a logged twin when the table could be swapped by rename. */
+async function isTwin(client: pg.ClientBase, staging: string): Promise<boolean> {
+  const { rows } = await client.query<{ logged: boolean }>(`SELECT relpersistence = 'p' AS logged FROM pg_class WHERE oid = $1::regclass`, [staging]);
+  return rows[0]?.logged ?? false;
+}
+
+async function setIdentities(client: pg.ClientBase, layout: TableLayout): Promise<void> {
+  // Identity and serial columns: the next generated id must not collide with a restored one.
+  const sequences = await client.query<{ column: string; sequence: string }>(
+    `SELECT attname::text AS column, pg_get_serial_sequence($1, attname) AS sequence FROM pg_attribute
+      WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND pg_get_serial_sequence($1, attname) IS NOT NULL`,
+    [layout.sql],
+  );
+  for (const { column, sequence } of sequences.rows) {
+    const c = pg.escapeIdentifier(column);
+    await client.query(`SELECT setval($1, coalesce(max(${c}), 1), max(${c}) IS NOT NULL) FROM ${layout.sql}`, [sequence]);
+  }
+}
+
+async function recorded(client: pg.ClientBase, input: CommitInput): Promise<TableOutcome[]> {
+  const { rows } = await client.query<{ table_name: string; status: TableOutcome['status']; rows_after: string | null; rows_loaded: string | null; message: string | null }>(
+    `SELECT table_name, status, rows_after, rows_loaded, message FROM restore_history WHERE workflow_id = $1 AND run_id = $2`,
+    [input.workflowId, input.runId],
+  );
+  return input.tables.map(({ staging: _staging, ...outcome }) => {
+    const row = rows.find((r) => r.table_name === outcome.table);
+    return row ? { ...outcome, status: row.status, rowsAfter: row.rows_after === null ? null : Number(row.rows_after), rowsLoaded: Number(row.rows_loaded ?? 0), message: row.message } : outcome;
+  });
+}

@@ -1,0 +1,103 @@
+/**
+ * Streams a source file into a staging table with one COPY FROM STDIN: Parquet row group by
+ * row group → Arrow → binary COPY, or CSV (gunzipped on the fly) as PostgreSQL CSV with
+ * its header. Pulled end to end, so memory is one row group whatever the file size.
+ */
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { ManifestColumn } from '../domain/manifest.js';
+import { IntegrityError } from '../errors.js';
+import { CopyBinaryEncoder, copyBinaryHeader, copyBinaryTrailer } from '../parquet/copy-binary-encoder.js';
+import { parquetFileInfo, readParquetBatches } from '../parquet/parquet-reader.js';
+import type { TableLayout } from '../parquet/table-catalog.js';
+import { columnsWithDefaults, matchColumns, parquetColumns } from './compatibility.js';
+import type { SourceFile } from './source-file.js';
+
+export interface LoadOptions {
+  client: pg.ClientBase;
+  layout: TableLayout;
+  staging: string;
+  file: SourceFile;
+  onProgress?: (rows: number) => void;
+  /** COPY FREEZE: rows land frozen, sparing the later vacuum; needs the table created in the caller's open transaction. */
+  freeze?: boolean;
+}
+
+/** Loads the file; returns the rows COPY reported. */
+export async function loadIntoStaging(options: LoadOptions): Promise<number> {
+  const defaults = await columnsWithDefaults(options.client, options.layout.sql);
+  return options.file.format === 'parquet' ? loadParquet(options, defaults) : loadCsv(options, defaults);
+}
+
+async function loadParquet({ client, layout, staging, file, onProgress, freeze }: LoadOptions, defaults: Set<string>): Promise<number> {
+  const { fields } = await parquetFileInfo(file.path);
+  const manifestColumns: ManifestColumn[] | null = file.entry?.columns ?? null;
+  const columns = parquetColumns(layout, fields, manifestColumns, defaults);
+  const encoder = new CopyBinaryEncoder(layout.label, columns);
+  let rows = 0;
+  async function* encoded(): AsyncGenerator<Buffer> {
+    yield copyBinaryHeader();
+    for await (const batch of readParquetBatches(file.path, columns.map((c) => c.name))) {
+      yield encoder.encode(batch);
+      rows += batch.numRows;
+      onProgress?.(rows);
+    }
+    yield copyBinaryTrailer();
+  }
+  return copyIn(client, `COPY ${staging} (${columnList(columns.map((c) => c.name))}) FROM STDIN (FORMAT binary${freeze ? ', FREEZE true' : ''})`, Readable.from(encoded()));
+}
+
+async function loadCsv({ client, layout, staging, file, onProgress, freeze }: LoadOptions, defaults: Set<string>): Promise<number> {
+  const header = await readCsvHeader(file);
+  matchColumns(layout, header, defaults);
+  const body = createReadStream(file.path);
+  const text = file.format === 'csv.gz' ? body.pipe(createGunzip()) : body;
+  // Rows so far, counted as line ends past the header (quoted newlines make it approximate).
+  let lines = -1;
+  text.on('data', (chunk: Buffer) => {
+    for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) lines++;
+    onProgress?.(Math.max(lines, 0));
+  });
+  return copyIn(client, `COPY ${staging} (${columnList(header)}) FROM STDIN (FORMAT csv, HEADER true${freeze ? ', FREEZE true' : ''})`, text);
+}
+
+async function copyIn(client: pg.ClientBase, sql: string, body: Readable): Promise<number> {
+  const copy = client.query(copyFrom(sql));
+  await pipeline(body, copy);
+  return copy.rowCount;
+}
+
+function columnList(names: string[]): string {
+  return names.map((n) => pg.escapeIdentifier(n)).join(', ');
+}
+
+const MAX_HEADER_BYTES = 64 << 10;
+
+/** The first line's column names (RFC 4180 quoting, as our CSV writer and most tools write them). */
+async function readCsvHeader(file: SourceFile): Promise<string[]> {
+  const body = createReadStream(file.path);
+  const text = file.format === 'csv.gz' ? body.pipe(createGunzip()) : body;
+  let line = '';
+  try {
+    for await (const chunk of text) {
+      line += (chunk as Buffer).toString('utf8');
+      const end = line.indexOf('\n');
+      if (end >= 0) {
+        line = line.slice(0, end);
+        break;
+      }
+      if (line.length > MAX_HEADER_BYTES) break;
+    }
+  } catch (err) {
+    throw new IntegrityError(`${file.location}: cannot read the CSV header (${(err as Error).message})`);
+  } finally {
+    body.destroy();
+  }
+  const names = [...line.replace(/\r$/, '').matchAll(/(?:^|,)(?:"((?:[^"]|"")*)"|([^,]*))/g)].map((m) => (m[1] !== undefined ? m[1].replaceAll('""', '"') : m[2]!).trim());
+  if (names.length === 0 || names.some((n) => n === '')) throw new IntegrityError(`${file.location}: the first line is not a CSV header`);
+  return names;
+}

@@ -1,0 +1,99 @@
+/**
+ * Turns a restore candidate into a local file that passed the file-level checks: for a
+ * snapshot, the object is downloaded to a temporary file while it is hashed, and its size,
+ * sha256 and Parquet footer row count must match the manifest; for a fallback glob, the
+ * newest matching file is used as it is.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { glob } from 'glob';
+import { LATEST_PREFIX, LATEST_VERSION_KEY, MANIFEST_FILE, type Manifest, type ManifestTable } from '../domain/manifest.js';
+import type { Candidate } from '../domain/restore.js';
+import { isVersion, versionPrefix } from '../domain/version.js';
+import { IntegrityError } from '../errors.js';
+import { hashTap } from '../files/hash-tap.js';
+import { parquetFileInfo } from '../parquet/parquet-reader.js';
+import { LocalStorage } from '../storage/local.js';
+import type { Storage } from '../storage/types.js';
+
+export type FileFormat = 'parquet' | 'csv' | 'csv.gz';
+
+export interface SourceFile {
+  path: string;
+  format: FileFormat;
+  /** Where the data came from, for messages and the restore history. */
+  location: string;
+  version: string | null;
+  /** The manifest's entry when the file comes from a snapshot. */
+  entry: ManifestTable | null;
+  cleanup(): Promise<void>;
+}
+
+/** A snapshot's manifest in `storage`, found the way `version` asks, with the prefix of its files. */
+export async function findManifest(storage: Storage, version: string): Promise<{ prefix: string; manifest: Manifest }> {
+  const prefixes: string[] = [];
+  if (version === 'latest') {
+    // v<V>/ never changes once complete; latest/ is briefly without manifest while it moves.
+    const latest = (await storage.getText(LATEST_VERSION_KEY))?.trim();
+    if (latest && isVersion(latest)) prefixes.push(versionPrefix(latest));
+    prefixes.push(LATEST_PREFIX, '');
+  } else {
+    prefixes.push(versionPrefix(version), '');
+  }
+  for (const prefix of prefixes) {
+    const text = await storage.getText(`${prefix}${MANIFEST_FILE}`);
+    if (text === null) continue;
+    try {
+      return { prefix, manifest: JSON.parse(text) as Manifest };
+    } catch {
+      throw new IntegrityError(`${storage.location}/${prefix}${MANIFEST_FILE} is not valid JSON`);
+    }
+  }
+  throw new IntegrityError(`no complete snapshot ${version} in ${storage.location} (no ${MANIFEST_FILE})`);
+}
+
+export async function fetchSourceFile(candidate: Candidate, table: string, store: Storage): Promise<SourceFile> {
+  if (candidate.kind === 'file') return fallbackFile(candidate.pattern, table);
+  const storage = candidate.kind === 'store' ? store : new LocalStorage(candidate.root);
+  const { prefix, manifest } = await findManifest(storage, candidate.version);
+  const entry = manifest.tables[table];
+  if (!entry) throw new IntegrityError(`snapshot ${manifest.version} in ${storage.location} has no table ${table}`);
+  const location = `${storage.location}/${prefix}${entry.file}`;
+  const dir = await mkdtemp(join(tmpdir(), 'seedvault-restore-'));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  try {
+    const path = join(dir, entry.file.replace(/[^A-Za-z0-9_.-]/g, '_'));
+    const { sha256, bytes } = await downloadHashing(storage, `${prefix}${entry.file}`, path);
+    if (bytes !== entry.size_bytes) throw new IntegrityError(`${location}: ${bytes} bytes, the manifest says ${entry.size_bytes}`);
+    if (sha256 !== entry.sha256) throw new IntegrityError(`${location}: sha256 ${sha256.slice(0, 16)}… does not match the manifest's ${entry.sha256.slice(0, 16)}…`);
+    if (entry.format === 'parquet') {
+      const footerRows = (await parquetFileInfo(path).catch((err: Error) => {
+        throw new IntegrityError(`${location}: not a readable Parquet file (${err.message})`);
+      })).rows;
+      if (footerRows !== entry.rows) throw new IntegrityError(`${location}: the Parquet footer says ${footerRows} rows, the manifest ${entry.rows}`);
+    }
+    return { path, format: entry.format, location, version: manifest.version, entry, cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+async function downloadHashing(storage: Storage, key: string, path: string): Promise<{ sha256: string; bytes: number }> {
+  const tap = hashTap();
+  await pipeline(await storage.get(key), tap.stream, createWriteStream(path));
+  return tap.result();
+}
+
+/** Relative patterns are resolved against the worker's working directory. Names sort by date, so the last is the newest. */
+async function fallbackFile(pattern: string, table: string): Promise<SourceFile> {
+  const matches = (await glob(pattern, { absolute: true, nodir: true, cwd: process.cwd() })).sort();
+  const path = matches.at(-1);
+  if (!path) throw new IntegrityError(`no file matches ${resolve(pattern)}`);
+  const format: FileFormat | null = path.endsWith('.csv.gz') ? 'csv.gz' : path.endsWith('.csv') ? 'csv' : null;
+  if (!format) throw new IntegrityError(`${path}: only CSV fallbacks (.csv, .csv.gz, with a header) can be restored into ${table}`);
+  return { path, format, location: path, version: null, entry: null, cleanup: async () => {} };
+}

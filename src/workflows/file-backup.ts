@@ -1,0 +1,81 @@
+import { ApplicationFailure, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { FileBackupSummary } from '../activities/files/backup.js';
+import type { CleanupPlan } from '../domain/file-backup-selection.js';
+import { trackFileRun } from './file-backup-progress.js';
+
+export interface FileBackupInput {
+  /** Types to back up; default every enabled type. */
+  types?: string[];
+  /** Replaces the configured sources of a single type (an absolute path on the worker). */
+  source?: string;
+  description?: string;
+  /** Who asked: `manual`, `schedule`. */
+  trigger?: string;
+  /** Apply retention to the backed-up types afterwards (the schedules do). */
+  cleanup?: boolean;
+}
+
+export interface FileBackupResult {
+  backups: FileBackupSummary[];
+  cleanup: CleanupPlan | null;
+}
+
+const NON_RETRYABLE = ['InputError', 'ConfigError', 'IntegrityError'];
+
+const quick = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '2s', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** Archives can be large; the heartbeat timeout is what notices a dead worker. */
+const long = proxyActivities<Activities>({
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '5s', maximumInterval: '2 minutes', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/**
+ * File and directory backups (seed 003): per type, claim `<type>_<YYYYMMDD_HHMMSS>`,
+ * stream the archive and metadata.json to storage, read it back to verify. One failing
+ * type does not stop the others; the run fails at the end naming every failed type.
+ */
+export async function fileBackup(input: FileBackupInput = {}): Promise<FileBackupResult> {
+  const { workflowId } = workflowInfo();
+  const run = trackFileRun('file-backup', input.types ?? []);
+  run.phase('planning');
+  const jobs = await quick.fileBackupPlan({ types: input.types, source: input.source, description: input.description });
+  const backups: FileBackupSummary[] = [];
+  const failures: string[] = [];
+  for (const job of jobs) {
+    let id: string | null = null;
+    try {
+      run.phase(`backing up ${job.type}`);
+      const at = new Date(Date.now()).toISOString();
+      id = await quick.claimFileBackupId({ type: job.type, at, owner: `${workflowId}/${job.type}` });
+      const summary = await long.writeFileBackup({ id, job, timestamp: at });
+      run.phase(`verifying ${id}`);
+      await long.verifyStoredFileBackup({ id });
+      backups.push(summary);
+      run.finished(`${id}: ${summary.entries} entries, ${summary.size_bytes} bytes${summary.encrypted ? ', encrypted' : ''}`);
+    } catch (err) {
+      const message = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+      failures.push(`${job.type}: ${message}`);
+      // A failed write must not leave a folder that lists as an (incomplete) backup.
+      if (id) await quick.discardIncompleteFileBackup({ id });
+      run.finished(`${job.type} FAILED: ${message}`);
+      log.warn('file backup failed', { type: job.type, message });
+    }
+  }
+  let cleanup: CleanupPlan | null = null;
+  if (input.cleanup && backups.length > 0) {
+    run.phase('cleaning up');
+    cleanup = await quick.cleanupStoredFileBackups({ dryRun: false });
+  }
+  if (failures.length > 0) {
+    run.phase('failed', 'failed');
+    throw ApplicationFailure.nonRetryable(`file backup failed for ${failures.join('; ')}`, 'FileBackupFailed');
+  }
+  run.phase('completed', 'completed');
+  return { backups, cleanup };
+}

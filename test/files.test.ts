@@ -1,0 +1,255 @@
+import assert from 'node:assert/strict';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { after, before, describe, test } from 'node:test';
+import { main } from '../src/client/cli.js';
+import { runFileWorkflow } from '../src/client/files-run.js';
+import type { SeedvaultConfig } from '../src/config/schema.js';
+import { backupIdFor } from '../src/domain/file-backup-id.js';
+import { backupPrefix } from '../src/domain/file-backup-metadata.js';
+import type { CleanupPlan } from '../src/domain/file-backup-selection.js';
+import { InputError, IntegrityError } from '../src/errors.js';
+import { claimBackupId, fileBackupStorage, listFileBackups, readMetadata } from '../src/files/catalog.js';
+import { createFileBackup } from '../src/files/create.js';
+import { fileBackupHealth } from '../src/files/health.js';
+import type { RestoreResult } from '../src/files/restore.js';
+import { createStorage } from '../src/storage/index.js';
+import { PrefixedStorage } from '../src/storage/prefixed.js';
+import type { Storage } from '../src/storage/types.js';
+import type { FileBackupInput, FileBackupResult } from '../src/workflows/file-backup.js';
+import type { FileRestoreInput } from '../src/workflows/file-restore.js';
+import { assertSameTree, craftBackup, ESCAPING_ARCHIVES, makeAwkwardTree, tempDir } from './support/file-backups.js';
+import { createBucket, testConfig, uniqueName, withWorker } from './support/stack.js';
+
+type TypeSettings = SeedvaultConfig['file_backups']['types'][string];
+const typeWith = (sources: string[], extra: Partial<TypeSettings> = {}): TypeSettings => ({
+  sources, enabled: true, retention_days: 30, compress: true, interval_hours: 24, description: 'test', ...extra,
+});
+
+/** A worker of its own (task queue, file backup settings) over the test stack. */
+async function setup(name: string, env: Record<string, string>, fileBackups: Partial<SeedvaultConfig['file_backups']>) {
+  const config = testConfig({ ...env, SEEDVAULT_TASK_QUEUE: uniqueName(name) });
+  Object.assign(config.file_backups, fileBackups);
+  const worker = await withWorker(config);
+  return { config, worker, storage: fileBackupStorage(config) };
+}
+
+const backup = (config: SeedvaultConfig, input: FileBackupInput) => runFileWorkflow<FileBackupResult>(config, 'fileBackup', 'file-backup', input, 'test backup', true);
+const restore = (config: SeedvaultConfig, input: FileRestoreInput) => runFileWorkflow<RestoreResult[]>(config, 'fileRestore', 'file-restore', input, 'test restore', true);
+
+/** Stores a backup as if it had been taken at `at` (for retention and point-in-time tests). */
+async function backupTakenAt(storage: Storage, type: string, at: Date, content: string) {
+  const dir = await tempDir('src');
+  await writeFile(join(dir, `${type}.txt`), content);
+  const id = backupIdFor(type, at);
+  await createFileBackup(storage, { id, type, sources: [join(dir, `${type}.txt`)], cwd: dir, description: '', compress: true, timestamp: at.toISOString(), workflow: null }, null);
+  return id;
+}
+
+async function flipByte(storage: Storage, id: string): Promise<void> {
+  const metadata = (await readMetadata(storage, id))!;
+  const key = `${backupPrefix(id)}${metadata.archive.file}`;
+  const bytes = await buffer(await storage.get(key));
+  bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+  await storage.put(key, Readable.from([bytes]));
+}
+
+/** Runs the CLI in-process against `bucket`, returning its exit code. */
+async function cli(bucket: string, ...args: string[]): Promise<number> {
+  const saved = process.env.S3_BUCKET;
+  process.env.S3_BUCKET = bucket;
+  try {
+    return await main(['node', 'seedvault', ...args]);
+  } finally {
+    process.env.S3_BUCKET = saved;
+  }
+}
+
+describe('file backups on MinIO', () => {
+  let ctx: Awaited<ReturnType<typeof setup>>;
+  let tree: string;
+  let bucket: string;
+  before(async () => {
+    bucket = uniqueName('files');
+    await createBucket(bucket);
+    tree = await tempDir('tree');
+    await makeAwkwardTree(tree);
+    const single = await tempDir('single');
+    await writeFile(join(single, 'portfolio_state.json'), '{"cash": 1}');
+    ctx = await setup('files_minio', { S3_BUCKET: bucket }, {
+      types: { trading_history: typeWith([tree]), portfolio: typeWith([join(single, 'portfolio_state.json')]), config: typeWith([join(single, '*.json')], { enabled: false }) },
+    });
+  });
+  after(async () => ctx.worker.stop());
+
+  test('a directory tree round-trips through the workflows, under files/ in the bucket', async () => {
+    const { backups } = await backup(ctx.config, { types: ['trading_history'], description: 'nightly' });
+    const id = backups[0]!.backup_id;
+    assert.match(id, /^trading_history_\d{8}_\d{6}$/);
+    const keys = (await createStorage(ctx.config.storage).list(`files/${id}/`)).map((o) => o.key).sort();
+    assert.deepEqual(keys, [`files/${id}/.claim`, `files/${id}/metadata.json`, `files/${id}/${backups[0]!.archive}`].sort());
+    const metadata = (await readMetadata(ctx.storage, id))!;
+    assert.equal(metadata.description, 'nightly');
+    assert.equal(metadata.source_path, tree);
+    assert.equal(metadata.compressed, true);
+    assert.match(metadata.archive.sha256, /^[0-9a-f]{64}$/);
+
+    const dest = join(await tempDir('dest'), 'restored');
+    const [result] = await restore(ctx.config, { id, dest, overwrite: false });
+    assert.equal(result!.entries, metadata.files.length);
+    await assertSameTree(dest, tree);
+    await assert.rejects(restore(ctx.config, { id, dest, overwrite: false }), (err) => err instanceof InputError && /--overwrite/.test(err.message));
+    await restore(ctx.config, { id, dest, overwrite: true });
+    await assertSameTree(dest, tree);
+  });
+
+  test('every enabled type, single files as .gz; a claim within the same second gets a suffix', async () => {
+    const { backups } = await backup(ctx.config, {});
+    assert.deepEqual(backups.map((b) => b.backup_type).sort(), ['portfolio', 'trading_history']);
+    assert.equal(backups.find((b) => b.backup_type === 'portfolio')!.archive, 'portfolio_state.json.gz');
+    const base = backupIdFor('portfolio', new Date('2031-05-05T05:05:05Z'));
+    assert.equal(await claimBackupId(ctx.storage, base, 'run-a'), base);
+    assert.equal(await claimBackupId(ctx.storage, base, 'run-b'), `${base}-2`);
+    assert.equal(await claimBackupId(ctx.storage, base, 'run-a'), base, 'a retry finds its own claim');
+  });
+
+  test('a tampered archive fails verify (exit 4) and restore refuses, writing nothing', async () => {
+    const { backups } = await backup(ctx.config, { types: ['trading_history'] });
+    const id = backups[0]!.backup_id;
+    assert.equal(await cli(bucket, 'files', 'verify', '--id', id), 0);
+    await flipByte(ctx.storage, id);
+    assert.equal(await cli(bucket, 'files', 'verify', '--id', id), 4);
+    const parent = await tempDir('parent');
+    await assert.rejects(restore(ctx.config, { id, dest: join(parent, 'dest'), overwrite: false }), (err) => err instanceof IntegrityError && /sha256/.test(err.message));
+    assert.deepEqual(await readdir(parent), []);
+  });
+
+  test('archives crafted with ../, absolute paths or links leaving the tree are refused', async () => {
+    for (const [i, [what, entries]] of ESCAPING_ARCHIVES.entries()) {
+      const id = `data_20251217_16204${i}`;
+      await craftBackup(ctx.storage, id, entries);
+      const parent = await tempDir('parent');
+      await assert.rejects(restore(ctx.config, { id, dest: join(parent, 'dest'), overwrite: true }), (err) => err instanceof IntegrityError && /refused/.test(err.message), what);
+      assert.deepEqual(await readdir(parent), [], `${what}: nothing written`);
+    }
+  });
+
+  test('point in time: per type the newest backup at or before --at', async () => {
+    const t = (iso: string) => new Date(iso);
+    await backupTakenAt(ctx.storage, 'experiments', t('2030-01-01T00:00:00Z'), 'v1');
+    await backupTakenAt(ctx.storage, 'experiments', t('2030-01-02T00:00:00Z'), 'v2');
+    await backupTakenAt(ctx.storage, 'experiments', t('2030-01-03T00:00:00Z'), 'v3');
+    await backupTakenAt(ctx.storage, 'strategies', t('2030-01-01T12:00:00Z'), 's1');
+    const dest = await tempDir('pit');
+    const results = await restore(ctx.config, { types: ['experiments', 'strategies'], at: '2030-01-02T06:00:00.000Z', dest, overwrite: false });
+    assert.deepEqual(results.map((r) => r.backup_id).sort(), ['experiments_20300102_000000', 'strategies_20300101_120000']);
+    assert.equal(await readFile(join(dest, 'experiments', 'experiments.txt'), 'utf8'), 'v2');
+    assert.equal(await readFile(join(dest, 'strategies', 'strategies.txt'), 'utf8'), 's1');
+    const one = await tempDir('pit-one');
+    await restore(ctx.config, { types: ['experiments'], at: '2030-01-01T23:59:59.000Z', dest: one, overwrite: false });
+    assert.equal(await readFile(join(one, 'experiments.txt'), 'utf8'), 'v1', 'one type restores into dest itself');
+    await assert.rejects(restore(ctx.config, { types: ['experiments'], at: '2029-12-31T00:00:00.000Z', dest: one, overwrite: false }), /no complete file backup of experiments at or before/);
+  });
+
+  test('cleanup applies retention_days per type and keeps the newest of each', async () => {
+    const day = 86_400_000;
+    const ago = (days: number) => new Date(Date.now() - days * day);
+    const keepNewest = await backupTakenAt(ctx.storage, 'config', ago(400), 'only one, very old');
+    const recent = await backupTakenAt(ctx.storage, 'portfolio', ago(2), 'recent');
+    const old = await backupTakenAt(ctx.storage, 'portfolio', ago(40), 'old');
+    const dry = await runFileWorkflow<CleanupPlan>(ctx.config, 'fileBackupCleanup', 'file-backup-cleanup', { dryRun: true }, 'test', true);
+    assert.ok(dry.delete.some((d) => d.backup_id === old));
+    assert.ok(await readMetadata(ctx.storage, old), 'a dry run deletes nothing');
+    const plan = await runFileWorkflow<CleanupPlan>(ctx.config, 'fileBackupCleanup', 'file-backup-cleanup', { dryRun: false }, 'test', true);
+    assert.deepEqual(plan.delete.map((d) => d.backup_id).filter((id) => [keepNewest, recent, old].includes(id)), [old]);
+    const left = (await listFileBackups(ctx.storage)).map((b) => b.backup_id);
+    assert.ok(left.includes(keepNewest) && left.includes(recent) && !left.includes(old), left.join(', '));
+  });
+
+  test('health: fresh green, stale or missing yellow, tampered red', async () => {
+    const storage = new PrefixedStorage(createStorage(ctx.config.storage), 'health/');
+    await backupTakenAt(storage, 'portfolio', new Date(Date.now() - 3_600_000), 'fresh');
+    await backupTakenAt(storage, 'config', new Date(Date.now() - 72 * 3_600_000), 'stale');
+    const broken = await backupTakenAt(storage, 'strategies', new Date(Date.now() - 3_600_000), 'broken');
+    await flipByte(storage, broken);
+    const types = { portfolio: typeWith([]), config: typeWith([]), strategies: typeWith([]), data: typeWith([]), experiments: typeWith([], { enabled: false }) };
+    const health = await fileBackupHealth({ ...ctx.config, file_backups: { ...ctx.config.file_backups, types } }, storage);
+    assert.deepEqual(Object.fromEntries(health.map((h) => [h.component, h.status])), {
+      'file_backups.portfolio': 'green', 'file_backups.config': 'yellow', 'file_backups.strategies': 'red', 'file_backups.data': 'yellow',
+    });
+  });
+
+  test('the CLI rejects bad ids, flags and timestamps before any I/O (exit 2)', async () => {
+    for (const args of [
+      ['files', 'restore', '--id', '../etc/passwd', '--dest', '/tmp/x'],
+      ['files', 'restore', '--id', 'portfolio_20251317_000000', '--dest', '/tmp/x'],
+      ['files', 'restore', '--at', 'yesterday', '--dest', '/tmp/x'],
+      ['files', 'verify'],
+      ['files', 'delete', '--id', 'portfolio_20251217_162039/..'],
+      ['files', 'create', '--source', '/tmp'],
+      ['files', 'create', '--type', 'Bad-Type'],
+    ]) {
+      assert.equal(await cli('no-such-bucket', ...args), 2, args.join(' '));
+    }
+  });
+});
+
+describe('file backups encrypted', () => {
+  let tree: string;
+  let keys: { right: string; wrong: string };
+  let ctx: Awaited<ReturnType<typeof setup>>;
+  const env: Record<string, string> = {};
+  before(async () => {
+    env.S3_BUCKET = uniqueName('files-enc');
+    await createBucket(env.S3_BUCKET);
+    tree = await tempDir('tree');
+    await makeAwkwardTree(tree);
+    const keyDir = await tempDir('keys');
+    keys = { right: join(keyDir, 'right.key'), wrong: join(keyDir, 'wrong.key') };
+    await writeFile(keys.right, `${'ab'.repeat(32)}\n`, { mode: 0o600 });
+    await writeFile(keys.wrong, Buffer.alloc(32, 9).toString('base64'), { mode: 0o600 });
+    ctx = await setup('files_enc', env, { types: { strategies: typeWith([tree]) }, encryption: { enabled: true, key_file: keys.right } });
+  });
+  after(async () => ctx.worker.stop());
+
+  test('restores with the right key; a wrong key is one clear line', async () => {
+    const { backups } = await backup(ctx.config, { types: ['strategies'] });
+    const id = backups[0]!.backup_id;
+    assert.ok(backups[0]!.encrypted && backups[0]!.archive.endsWith('.tar.gz.enc'));
+    const stored = await buffer(await ctx.storage.get(`${backupPrefix(id)}${backups[0]!.archive}`));
+    assert.ok(!stored.includes(Buffer.from('portfolio state.json')), 'names are not readable in the stored archive');
+    const dest = join(await tempDir('dest'), 'enc');
+    await restore(ctx.config, { id, dest, overwrite: false });
+    await assertSameTree(dest, tree);
+
+    const wrong = await setup('files_enc_wrong', env, { types: { strategies: typeWith([tree]) }, encryption: { enabled: true, key_file: keys.wrong } });
+    try {
+      await assert.rejects(restore(wrong.config, { id, dest: join(await tempDir('dest'), 'x'), overwrite: false }), (err) => err instanceof InputError && /^wrong encryption key for strategies_\d{8}_\d{6}: it was encrypted with key [0-9a-f]{16}, the configured key is [0-9a-f]{16}$/.test(err.message));
+    } finally {
+      await wrong.worker.stop();
+    }
+  });
+});
+
+describe('file backups in a local folder', () => {
+  test('a directory tree round-trips through the workflows', async () => {
+    const folder = await tempDir('local-store');
+    const tree = await tempDir('tree');
+    await makeAwkwardTree(tree);
+    await mkdir(join(tree, 'more'));
+    const ctx = await setup('files_local', { SEEDVAULT_STORAGE_TYPE: 'local', SEEDVAULT_LOCAL_SEEDS: folder }, { types: { data: typeWith([tree], { compress: false }) } });
+    try {
+      const { backups } = await backup(ctx.config, { types: ['data'] });
+      const id = backups[0]!.backup_id;
+      assert.ok((await readdir(join(folder, 'files', id))).includes(backups[0]!.archive));
+      assert.match(backups[0]!.archive, /\.tar$/, 'compress: false stores a plain tar');
+      const dest = join(await tempDir('dest'), 'local');
+      await restore(ctx.config, { id, dest, overwrite: false });
+      await assertSameTree(dest, tree);
+    } finally {
+      await ctx.worker.stop();
+    }
+  });
+});

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { fetchTimeSeries, ProviderError, type ProviderSettings } from '../src/activities/backfill/provider.js';
+import { startProviderFake, type FakeProvider } from './support/provider-fake.js';
+
+const at = (iso: string) => Date.parse(iso);
+
+describe('provider client', () => {
+  let fake: FakeProvider;
+  let settings: ProviderSettings;
+  before(async () => {
+    fake = await startProviderFake({ apiKey: 'sekret-key-123' });
+    settings = { baseUrl: fake.url, apiKey: fake.apiKey, interval: '5min', timeoutMs: 500 };
+  });
+  after(() => fake.close());
+
+  const failure = (promise: Promise<unknown>) =>
+    promise.then(
+      () => assert.fail('expected a ProviderError'),
+      (err: unknown) => {
+        assert.ok(err instanceof ProviderError, String(err));
+        assert.doesNotMatch(err.message, /sekret/, 'the api key never appears in a message');
+        return err;
+      },
+    );
+
+  test('returns string-valued bars in UTC for a session', async () => {
+    const bars = await fetchTimeSeries(settings, { symbol: 'USD/COP', start: at('2026-01-06T13:00:00Z'), end: at('2026-01-06T13:10:00Z'), bars: 3 });
+    assert.deepEqual(bars.map((b) => b.datetime), ['2026-01-06 13:00:00', '2026-01-06 13:05:00', '2026-01-06 13:10:00']);
+    assert.equal(typeof bars[0]!.open, 'string');
+  });
+
+  test('classifies failures', async () => {
+    const weekend = { symbol: 'USD/COP', start: at('2026-01-10T13:00:00Z'), end: at('2026-01-10T17:55:00Z'), bars: 60 };
+    const session = { symbol: 'USD/COP', start: at('2026-01-06T13:00:00Z'), end: at('2026-01-06T13:10:00Z'), bars: 3 };
+    assert.equal((await failure(fetchTimeSeries(settings, weekend))).failureClass, 'market_closed');
+    fake.badSymbols.add('NOPE');
+    assert.equal((await failure(fetchTimeSeries(settings, { ...session, symbol: 'NOPE' }))).failureClass, 'bad_symbol');
+    const faults = [['http-429', 'rate_limited'], ['credits-body', 'rate_limited'], ['error-body', 'provider_error'], ['timeout', 'timeout']] as const;
+    for (const [fault, failureClass] of faults) {
+      fake.failNext('USD/COP', fault);
+      const err = await failure(fetchTimeSeries(settings, session));
+      assert.equal(err.failureClass, failureClass, fault);
+      if (fault === 'http-429') assert.equal(err.retryAfterMs, 1000);
+    }
+    const wrongKey = await failure(fetchTimeSeries({ ...settings, apiKey: 'wrong' }, session));
+    assert.equal(wrongKey.failureClass, 'provider_error');
+  });
+});
