@@ -8,6 +8,7 @@
  *
  *   npm run bench:restore -- --rows 10000000 [--json]
  */
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -59,6 +60,8 @@ await truncate();
 const restore = await timed(async () => (await startRestore(config, restoreInput(config, { source: 'minio', tables: 'usdcop_m5_ohlcv' }))).result());
 const rss = peakRssMiB(worker.pid!);
 worker.kill('SIGTERM');
+
+await Promise.all([rm(copyFile, { force: true }), rm(dumpFile, { force: true })]);
 
 const check = new pg.Client({ connectionString: databaseUrl });
 await check.connect();
