@@ -15,22 +15,13 @@ import pg from 'pg';
 import { restoreInput, startRestore } from '../src/client/restore-run.js';
 import { startSnapshot } from '../src/client/snapshot-create.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
-import { stackUp } from '../src/stack/index.js';
-import { benchBucket, benchDatabase, fillOhlcv, flag, libpqEnv, peakRssMiB, PG_BIN, round, run, spawnWorker, timed } from './support.js';
+import { libpqEnv, ohlcvBench, peakRssMiB, PG_BIN, round, rowsFlag, run, spawnWorker, timed } from './support.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const rows = Number(flag('rows', '1000000'));
-if (!Number.isInteger(rows) || rows < 1) throw new Error(`--rows must be a positive integer, got ${flag('rows', '')}`);
-
-const stack = await stackUp();
-const databaseUrl = await benchDatabase(stack.DATABASE_URL, 'bench_restore');
-process.stderr.write(`filling usdcop_m5_ohlcv with ${rows.toLocaleString('en-US')} rows...\n`);
-await fillOhlcv(databaseUrl, rows);
-
-const bucket = await benchBucket(stack);
-
-const env = { ...stack, DATABASE_URL: databaseUrl, S3_BUCKET: bucket, SEEDVAULT_TASK_QUEUE: bucket };
+const rows = rowsFlag();
+const bench = await ohlcvBench('bench_restore', rows);
+const { databaseUrl, bucket, env } = bench;
 const config = loadConfig(DEFAULT_CONFIG_PATH, { ...process.env, ...env, SEEDVAULT_LOCAL_SEEDS: join(tmpdir(), bucket) });
 const libpq = libpqEnv(databaseUrl);
 const psql = (command: string) => run(join(PG_BIN, 'psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', command], libpq);

@@ -7,39 +7,17 @@
  *
  *   npm run bench:snapshot -- --rows 10000000 [--json]
  */
-import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { startSnapshot } from '../src/client/snapshot-create.js';
-import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
-import { stackUp } from '../src/stack/index.js';
-import { benchDatabase, fillOhlcv, flag, peakRssMiB, PG_BIN, run, spawnWorker, timed } from './support.js';
+import { libpqEnv, ohlcvBench, peakRssMiB, PG_BIN, round, rowsFlag, run, spawnWorker, timed } from './support.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const rows = Number(flag('rows', '1000000'));
-if (!Number.isInteger(rows) || rows < 1) throw new Error(`--rows must be a positive integer, got ${flag('rows', '')}`);
-
-const stack = await stackUp();
-const databaseUrl = await benchDatabase(stack.DATABASE_URL, 'bench_snapshot');
-process.stderr.write(`filling usdcop_m5_ohlcv with ${rows.toLocaleString('en-US')} rows...\n`);
-await fillOhlcv(databaseUrl, rows);
-
-const bucket = `bench-${randomBytes(3).toString('hex')}`;
-const s3 = new S3Client({
-  region: 'us-east-1',
-  endpoint: stack.S3_ENDPOINT,
-  forcePathStyle: true,
-  credentials: { accessKeyId: stack.S3_ACCESS_KEY, secretAccessKey: stack.S3_SECRET_KEY },
-});
-await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-
-const env = { ...stack, DATABASE_URL: databaseUrl, S3_BUCKET: bucket, SEEDVAULT_TASK_QUEUE: bucket };
-const config = loadConfig(DEFAULT_CONFIG_PATH, { ...process.env, ...env });
-const url = new URL(databaseUrl);
-const libpq = { ...process.env, PGHOST: url.hostname, PGPORT: url.port, PGUSER: url.username, PGDATABASE: url.pathname.slice(1) };
+const rows = rowsFlag();
+const { bucket, databaseUrl, env, config } = await ohlcvBench('bench_snapshot', rows);
+const libpq = libpqEnv(databaseUrl);
 
 process.stderr.write('(a) psql \\copy to /dev/null (binary)...\n');
 const copy = await timed(() =>
@@ -75,7 +53,3 @@ else {
   for (const [key, value] of Object.entries(result)) process.stdout.write(`${key.padEnd(26)} ${value.toLocaleString('en-US')}\n`);
 }
 process.exit(0);
-
-function round(x: number): number {
-  return Math.round(x * 100) / 100;
-}

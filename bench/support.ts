@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
+import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
 import { migrate } from '../src/db/migrate.js';
+import { stackUp } from '../src/stack/index.js';
 
 export const PG_BIN = '/usr/lib/postgresql/15/bin';
 export const CLI = fileURLToPath(new URL('../../bin/seedvault.js', import.meta.url));
@@ -102,4 +104,26 @@ export function libpqEnv(databaseUrl: string): NodeJS.ProcessEnv {
 
 export function round(x: number): number {
   return Math.round(x * 100) / 100;
+}
+
+/** `--rows N` of a bench script, validated. */
+export function rowsFlag(): number {
+  const rows = Number(flag('rows', '1000000'));
+  if (!Number.isInteger(rows) || rows < 1) throw new Error(`--rows must be a positive integer, got ${flag('rows', '')}`);
+  return rows;
+}
+
+/**
+ * The local stack, a fresh database `name` with `rows` OHLCV bars, a fresh bucket, and
+ * the worker environment and config pointing at them.
+ */
+export async function ohlcvBench(name: string, rows: number, extraEnv: Record<string, string> = {}) {
+  const stack = await stackUp();
+  const databaseUrl = await benchDatabase(stack.DATABASE_URL, name);
+  process.stderr.write(`filling usdcop_m5_ohlcv with ${rows.toLocaleString('en-US')} rows...\n`);
+  await fillOhlcv(databaseUrl, rows);
+  const bucket = await benchBucket(stack);
+  const env: Record<string, string> = { ...stack, DATABASE_URL: databaseUrl, S3_BUCKET: bucket, SEEDVAULT_TASK_QUEUE: bucket, ...extraEnv };
+  const config = loadConfig(DEFAULT_CONFIG_PATH, { ...process.env, ...env });
+  return { stack, databaseUrl, bucket, env, config };
 }

@@ -43,7 +43,8 @@ async function main(): Promise<number> {
     return await new Promise<number>((resolve) => {
       const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
         stdio: 'inherit',
-        env: { ...process.env, ...env, SEEDVAULT_STATE_DIR: stateDir },
+        // Info logs of in-process workers would bury the test report; warnings still show.
+        env: { SEEDVAULT_LOG_LEVEL: 'warn', ...process.env, ...env, SEEDVAULT_STATE_DIR: stateDir },
       });
       child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
     });

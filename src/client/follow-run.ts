@@ -18,6 +18,9 @@ function failureAsError(err: unknown): unknown {
   return new SeedvaultError(innermost.message);
 }
 
+/** Polls without an answer before saying that no worker seems to hold the run. */
+const NO_WORKER_HINT_AFTER = 3;
+
 /**
  * Waits for a run, redrawing one progress line from `describe` (a query) every second;
  * a failed run is rethrown as a one-line error with the exit code its failure type implies.
@@ -29,10 +32,18 @@ export async function followRun<T>(handle: WorkflowHandle, describe: () => Promi
     ended = true;
   });
   outcome.catch(() => {});
+  let unanswered = 0;
   while (!ended && !quiet) {
     // The query fails while no worker holds the run; the next poll catches up.
-    const text = await describe().catch(() => null);
-    if (text) line.update(text);
+    // A query to a run no worker holds may hang for long: give it two seconds.
+    const text = await Promise.race([describe().catch(() => null), sleep(2000).then(() => null)]);
+    if (text) {
+      unanswered = 0;
+      line.update(text);
+    } else if (++unanswered === NO_WORKER_HINT_AFTER) {
+      const taskQueue = await handle.describe().then((d) => d.taskQueue, () => '?');
+      line.update(`waiting for a worker on task queue "${taskQueue}" (is \`seedvault worker\` running?)`);
+    }
     await Promise.race([outcome.catch(() => {}), sleep(1000)]);
   }
   line.done();

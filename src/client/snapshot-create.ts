@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdReusePolicy,
@@ -12,7 +11,7 @@ import { createStorage } from '../storage/index.js';
 import { listVersions } from '../storage/seed-catalog.js';
 import { connectClient } from '../temporal/connection.js';
 import { progressQuery, seedSnapshot, type SeedSnapshotResult, type SnapshotProgress } from '../workflows/snapshot.js';
-import { ProgressLine } from './progress.js';
+import { followRun } from './follow-run.js';
 
 export interface CreateOptions {
   version?: string;
@@ -86,23 +85,8 @@ export async function startSnapshot(
 }
 
 /** Follows a run through its `progress` query until it ends, drawing a progress line. */
-export async function waitWithProgress(handle: WorkflowHandle<typeof seedSnapshot>): Promise<SeedSnapshotResult> {
-  const line = new ProgressLine();
-  let finished = false;
-  const result = handle.result().finally(() => {
-    finished = true;
-  });
-  result.catch(() => {});
-  while (!finished) {
-    try {
-      line.update(describeProgress(await handle.query(progressQuery)));
-    } catch {
-      // The query fails briefly while no worker holds the run; the next poll catches up.
-    }
-    await Promise.race([result.catch(() => {}), sleep(1000)]);
-  }
-  line.done();
-  return result;
+export function waitWithProgress(handle: WorkflowHandle<typeof seedSnapshot>): Promise<SeedSnapshotResult> {
+  return followRun<SeedSnapshotResult>(handle, async () => describeProgress(await handle.query(progressQuery)));
 }
 
 function describeProgress(p: SnapshotProgress): string {
