@@ -59,7 +59,7 @@ export async function startWorker(config: SeedvaultConfig): Promise<RunningWorke
     workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
     activities: createActivities({ config, pool, storage: createStorage(config.storage), temporal }),
     shutdownGraceTime: '20s',
-    maxConcurrentActivityTaskExecutions: 8,
+    maxConcurrentActivityTaskExecutions: config.temporal.max_concurrent_activities,
   });
   log.info({ taskQueue: config.temporal.task_queue, namespace: config.temporal.namespace }, 'worker started');
   const done = worker.run().finally(async () => {

@@ -9,7 +9,8 @@ const identifier = z
 /** Five-field cron, as Temporal schedules take it. */
 const cron = z
   .string()
-  .regex(/^\S+ \S+ \S+ \S+ \S+$/, 'must be a five-field cron expression such as "0 2 * * 0"');
+  // Fields hold only the cron alphabet (digits, names like MON or JAN, * , / - ? L W #).
+  .regex(/^[0-9A-Za-z*,/?#-]+( [0-9A-Za-z*,/?#-]+){4}$/, 'must be a five-field cron expression such as "0 2 * * 0"');
 
 const positiveInt = z.coerce.number().int().positive();
 const booleanish = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
@@ -57,6 +58,8 @@ export const configSchema = z.strictObject({
     address: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port'),
     namespace: z.string().min(1),
     task_queue: z.string().min(1),
+    /** Activity slots per worker: backfill children are I/O-bound; a snapshot export uses one slot. */
+    max_concurrent_activities: positiveInt.max(1000).default(32),
   }),
   postgres: z.strictObject({
     url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
