@@ -6,6 +6,9 @@ import type { ActivityDeps } from './deps.js';
 import { fileBackupActivities } from './files/backup.js';
 import { fileCleanupActivities } from './files/cleanup.js';
 import { fileRestoreActivities } from './files/restore.js';
+import { healthActivities } from './quality/health.js';
+import { qualityActivities } from './quality/maintenance.js';
+import { signalActivities } from './quality/signals.js';
 import { commitActivities } from './restore/commit.js';
 import { restoreSettingsActivities } from './restore/settings.js';
 import { stageActivities } from './restore/stage.js';
@@ -35,6 +38,9 @@ export function createActivities(deps: ActivityDeps) {
     ...fileBackupActivities(deps),
     ...fileRestoreActivities(deps),
     ...fileCleanupActivities(deps),
+    ...healthActivities(deps),
+    ...qualityActivities(deps),
+    ...signalActivities(deps),
   };
 }
 

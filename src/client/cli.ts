@@ -5,6 +5,10 @@ import { configCommand } from './config.js';
 import { demoCommand } from './demo.js';
 import { demoDataCommand } from './demo-data.js';
 import { gapsCommand } from './gaps.js';
+import { healthCommand } from './health.js';
+import { maintenanceCommand } from './maintenance.js';
+import { qualityCommand } from './quality.js';
+import { signalsCommand } from './signals.js';
 import { filesCommand } from './files.js';
 import { migrateCommand } from './migrate.js';
 import { restoreCommand } from './restore.js';
@@ -36,6 +40,10 @@ export function buildProgram(): Command {
     restoreCommand(),
     verifyCommand(),
     seedCommand(),
+    healthCommand(),
+    qualityCommand(),
+    signalsCommand(),
+    maintenanceCommand(),
   ]) {
     program.addCommand(command);
   }

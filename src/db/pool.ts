@@ -5,6 +5,11 @@ export function createPool(databaseUrl: string, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString: databaseUrl, max, application_name: 'seedvault' });
   // An idle client dropped by a server restart must not crash the worker; the next query reconnects.
   pool.on('error', () => {});
+  // The same for a client checked out but between queries (the export's coordinator holding its
+  // snapshot, a transaction between statements): pg-pool removes its listener on checkout, so the
+  // 'error' of a terminated connection would be unhandled and kill the process. The activity's
+  // next query on that client fails instead, and Temporal retries it.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

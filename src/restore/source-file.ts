@@ -70,10 +70,17 @@ export async function fetchSourceFile(candidate: Candidate, table: string, store
     if (bytes !== entry.size_bytes) throw new IntegrityError(`${location}: ${bytes} bytes, the manifest says ${entry.size_bytes}`);
     if (sha256 !== entry.sha256) throw new IntegrityError(`${location}: sha256 ${sha256.slice(0, 16)}… does not match the manifest's ${entry.sha256.slice(0, 16)}…`);
     if (entry.format === 'parquet') {
-      const footerRows = (await parquetFileInfo(path).catch((err: Error) => {
+      const info = await parquetFileInfo(path).catch((err: Error) => {
         throw new IntegrityError(`${location}: not a readable Parquet file (${err.message})`);
-      })).rows;
+      });
+      const footerRows = info.rows;
       if (footerRows !== entry.rows) throw new IntegrityError(`${location}: the Parquet footer says ${footerRows} rows, the manifest ${entry.rows}`);
+      // The file's columns must be the ones the manifest lists (a swapped or foreign file otherwise passes verify).
+      const fileColumns = info.fields.map((f) => f.name).sort();
+      const listed = (entry.columns ?? []).map((c) => c.name).sort();
+      if (listed.length > 0 && fileColumns.join('\0') !== listed.join('\0')) {
+        throw new IntegrityError(`${location}: the Parquet columns (${fileColumns.join(', ').slice(0, 200)}) are not the manifest's (${listed.join(', ').slice(0, 200)})`);
+      }
     }
     return { path, format: entry.format, location, version: manifest.version, entry, cleanup };
   } catch (err) {

@@ -3,6 +3,7 @@ import { ScheduleNotFoundError } from '@temporalio/client';
 import type { SeedvaultConfig } from '../config/schema.js';
 import { backfillSchedule } from './backfill-schedule.js';
 import { fileBackupSchedules } from './file-backup-schedules.js';
+import { qualitySchedules } from './quality-schedules.js';
 import type { SeedSnapshotInput } from '../workflows/snapshot.js';
 
 export const SNAPSHOT_SCHEDULE_ID = 'seed-snapshot-weekly';
@@ -27,6 +28,7 @@ export function desiredSchedules(config: SeedvaultConfig): ScheduleOptions[] {
     },
     backfillSchedule(config),
     ...fileBackupSchedules(config),
+    ...qualitySchedules(config),
   ];
 }
 

@@ -7,3 +7,6 @@ export { verifySnapshot } from './verify.js';
 export { fileBackup } from './file-backup.js';
 export { fileRestore } from './file-restore.js';
 export { fileBackupCleanup } from './file-backup-cleanup.js';
+export { healthCheck } from './health-check.js';
+export { waitForSignal } from './wait-for-signal.js';
+export { maintenance } from './maintenance.js';

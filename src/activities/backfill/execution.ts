@@ -1,3 +1,4 @@
+import { notifySignalWaiters } from '../../quality/notify.js';
 import type { ActivityDeps } from '../deps.js';
 import { OHLCV_TABLE } from '../../db/ohlcv-bars.js';
 
@@ -29,7 +30,7 @@ export interface BackfillSettings {
  * UUID. The parent workflow pages through these rows instead of carrying 10,000 symbol
  * names in its history, and a retry pages through the failed ones only.
  */
-export function executionActivities({ config, pool }: ActivityDeps) {
+export function executionActivities({ config, pool, temporal }: ActivityDeps) {
   return {
     async backfillSettings(): Promise<BackfillSettings> {
       return { concurrency: config.backfill.concurrency, timeframe: config.backfill.timeframe };
@@ -73,6 +74,8 @@ export function executionActivities({ config, pool }: ActivityDeps) {
          where not exists (select 1 from ready_signals where pipeline_run_id = $1 and signal_type = 'DATA_READY')`,
         [input.runId, input.barsInserted, JSON.stringify({ execution_id: input.executionId, summary: input.summary })],
       );
+      // Wake `signals wait DATA_READY` (issue 7); a missed wake is caught by the waiter's re-check.
+      await notifySignalWaiters(temporal, config.temporal.task_queue, ['DATA_READY']).catch(() => {});
     },
   };
 

@@ -100,7 +100,14 @@ export function fetchActivities({ config, pool }: ActivityDeps) {
         progress.received += raw.length;
         const valid: OhlcBar[] = [];
         for (const r of raw) {
-          const bar: OhlcBar = { time: parseProviderDatetime(r.datetime), open: r.open, high: r.high, low: r.low, close: r.close, volume: r.volume ?? '0' };
+          // Untrusted answer: a value that is not an object, or whose datetime cannot be read, is an invalid bar.
+          const time = r !== null && typeof r === 'object' ? parseProviderDatetime(r.datetime) : Number.NaN;
+          if (!Number.isFinite(time)) {
+            progress.invalid += 1;
+            log.warn({ symbol: input.symbol, problem: 'unreadable bar' }, 'invalid bar from the provider skipped');
+            continue;
+          }
+          const bar: OhlcBar = { time, open: r.open, high: r.high, low: r.low, close: r.close, volume: r.volume ?? '0' };
           // Bars outside the asked range or off the session grid are not ours to store.
           if (!(bar.time >= range.start && bar.time <= range.end && DEFAULT_CALENDAR.isExpectedBar(bar.time))) continue;
           const problem = barProblem(bar);

@@ -87,6 +87,8 @@ export function providerDatetime(ms: number): string {
 }
 
 export function parseProviderDatetime(text: string): number {
+  // Provider answers are untrusted: a datetime that is not a string is unreadable, not a crash.
+  if (typeof text !== 'string') return Number.NaN;
   return Date.parse(`${text.replace(' ', 'T')}${text.length === 10 ? 'T00:00:00' : ''}Z`);
 }
 

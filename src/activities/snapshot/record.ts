@@ -1,5 +1,6 @@
 import type { Manifest } from '../../domain/manifest.js';
 import { versionPrefix } from '../../domain/version.js';
+import { notifySignalWaiters } from '../../quality/notify.js';
 import type { ActivityDeps } from '../deps.js';
 
 export type RecordedStatus = 'in_progress' | 'completed' | 'failed';
@@ -18,7 +19,7 @@ export interface RecordSnapshotInput {
  * version, upserted so retries never duplicate; a completed snapshot also raises a
  * BACKUP_READY ready signal in the same transaction.
  */
-export function recordActivities({ config, pool, storage }: ActivityDeps) {
+export function recordActivities({ config, pool, storage, temporal }: ActivityDeps) {
   return {
     async recordSnapshot(input: RecordSnapshotInput): Promise<void> {
       const client = await pool.connect();
@@ -70,6 +71,8 @@ export function recordActivities({ config, pool, storage }: ActivityDeps) {
           );
         }
         await client.query('commit');
+        // Wake `signals wait BACKUP_READY` (issue 7); a missed wake is caught by the waiter's re-check.
+        if (input.status === 'completed') await notifySignalWaiters(temporal, config.temporal.task_queue, ['BACKUP_READY']).catch(() => {});
       } catch (err) {
         await client.query('rollback').catch(() => {});
         throw err;

@@ -1,0 +1,151 @@
+/** Backfill against the loopback provider fake (worker SIGKILL) and against a hostile provider. */
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startBackfill } from '../../src/client/backfill-start.js';
+import { backfillProgressQuery } from '../../src/workflows/backfill.js';
+import { freshDatabase } from '../../test/support/db.js';
+import { startProviderFake } from '../../test/support/provider-fake.js';
+import { testConfig, uniqueName } from '../../test/support/stack.js';
+import { kill, spawnWorker, sqlQuery, stopWorker, type ChaosContext, type Scenario } from '../support.js';
+
+/** Monday 5 to Wednesday 7 January 2026: three sessions, 180 bars per symbol. */
+const RANGE = { from: '2026-01-05T00:00:00Z', to: '2026-01-08T00:00:00Z' };
+const BARS = 180;
+
+function providerEnv(ctx: ChaosContext, databaseUrl: string, url: string, apiKey: string) {
+  return {
+    DATABASE_URL: databaseUrl,
+    S3_BUCKET: ctx.baseBucket,
+    SEEDVAULT_TASK_QUEUE: uniqueName('chaos-backfill'),
+    TWELVEDATA_BASE_URL: url,
+    TWELVEDATA_API_KEY: apiKey,
+    TWELVEDATA_CREDITS_PER_MINUTE: '100000',
+    TWELVEDATA_CREDITS_PER_DAY: '1000000',
+    TWELVEDATA_TIMEOUT_SECONDS: '2',
+  };
+}
+
+const killDuringFanOut: Scenario = {
+  name: 'backfill: worker SIGKILL during fan-out',
+  injected: 'backfill of 40 symbols x 3 sessions (provider fake, 150 ms latency, concurrency 4); worker SIGKILLed when 12 symbols were done, new worker started',
+  expected: 'the execution completes: 40 symbols x 180 bars, no duplicate bar, finished symbols not fetched again',
+  async run(ctx) {
+    const db = await freshDatabase('chaos_backfill_kill');
+    const fake = await startProviderFake({ apiKey: process.env.TWELVEDATA_API_KEY!, latencyMs: 150 });
+    const env = providerEnv(ctx, db.url, fake.url, fake.apiKey);
+    let worker = spawnWorker(ctx, env);
+    try {
+      const symbols = Array.from({ length: 40 }, (_, i) => `K${String(i).padStart(2, '0')}/COP`);
+      const handle = await startBackfill(testConfig(env), { ...RANGE, symbols, concurrency: 4 });
+      const deadline = Date.now() + 180_000;
+      let doneAtKill = 0;
+      while (Date.now() < deadline) {
+        const p = await handle.query(backfillProgressQuery).catch(() => null);
+        doneAtKill = p?.completed ?? 0;
+        if (doneAtKill >= 12) break;
+        await sleep(50);
+      }
+      await kill(worker);
+      const requestsAtKill = [...fake.requests.values()].reduce((a, b) => a + b, 0);
+      worker = spawnWorker(ctx, env);
+      const summary = await handle.result();
+      const { rows } = await sqlQuery(
+        db.url,
+        `select count(*)::int as n, count(distinct (symbol, time))::int as d, count(distinct symbol)::int as s from usdcop_m5_ohlcv where symbol like 'K__/COP'`,
+      );
+      const requests = [...fake.requests.values()].reduce((a, b) => a + b, 0);
+      const expectedRows = symbols.length * BARS;
+      const passed = summary.completed + summary.alreadyCompleted === 40 && rows[0].n === expectedRows && rows[0].d === rows[0].n;
+      return {
+        observed:
+          `killed with ${doneAtKill} symbols done (${requestsAtKill} requests); summary: ${summary.completed} completed, ${summary.alreadyCompleted} resumed, ` +
+          `failed ${JSON.stringify(summary.failed)}, ${summary.runs} run(s); table: ${rows[0].n}/${expectedRows} bars over ${rows[0].s} symbols, ` +
+          `${rows[0].n - rows[0].d} duplicates; ${requests} provider requests in all (${requests - symbols.length * 3} beyond one per session)`,
+        passed,
+        dataLost: rows[0].n < expectedRows,
+      };
+    } finally {
+      await stopWorker(worker);
+      await fake.close();
+      await db.drop().catch(() => {});
+    }
+  },
+};
+
+/** A provider answering per symbol with garbage JSON, a 128 MiB body, or values of the wrong types. */
+async function hostileProvider() {
+  const server = createServer((req, res) => {
+    const symbol = new URL(req.url ?? '/', 'http://x').searchParams.get('symbol') ?? '';
+    res.writeHead(200, { 'content-type': 'application/json' });
+    if (symbol.startsWith('GARBAGE')) return res.end('{"values": [ {"datetime": "2026-01-05 13:00:00", "open": 4');
+    if (symbol.startsWith('HUGE')) {
+      const chunk = Buffer.alloc(1 << 20, 0x20);
+      let sent = 0;
+      const write = () => {
+        while (sent < 128) {
+          sent += 1;
+          if (!res.write(chunk)) return void res.once('drain', write);
+        }
+        res.end('{"status":"ok","values":[]}');
+      };
+      res.write('');
+      return write();
+    }
+    if (symbol.startsWith('STRING')) return res.end(JSON.stringify({ status: 'ok', values: 'lots of bars' }));
+    return res.end(JSON.stringify({ status: 'ok', values: [null, 7, { datetime: 5, open: {}, high: [], low: null, close: true }, { datetime: '2026-01-05 13:00:00', open: 'x', high: '1', low: '1', close: '1' }] }));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => (server.closeAllConnections(), server.close()) };
+}
+
+const hostileResponses: Scenario = {
+  name: 'backfill: hostile provider responses',
+  injected: 'provider answers truncated JSON (GARBAGE), a 128 MiB body (HUGE), `values` as a string (STRING), values of wrong types: null, 7, numbers/objects for fields (TYPES)',
+  expected: 'each symbol fails or skips its bars with a classified failure (provider_error / invalid bars), the execution completes, nothing inserted, worker alive',
+  async run(ctx) {
+    const db = await freshDatabase('chaos_backfill_hostile');
+    const provider = await hostileProvider();
+    const env = providerEnv(ctx, db.url, provider.url, process.env.TWELVEDATA_API_KEY!);
+    const worker = spawnWorker(ctx, env);
+    let peakMiB = 0;
+    const sampler = setInterval(() => {
+      try {
+        peakMiB = Math.max(peakMiB, Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${worker.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
+      } catch {
+        /* exited */
+      }
+    }, 500);
+    try {
+      const symbols = ['GARBAGE/COP', 'HUGE/COP', 'STRING/COP', 'TYPES/COP'];
+      const handle = await startBackfill(testConfig(env), { from: '2026-01-05T00:00:00Z', to: '2026-01-06T00:00:00Z', symbols, concurrency: 4 });
+      const outcome = await Promise.race([
+        handle.result().then((s) => s, (e: Error) => new Error(((e.cause as Error | undefined)?.message ?? e.message).slice(0, 200))),
+        sleep(300_000).then(() => null),
+      ]);
+      const { rows } = await sqlQuery(db.url, `select count(*)::int as n from usdcop_m5_ohlcv`);
+      const { rows: states } = await sqlQuery(db.url, `select symbol, status, left(coalesce(error_message, ''), 90) as error from backfill_state_persistent order by symbol`);
+      const alive = worker.exitCode === null && worker.signalCode === null;
+      if (outcome === null) await handle.terminate('chaos: gave up').catch(() => {});
+      const classified = states.every((s) => s.status === 'failed' && /provider|non-JSON|values|invalid|bad_symbol/i.test(s.error) || s.status === 'completed');
+      const passed = outcome !== null && !(outcome instanceof Error) && rows[0].n === 0 && alive && classified;
+      return {
+        observed:
+          (outcome === null ? 'execution still running after 300 s' : outcome instanceof Error ? `execution FAILED: ${outcome.message}` : `execution completed: ${outcome.completed} completed, failed ${JSON.stringify(outcome.failed)}`) +
+          `; per symbol: ${states.map((s) => `${s.symbol} ${s.status}${s.error ? ` (${s.error})` : ''}`).join('; ')}; ${rows[0].n} bars inserted; worker ${alive ? 'alive' : 'DEAD'}, peak RSS ${peakMiB.toFixed(0)} MiB`,
+        passed,
+        dataLost: false,
+      };
+    } finally {
+      clearInterval(sampler);
+      await stopWorker(worker);
+      provider.close();
+      await db.drop().catch(() => {});
+    }
+  },
+};
+
+export const backfillScenarios: Scenario[] = [killDuringFanOut, hostileResponses];

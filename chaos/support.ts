@@ -1,0 +1,287 @@
+/**
+ * Shared code of the chaos suite (`npm run chaos`): the scenario contract, a worker in its
+ * own process (so it can be SIGKILLed and its log grepped), fresh databases and buckets on
+ * the suite's own stack, and the comparisons with an undisturbed run.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { SeedvaultConfig } from '../src/config/schema.js';
+import type { Manifest } from '../src/domain/manifest.js';
+import { createStorage } from '../src/storage/index.js';
+import { readLatestVersion } from '../src/storage/seed-catalog.js';
+import type { StackEnv } from '../src/stack/index.js';
+import { progressQuery, type seedSnapshot } from '../src/workflows/snapshot.js';
+import { downloadVersion, execFileAsync } from '../test/support/snapshot.js';
+export { sql as sqlQuery } from '../test/support/restore.js';
+import { createBucket, testConfig, uniqueName } from '../test/support/stack.js';
+import { CLI } from '../bench/support.js';
+
+export { CLI };
+
+export interface ScenarioResult {
+  name: string;
+  injected: string;
+  expected: string;
+  observed: string;
+  passed: boolean;
+  /** Anything committed before the fault that is missing or different afterwards. */
+  dataLost: boolean;
+  seconds?: number;
+}
+
+export interface ChaosContext {
+  stateDir: string;
+  stack: StackEnv;
+  /** Where worker logs and scratch files go (kept for grepping secrets). */
+  workDir: string;
+  /** The scale-10 source database every snapshot scenario reads (never written by them). */
+  sourceDb: string;
+  /** Fingerprint of an undisturbed snapshot of sourceDb. */
+  baseline: ManifestFingerprint;
+  /** How long exportTables ran in the undisturbed snapshot, ms. */
+  exportMs: number;
+  /** Row count of the three tables of sourceDb. */
+  sourceRows: number;
+  /** tableDigests(sourceDb). */
+  sourceDigests: Record<string, string>;
+  /** A bucket holding an undisturbed snapshot of sourceDb as latest (restores read it). */
+  baseBucket: string;
+  baseVersion: string;
+  /** Distinctive secrets set for every process of the suite. */
+  secrets: string[];
+}
+
+export interface Scenario {
+  name: string;
+  injected: string;
+  expected: string;
+  run(ctx: ChaosContext): Promise<{ observed: string; passed: boolean; dataLost: boolean }>;
+}
+
+export interface Env {
+  env: Record<string, string>;
+  config: SeedvaultConfig;
+  bucket: string;
+}
+
+/** Config env for a scenario: its own bucket and task queue on the given database. */
+export async function scenarioEnv(name: string, databaseUrl: string, extra: Record<string, string> = {}): Promise<Env> {
+  const bucket = uniqueName(`chaos-${name}`).toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 60);
+  await createBucket(bucket);
+  const env = { DATABASE_URL: databaseUrl, S3_BUCKET: bucket, SEEDVAULT_TASK_QUEUE: uniqueName(`chaos-${name}`), ...extra };
+  return { env, config: testConfig(env), bucket };
+}
+
+let workerSeq = 0;
+/** Workers spawned and not yet exited: stopped after each scenario, killed when the suite stops. */
+export const liveWorkers = new Set<ChildProcess>();
+/** Workers that exited without being told to (a crash), with their last error line. */
+export const crashes: string[] = [];
+const stopping = new WeakSet<ChildProcess>();
+
+/**
+ * A worker process logging at info into workDir/logs (grepped for secrets at the end). Like a
+ * process supervisor, a worker that exits on its own is recorded as a crash and replaced.
+ */
+export function spawnWorker(ctx: ChaosContext, env: Record<string, string>): ChildProcess {
+  const dir = join(ctx.workDir, 'logs');
+  mkdirSync(dir, { recursive: true });
+  const n = ++workerSeq;
+  const out = createWriteStream(join(dir, `worker-${n}.log`));
+  const child = spawn(process.execPath, [CLI, 'worker'], {
+    env: { ...process.env, ...env, SEEDVAULT_LOG_LEVEL: 'info', SEEDVAULT_NO_LOCAL_STACK: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let tail = '';
+  child.stdout!.pipe(out, { end: false });
+  child.stderr!.pipe(out, { end: false });
+  child.stderr!.on('data', (d: Buffer) => (tail = (tail + d.toString()).slice(-4000)));
+  liveWorkers.add(child);
+  child.on('exit', (code, signal) => {
+    liveWorkers.delete(child);
+    out.end();
+    if (!stopping.has(child)) {
+      const line = tail.split('\n').find((l) => /^\w*(Error|error)\b|^error:/.test(l.trim())) ?? '';
+      crashes.push(`worker ${n} exited by itself (${code ?? signal}): ${line.trim().slice(0, 160)}`);
+      spawnWorker(ctx, env);
+    }
+  });
+  return child;
+}
+
+export async function kill(worker: ChildProcess): Promise<void> {
+  stopping.add(worker);
+  if (worker.exitCode !== null || worker.signalCode !== null) return;
+  worker.kill('SIGKILL');
+  await once(worker, 'exit');
+}
+
+/** Stops a worker gracefully (SIGTERM drains), SIGKILL after 20 s. */
+export async function stopWorker(worker: ChildProcess): Promise<void> {
+  stopping.add(worker);
+  if (worker.exitCode !== null || worker.signalCode !== null) return;
+  worker.kill('SIGTERM');
+  const timer = setTimeout(() => worker.kill('SIGKILL'), 20_000);
+  await once(worker, 'exit');
+  clearTimeout(timer);
+}
+
+/** Rows exported so far by a snapshot run (progress query), or null when not exporting. */
+export async function exportedRows(handle: WorkflowHandle<typeof seedSnapshot>): Promise<number | null> {
+  const progress = await handle.query(progressQuery).catch(() => null);
+  if (!progress || progress.phase !== 'exporting') return null;
+  return progress.tables.reduce((sum, t) => sum + t.rows, 0);
+}
+
+/** Waits until the export has passed `fraction` of all rows; returns the fraction reached. */
+export async function waitForExportFraction(handle: WorkflowHandle<typeof seedSnapshot>, total: number, fraction: number, timeoutMs = 120_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const rows = await exportedRows(handle);
+    if (rows !== null && rows >= total * fraction) return rows / total;
+    await sleep(25);
+  }
+  throw new Error(`the export never reached ${Math.round(fraction * 100)}%`);
+}
+
+/**
+ * Waits until an activity of that type is running: a pending activity in state STARTED
+ * (describe), since the history writes ActivityTaskStarted only when the attempt ends.
+ * Returns 'running', or 'finished' when it completed between two polls.
+ */
+export async function waitForActivityRunning(handle: WorkflowHandle, activityType: string, timeoutMs = 120_000): Promise<'running' | 'finished'> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const d = await handle.describe().catch(() => null);
+    if (d?.raw.pendingActivities?.some((p) => p.activityType?.name === activityType && Number(p.state) === 2)) return 'running';
+    const events = d ? ((await handle.fetchHistory().catch(() => null))?.events ?? []) : [];
+    if (events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType) && d?.raw.pendingActivities?.every((p) => p.activityType?.name !== activityType)) {
+      const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType).map((e) => String(e.eventId));
+      if (events.some((e) => e.activityTaskCompletedEventAttributes && scheduled.includes(String(e.activityTaskCompletedEventAttributes.scheduledEventId)))) return 'finished';
+    }
+    await sleep(10);
+  }
+  throw new Error(`${activityType} never ran`);
+}
+
+/**
+ * Waits `fraction` of the undisturbed export's duration after exportTables starts running
+ * (the progress query is only signalled every 2 s, too coarse for a few-second export);
+ * returns the rows the progress query reports then.
+ */
+export async function waitForExportPoint(ctx: ChaosContext, handle: WorkflowHandle<typeof seedSnapshot>, fraction: number): Promise<string> {
+  await waitForActivityRunning(handle, 'exportTables');
+  await sleep(Math.round(fraction * ctx.exportMs));
+  const rows = await exportedRows(handle);
+  return `${Math.round(fraction * 100)}% of the undisturbed export time (${((fraction * ctx.exportMs) / 1000).toFixed(1)} s in; progress query: ${rows ?? 0}/${ctx.sourceRows} rows)`;
+}
+
+/** Waits until the run's history shows ActivityTaskStarted for an activity of that type. */
+export async function waitForActivityStarted(handle: WorkflowHandle, activityType: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const events = (await handle.fetchHistory().catch(() => null))?.events ?? [];
+    const scheduled = new Map<string, string>();
+    for (const e of events) {
+      const s = e.activityTaskScheduledEventAttributes;
+      if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
+      const started = e.activityTaskStartedEventAttributes;
+      if (started && scheduled.get(String(started.scheduledEventId)) === activityType) return;
+    }
+    await sleep(20);
+  }
+  throw new Error(`${activityType} never started`);
+}
+
+/** Duration of the first completed attempt of an activity type, from the history, ms. */
+export async function activityDurationMs(handle: WorkflowHandle, activityType: string): Promise<number> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType);
+  const started = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId));
+  const completed = events.find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled?.eventId));
+  const ms = (e: typeof started) => Number(e?.eventTime?.seconds ?? 0) * 1000 + Math.floor((e?.eventTime?.nanos ?? 0) / 1e6);
+  return ms(completed) - ms(started);
+}
+
+/** Attempts above 1 on any started activity: the fault cost a retry. */
+export async function retriedActivities(handle: WorkflowHandle): Promise<string[]> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const scheduled = new Map<string, string>();
+  const out: string[] = [];
+  for (const e of events) {
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
+    const started = e.activityTaskStartedEventAttributes;
+    if (started && (started.attempt ?? 1) > 1) out.push(`${scheduled.get(String(started.scheduledEventId))}#${started.attempt}`);
+  }
+  return out;
+}
+
+export type ManifestFingerprint = Record<string, unknown>;
+
+/**
+ * The manifest minus what differs between two runs of the same data: version, times, run
+ * ids, txid/LSN, and the config fingerprints (each scenario has its own bucket and task queue).
+ */
+export function fingerprint(manifest: Manifest): ManifestFingerprint {
+  const { version: _v, created_at: _c, workflow: _w, config_snapshot: _s, consistency, ...rest } = manifest;
+  const { taken_at: _t, txid_snapshot: _x, wal_lsn: _l, ...facts } = consistency;
+  return { ...rest, consistency: facts };
+}
+
+export async function readManifest(config: SeedvaultConfig, version: string): Promise<Manifest | null> {
+  const text = await createStorage(config.storage).getText(`v${version}/manifest.json`);
+  return text ? (JSON.parse(text) as Manifest) : null;
+}
+
+/** Differences between two fingerprints, as short "path: a != b" strings. */
+export function diff(a: unknown, b: unknown, path = ''): string[] {
+  if (JSON.stringify(a) === JSON.stringify(b)) return [];
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b as object)]);
+    return [...keys].flatMap((k) => diff((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k));
+  }
+  return [`${path}: ${JSON.stringify(a)?.slice(0, 80)} != ${JSON.stringify(b)?.slice(0, 80)}`];
+}
+
+/**
+ * A version is complete and equal to the undisturbed run: latest, `sha256sum -c` passes,
+ * manifest fingerprint equal to the baseline. Returns the problems found (none = ok).
+ */
+export async function checkVersion(ctx: ChaosContext, config: SeedvaultConfig, version: string): Promise<string[]> {
+  const problems: string[] = [];
+  const storage = createStorage(config.storage);
+  const latest = await readLatestVersion(storage);
+  if (latest !== version) problems.push(`latest is ${latest}, not ${version}`);
+  const manifest = await readManifest(config, version);
+  if (!manifest) return [...problems, 'no manifest'];
+  const dir = await downloadVersion(storage, version);
+  const sums = await execFileAsync('sha256sum', ['-c', 'checksums.sha256'], { cwd: dir }).then(
+    (r) => r.stdout,
+    (e: { stdout: string }) => e.stdout,
+  );
+  const ok = sums.split('\n').filter((l) => l.endsWith(': OK')).length;
+  if (ok !== 3) problems.push(`sha256sum -c: ${ok}/3 OK`);
+  problems.push(...diff(fingerprint(manifest), ctx.baseline).map((d) => `manifest differs from undisturbed run: ${d}`));
+  return problems;
+}
+
+/** Runs the CLI; never rejects. */
+export async function cli(args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return execFileAsync(process.execPath, [CLI, ...args], { env: { ...process.env, SEEDVAULT_NO_LOCAL_STACK: '1', ...env }, timeout: timeoutMs }).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e: { code: number | string; stdout: string; stderr: string }) => ({ code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
+  );
+}
+
+let versionSeq = 0;
+/** A version no other scenario uses (years far in the future, one per call). */
+export function freshVersion(): string {
+  versionSeq += 1;
+  const year = 3000 + (Math.floor(Date.now() / 1000) % 5000) + versionSeq;
+  return `${year}.01.${String(1 + (versionSeq % 28)).padStart(2, '0')}`;
+}

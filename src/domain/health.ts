@@ -1,0 +1,83 @@
+/**
+ * Pure health rules (issue 7, seed 004): per-symbol staleness in market time, failure
+ * streaks, open gaps and anomalies, snapshot age. Levels and `worstLevel` are shared with
+ * the file-backup health rules.
+ */
+import type { ComponentHealth, HealthLevel } from './file-backup-health.js';
+
+export type { ComponentHealth, HealthLevel } from './file-backup-health.js';
+
+/** A symbol with no bar for more than this much open-market time is red. */
+export const STALE_MARKET_HOURS = 6;
+/** Consecutive failed backfills from which a symbol alerts (seed 004). */
+export const FAILURE_ALERT_STREAK = 3;
+/** Latest snapshot older than this is yellow / red. */
+export const SNAPSHOT_WARN_DAYS = 8;
+export const SNAPSHOT_CRITICAL_DAYS = 15;
+
+export interface SymbolFacts {
+  symbol: string;
+  lastBar: string | null;
+  /** Open-market minutes elapsed since the last bar (weekends and holidays count 0). */
+  marketMinutesSinceLastBar: number | null;
+  consecutiveFailures: number;
+  openGaps: number;
+  recentAnomalies: number;
+}
+
+export function classifySymbol(f: SymbolFacts): ComponentHealth[] {
+  const out: ComponentHealth[] = [];
+  const component = `symbol.${f.symbol}`;
+  if (f.lastBar === null || f.marketMinutesSinceLastBar === null) {
+    out.push({ component: `${component}.freshness`, status: 'red', details: 'no bars' });
+  } else {
+    const hours = f.marketMinutesSinceLastBar / 60;
+    const stale = hours > STALE_MARKET_HOURS;
+    out.push({
+      component: `${component}.freshness`,
+      status: stale ? 'red' : 'green',
+      details: `last bar ${f.lastBar}, ${hours.toFixed(1)} h of open market ago${stale ? ` (> ${STALE_MARKET_HOURS} h)` : ''}`,
+    });
+  }
+  out.push({
+    component: `${component}.failures`,
+    status: f.consecutiveFailures >= FAILURE_ALERT_STREAK ? 'red' : f.consecutiveFailures > 0 ? 'yellow' : 'green',
+    details: `${f.consecutiveFailures} consecutive failed backfill(s)`,
+  });
+  out.push({
+    component: `${component}.quality`,
+    status: f.openGaps > 0 || f.recentAnomalies > 0 ? 'yellow' : 'green',
+    details: `${f.openGaps} open gap(s), ${f.recentAnomalies} anomaly(ies) in the last 7 days`,
+  });
+  return out;
+}
+
+export interface SnapshotFacts {
+  version: string | null;
+  createdAt: string | null;
+  /** null when not verified (no snapshot); otherwise the problems verify found. */
+  verifyProblems: string[] | null;
+}
+
+export function classifySnapshot(f: SnapshotFacts, now: Date): ComponentHealth[] {
+  if (!f.version || !f.createdAt) return [{ component: 'snapshot.age', status: 'red', details: 'no complete snapshot' }];
+  const days = (now.getTime() - Date.parse(f.createdAt)) / 86_400_000;
+  const status: HealthLevel = days > SNAPSHOT_CRITICAL_DAYS ? 'red' : days > SNAPSHOT_WARN_DAYS ? 'yellow' : 'green';
+  const problems = f.verifyProblems ?? [];
+  return [
+    { component: 'snapshot.age', status, details: `latest ${f.version}, ${days.toFixed(1)} days old` },
+    {
+      component: 'snapshot.verify',
+      status: problems.length > 0 ? 'red' : 'green',
+      details: problems.length > 0 ? `${f.version} failed verify: ${problems.join('; ')}` : `${f.version} verified (objects, sha256, row counts)`,
+    },
+  ];
+}
+
+export function healthScore(status: HealthLevel): number {
+  return status === 'green' ? 100 : status === 'yellow' ? 50 : 0;
+}
+
+export function alertLevel(status: HealthLevel): 'none' | 'warning' | 'critical' {
+  return status === 'green' ? 'none' : status === 'yellow' ? 'warning' : 'critical';
+}

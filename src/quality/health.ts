@@ -1,0 +1,111 @@
+import type pg from 'pg';
+import type { SeedvaultConfig } from '../config/schema.js';
+import { DEFAULT_CALENDAR } from '../domain/calendar.js';
+import { worstLevel } from '../domain/file-backup-health.js';
+import { alertLevel, classifySnapshot, classifySymbol, healthScore, type ComponentHealth, type HealthLevel, type SnapshotFacts } from '../domain/health.js';
+import { OHLCV_TABLE } from '../db/ohlcv-bars.js';
+import { errorMessage } from '../errors.js';
+import { fileBackupStorage } from '../files/catalog.js';
+import { fileBackupHealth } from '../files/health.js';
+import { findManifest } from '../restore/source-file.js';
+import { verifyVersion } from '../restore/verify.js';
+import { readLatestVersion } from '../storage/seed-catalog.js';
+import type { Storage } from '../storage/types.js';
+import { marketMinutesBetween } from './market-time.js';
+
+export const PIPELINE_NAME = 'seedvault';
+
+export interface HealthReport {
+  status: HealthLevel;
+  measured_at: string;
+  components: ComponentHealth[];
+}
+
+export interface HealthOptions {
+  config: SeedvaultConfig;
+  pool: pg.Pool;
+  storage: Storage;
+  now?: Date;
+  /** Read every object of the latest snapshot back (default true). */
+  verifySnapshot?: boolean;
+}
+
+/** Symbols to judge: the configured ones plus every symbol holding bars. */
+async function symbolsToCheck(pool: pg.Pool, config: SeedvaultConfig): Promise<string[]> {
+  // Loose index scan: one index probe per distinct symbol instead of reading every bar.
+  const { rows } = await pool.query<{ symbol: string }>(
+    `with recursive s as (
+       (select symbol from ${OHLCV_TABLE} order by symbol limit 1)
+       union all
+       select (select symbol from ${OHLCV_TABLE} where symbol > s.symbol order by symbol limit 1) from s where s.symbol is not null
+     ) select symbol from s where symbol is not null`,
+  );
+  return [...new Set([...config.backfill.symbols, ...rows.map((r) => r.symbol)])].sort();
+}
+
+export async function symbolHealth(pool: pg.Pool, config: SeedvaultConfig, now: Date): Promise<ComponentHealth[]> {
+  const symbols = await symbolsToCheck(pool, config);
+  const out: ComponentHealth[] = [];
+  for (const symbol of symbols) {
+    const { rows } = await pool.query<{ last: Date | null; failures: number | null; gaps: number; anomalies: number }>(
+      `select (select max(time) from ${OHLCV_TABLE} where symbol = $1) as last,
+              (select consecutive_failures from symbol_failure_tracking where symbol = $1) as failures,
+              (select count(*)::int from data_gaps where symbol = $1 and fill_status in ('detected', 'filling', 'failed')) as gaps,
+              (select count(*)::int from data_anomalies where symbol = $1 and detected_at > $2::timestamptz - interval '7 days') as anomalies`,
+      [symbol, now],
+    );
+    const r = rows[0]!;
+    const last = r.last ? r.last.getTime() : null;
+    out.push(
+      ...classifySymbol({
+        symbol,
+        lastBar: last === null ? null : new Date(last).toISOString(),
+        marketMinutesSinceLastBar: last === null ? null : marketMinutesBetween(DEFAULT_CALENDAR, last, now.getTime()),
+        consecutiveFailures: r.failures ?? 0,
+        openGaps: r.gaps,
+        recentAnomalies: r.anomalies,
+      }),
+    );
+  }
+  return out;
+}
+
+export async function snapshotHealth(storage: Storage, now: Date, verify: boolean): Promise<ComponentHealth[]> {
+  let facts: SnapshotFacts = { version: null, createdAt: null, verifyProblems: null };
+  try {
+    const version = await readLatestVersion(storage);
+    if (version) {
+      const { manifest } = await findManifest(storage, version);
+      facts = { version: manifest.version, createdAt: manifest.created_at, verifyProblems: null };
+      if (verify) facts.verifyProblems = (await verifyVersion({ storage, version: manifest.version })).problems;
+    }
+  } catch (err) {
+    return [{ component: 'snapshot.age', status: 'red', details: `cannot read the latest snapshot: ${errorMessage(err)}` }];
+  }
+  return classifySnapshot(facts, now);
+}
+
+/** The whole report: symbols, snapshots, file backups. */
+export async function healthReport(options: HealthOptions): Promise<HealthReport> {
+  const now = options.now ?? new Date();
+  const components = [
+    ...(await symbolHealth(options.pool, options.config, now)),
+    ...(await snapshotHealth(options.storage, now, options.verifySnapshot ?? true)),
+    ...(await fileBackupHealth(options.config, fileBackupStorage(options.config, options.storage), now).catch((err: unknown): ComponentHealth[] => [
+      { component: 'file_backups', status: 'red', details: `cannot read file backups: ${errorMessage(err)}` },
+    ])),
+  ];
+  return { status: worstLevel(components), measured_at: now.toISOString(), components };
+}
+
+/** One pipeline_health row per component, in one statement. */
+export async function recordHealth(pool: pg.Pool, report: HealthReport, runId?: string): Promise<number> {
+  const c = report.components;
+  const result = await pool.query(
+    `insert into pipeline_health (pipeline_name, component, status, health_score, details, alert_level, measured_at)
+     select $1, t.component, t.status, t.score, jsonb_build_object('details', t.details, 'run_id', $6::text), t.alert, $7
+     from unnest($2::text[], $3::text[], $4::numeric[], $5::text[], $8::text[]) as t(component, status, score, details, alert)`,
+    [PIPELINE_NAME, c.map((x) => x.component), c.map((x) => x.status), c.map((x) => healthScore(x.status)), c.map((x) => x.details), runId ?? null, report.measured_at, c.map((x) => alertLevel(x.status))],
+  );
+  return result.rowCount ?? 0;
+}

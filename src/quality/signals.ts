@@ -1,0 +1,170 @@
+import type pg from 'pg';
+import { InputError } from '../errors.js';
+
+/** Seed 000's signal types and statuses (ready_signals, migration 002). */
+export const SIGNAL_TYPES = ['DATA_READY', 'PROCESSED_READY', 'FEATURES_READY', 'MODEL_READY', 'WEBSOCKET_READY', 'BACKUP_READY'] as const;
+export type SignalType = (typeof SIGNAL_TYPES)[number];
+export const SIGNAL_STATUSES = ['active', 'processing', 'completed', 'failed', 'expired'] as const;
+export type SignalStatus = (typeof SIGNAL_STATUSES)[number];
+
+export interface ReadySignal {
+  signal_id: string;
+  pipeline_run_id: string;
+  signal_type: SignalType;
+  status: SignalStatus;
+  priority: number;
+  dependencies: string[];
+  /** Dependencies not completed yet. */
+  blocked_by: string[];
+  records_available: number | null;
+  acknowledged_by: string | null;
+  acknowledged_at: string | null;
+  completed_at: string | null;
+  expires_at: string;
+  created_at: string;
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * The deterministic id of the workflow waiting for a signal type, one shared by every waiter
+ * of a deployment (its task queue): code that changes a row knows whom to signal.
+ */
+export function signalWaitWorkflowId(type: SignalType, taskQueue: string): string {
+  return `ready-signal-wait-${taskQueue}-${type}`;
+}
+
+export function parseSignalType(value: string): SignalType {
+  const upper = value.toUpperCase();
+  if (!(SIGNAL_TYPES as readonly string[]).includes(upper)) throw new InputError(`unknown signal type '${value}' (one of ${SIGNAL_TYPES.join(', ')})`);
+  return upper as SignalType;
+}
+
+const SELECT = `select s.signal_id::text, s.pipeline_run_id, s.signal_type, s.status, s.priority, s.dependencies::text[] as dependencies,
+  coalesce((select array_agg(d::text) from unnest(s.dependencies) d
+            where not exists (select 1 from ready_signals p where p.signal_id = d and p.status = 'completed')), '{}') as blocked_by,
+  s.records_available::float8 as records_available, s.acknowledged_by, s.acknowledged_at, s.completed_at, s.expires_at, s.created_at, s.metadata
+  from ready_signals s`;
+
+function toSignal(row: Record<string, unknown>): ReadySignal {
+  const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : null);
+  return {
+    ...(row as unknown as ReadySignal),
+    acknowledged_at: iso(row.acknowledged_at),
+    completed_at: iso(row.completed_at),
+    expires_at: iso(row.expires_at)!,
+    created_at: iso(row.created_at)!,
+  };
+}
+
+/** Moves active/processing signals past their expiry to `expired`; returns the types that changed. */
+export async function expireSignals(pool: pg.Pool): Promise<{ expired: number; types: SignalType[] }> {
+  const { rows } = await pool.query<{ signal_type: SignalType }>(
+    `update ready_signals set status = 'expired' where status in ('active', 'processing') and expires_at < now() returning signal_type`,
+  );
+  return { expired: rows.length, types: [...new Set(rows.map((r) => r.signal_type))] };
+}
+
+export async function listSignals(pool: pg.Pool, filter: { type?: SignalType; status?: SignalStatus; limit?: number } = {}): Promise<ReadySignal[]> {
+  await expireSignals(pool);
+  const { rows } = await pool.query(
+    `${SELECT} where ($1::text is null or s.signal_type = $1) and ($2::text is null or s.status = $2)
+     order by s.created_at desc, s.priority limit $3`,
+    [filter.type ?? null, filter.status ?? null, filter.limit ?? 50],
+  );
+  return rows.map(toSignal);
+}
+
+export async function getSignal(pool: pg.Pool, id: string): Promise<ReadySignal | null> {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) throw new InputError(`'${id}' is not a signal id (a uuid)`);
+  const { rows } = await pool.query(`${SELECT} where s.signal_id = $1`, [id]);
+  return rows[0] ? toSignal(rows[0]) : null;
+}
+
+/**
+ * The signal a waiter on `type` takes: completed, not acknowledged yet, completed at or
+ * after `since`, every dependency completed; highest priority (lowest number), then oldest.
+ */
+export async function findReadySignal(pool: pg.Pool, type: SignalType, since?: string): Promise<ReadySignal | null> {
+  await expireSignals(pool);
+  const { rows } = await pool.query(
+    `${SELECT} where s.signal_type = $1 and s.status = 'completed' and s.acknowledged_at is null
+       and ($2::timestamptz is null or s.completed_at >= $2)
+       and not exists (select 1 from unnest(s.dependencies) d
+                       where not exists (select 1 from ready_signals p where p.signal_id = d and p.status = 'completed'))
+     order by s.priority, s.completed_at limit 1`,
+    [type, since ?? null],
+  );
+  return rows[0] ? toSignal(rows[0]) : null;
+}
+
+export interface CreateSignalInput {
+  type: SignalType;
+  pipelineRunId: string;
+  status?: 'active' | 'completed';
+  priority?: number;
+  dependencies?: string[];
+  expiresInMinutes?: number;
+  recordsAvailable?: number;
+  metadata?: Record<string, unknown>;
+}
+
+export async function createSignal(pool: pg.Pool, input: CreateSignalInput): Promise<ReadySignal> {
+  const deps = input.dependencies ?? [];
+  if (deps.length > 0) {
+    const { rows } = await pool.query<{ n: number }>(`select count(*)::int as n from ready_signals where signal_id = any($1::uuid[])`, [deps]);
+    if (rows[0]!.n !== new Set(deps).size) throw new InputError(`unknown dependency in ${deps.join(', ')}`);
+  }
+  const status = input.status ?? 'active';
+  if (status === 'completed') await assertUnblocked(pool, deps);
+  const { rows } = await pool.query<{ signal_id: string }>(
+    `insert into ready_signals (pipeline_run_id, signal_type, status, priority, dependencies, expires_at, records_available, metadata, completed_at)
+     values ($1, $2, $3, $4, $5::uuid[], now() + make_interval(mins => $6), $7, $8, case when $3 = 'completed' then now() end)
+     returning signal_id::text`,
+    [input.pipelineRunId, input.type, status, input.priority ?? 5, deps, input.expiresInMinutes ?? 60, input.recordsAvailable ?? null, JSON.stringify(input.metadata ?? {})],
+  );
+  return (await getSignal(pool, rows[0]!.signal_id))!;
+}
+
+async function assertUnblocked(pool: pg.Pool, deps: string[]): Promise<void> {
+  if (deps.length === 0) return;
+  const { rows } = await pool.query<{ id: string; status: string }>(
+    `select signal_id::text as id, status from ready_signals where signal_id = any($1::uuid[]) and status <> 'completed'`,
+    [deps],
+  );
+  if (rows.length > 0) throw new InputError(`blocked by dependencies not completed: ${rows.map((r) => `${r.id} (${r.status})`).join(', ')}`);
+}
+
+export type SignalTransition = 'processing' | 'completed' | 'failed';
+
+/**
+ * Moves a signal on: active -> processing -> completed | failed. A signal cannot complete
+ * while a dependency has not completed. Returns the signal and the types whose waiters
+ * should look again (its own, and those of signals it unblocked).
+ */
+export async function transitionSignal(pool: pg.Pool, id: string, to: SignalTransition, error?: string): Promise<{ signal: ReadySignal; notify: SignalType[] }> {
+  await expireSignals(pool);
+  const current = await getSignal(pool, id);
+  if (!current) throw new InputError(`no ready signal ${id}`);
+  const allowed: Record<SignalTransition, SignalStatus[]> = { processing: ['active'], completed: ['active', 'processing'], failed: ['active', 'processing'] };
+  if (!allowed[to].includes(current.status)) throw new InputError(`signal ${id} is ${current.status}; cannot move it to ${to}`);
+  if (to === 'completed') await assertUnblocked(pool, current.dependencies);
+  await pool.query(
+    `update ready_signals set status = $2,
+       completed_at = case when $2 = 'completed' then now() else completed_at end,
+       processing_time_ms = case when $2 in ('completed', 'failed') then least(2147483647, (extract(epoch from now() - created_at) * 1000))::int else processing_time_ms end,
+       error_message = coalesce($3, error_message)
+     where signal_id = $1`,
+    [id, to, error ?? null],
+  );
+  const dependents = await pool.query<{ signal_type: SignalType }>(`select distinct signal_type from ready_signals where dependencies @> array[$1::uuid]`, [id]);
+  return { signal: (await getSignal(pool, id))!, notify: [...new Set([current.signal_type, ...dependents.rows.map((r) => r.signal_type)])] };
+}
+
+/** A consumer takes a completed signal: records who and when (waiters then skip it). */
+export async function acknowledgeSignal(pool: pg.Pool, id: string, by: string): Promise<ReadySignal> {
+  const current = await getSignal(pool, id);
+  if (!current) throw new InputError(`no ready signal ${id}`);
+  if (current.acknowledged_at) throw new InputError(`signal ${id} was already acknowledged by ${current.acknowledged_by} at ${current.acknowledged_at}`);
+  await pool.query(`update ready_signals set acknowledged_by = $2, acknowledged_at = now() where signal_id = $1`, [id, by]);
+  return (await getSignal(pool, id))!;
+}

@@ -1,0 +1,48 @@
+import { log, proxyActivities, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { HealthReport } from '../quality/health.js';
+import { HealthStatus, SeedvaultJob } from './search-attributes.js';
+
+const { checkPipelineHealth } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 hour',
+  retry: { initialInterval: '5s', maximumInterval: '1 minute', maximumAttempts: 3 },
+  summary: 'judge symbols, snapshots and file backups; write pipeline_health',
+});
+
+const { detectSymbolAnomalies } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '5 minutes',
+  retry: { initialInterval: '5s', maximumInterval: '1 minute', maximumAttempts: 3 },
+  summary: 'log gaps, outliers and staleness in data_anomalies',
+});
+
+export interface HealthCheckInput {
+  trigger?: 'schedule' | 'manual';
+  verifySnapshot?: boolean;
+  /** Log anomalies first, so the report counts them (default true). */
+  detectAnomalies?: boolean;
+}
+
+/**
+ * The 6-hourly health check: one pipeline_health row per component, the overall level in
+ * the HealthStatus search attribute (`HealthStatus = "red"` finds the bad runs) and a
+ * warning log line naming every red or yellow component. A red report does not fail the
+ * run: the run's job is to measure.
+ */
+export async function healthCheck(input: HealthCheckInput = {}): Promise<HealthReport> {
+  upsertSearchAttributes([{ key: SeedvaultJob, value: 'health' }]);
+  if (input.detectAnomalies ?? true) await detectSymbolAnomalies({});
+  const report = await checkPipelineHealth({ verifySnapshot: input.verifySnapshot });
+  upsertSearchAttributes([{ key: HealthStatus, value: report.status }]);
+  const bad = report.components.filter((c) => c.status !== 'green');
+  if (bad.length > 0) {
+    log.warn(`health ${report.status}: ${bad.map((c) => `${c.component} ${c.status} (${c.details})`).join('; ')}`, {
+      alert: report.status === 'red',
+      status: report.status,
+    });
+  }
+  setCurrentDetails(
+    `**${report.status}**\n\n${report.components.map((c) => `- ${c.status} ${c.component}: ${c.details}`).join('\n')}`,
+  );
+  return report;
+}

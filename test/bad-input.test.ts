@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { BAD_CONFIGS, BAD_IDENTIFIERS, DEAD_ENDPOINTS, refusalProblem } from '../chaos/bad-input-cases.js';
+import { CLI } from '../bench/support.js';
+import { tempDir } from './support/file-backups.js';
+import { execFileAsync } from './support/snapshot.js';
+
+/** Hostile configs and identifiers through the real CLI: exit 2, one line, before any I/O, no secret. */
+
+async function cli(args: string[], env: Record<string, string>) {
+  return execFileAsync(process.execPath, [CLI, ...args], { env: { ...process.env, ...DEAD_ENDPOINTS, ...env }, timeout: 30_000 }).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
+}
+
+describe('bad inputs through the CLI', () => {
+  test('hostile config values: exit 2, one line naming the problem', async () => {
+    const dir = await tempDir('bad-config');
+    const failures: string[] = [];
+    await Promise.all(
+      BAD_CONFIGS.map(async ([what, text], i) => {
+        const path = join(dir, `config-${i}.yaml`);
+        await writeFile(path, text);
+        const problem = refusalProblem(await cli(['config', 'check'], { SEEDVAULT_CONFIG: path }), [DEAD_ENDPOINTS.S3_SECRET_KEY]);
+        if (problem) failures.push(`${what}: ${problem}`);
+      }),
+    );
+    assert.deepEqual(failures.sort(), []);
+  });
+
+  test('hostile versions and backup ids: exit 2 before any I/O', async () => {
+    const failures: string[] = [];
+    await Promise.all(
+      BAD_IDENTIFIERS.map(async ([what, args]) => {
+        const problem = refusalProblem(await cli(args, {}), [DEAD_ENDPOINTS.S3_SECRET_KEY]);
+        if (problem) failures.push(`${what}: ${problem}`);
+      }),
+    );
+    assert.deepEqual(failures.sort(), []);
+  });
+});
