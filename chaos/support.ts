@@ -13,7 +13,7 @@ import type { SeedvaultConfig } from '../src/config/schema.js';
 import type { Manifest } from '../src/domain/manifest.js';
 import { createStorage } from '../src/storage/index.js';
 import { readLatestVersion } from '../src/storage/seed-catalog.js';
-import type { StackEnv } from '../src/stack/index.js';
+import { startComponent, stopComponent, type ComponentName, type StackEnv } from '../src/stack/index.js';
 import { progressQuery, type seedSnapshot } from '../src/workflows/snapshot.js';
 import { downloadVersion, execFileAsync } from '../test/support/snapshot.js';
 export { sql as sqlQuery } from '../test/support/restore.js';
@@ -128,6 +128,17 @@ export async function stopWorker(worker: ChildProcess): Promise<void> {
   const timer = setTimeout(() => worker.kill('SIGKILL'), 20_000);
   await once(worker, 'exit');
   clearTimeout(timer);
+}
+
+/** Stops a stack component for `ms`, then starts it again on the same port and data. */
+export async function outage(ctx: ChaosContext, component: ComponentName, ms: number): Promise<void> {
+  const stack = { stateDir: ctx.stateDir };
+  await stopComponent(component, stack);
+  try {
+    await sleep(ms);
+  } finally {
+    await startComponent(component, stack);
+  }
 }
 
 /** Rows exported so far by a snapshot run (progress query), or null when not exporting. */

@@ -71,12 +71,12 @@ const raceScenario: Scenario = {
 
 const diskFullScenario: Scenario = {
   name: 'snapshot: local storage disk full',
-  injected: 'storage.type local on a 2 MiB tmpfs (the scale-10 snapshot needs more); a version already latest there',
+  injected: 'storage.type local on a 4 MiB tmpfs (room for a trades-only version and its latest copy; the full scale-30 snapshot needs ~50 MiB); a version already latest there',
   expected: 'the run fails with a clear "no space" error; the failed version is not made latest, the earlier latest stays intact',
   async run(ctx) {
     const dir = join(ctx.workDir, 'tmpfs');
     mkdirSync(dir, { recursive: true });
-    await exec('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir]);
+    await exec('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir]);
     try {
       const { env, config } = await scenarioEnv('diskfull', ctx.sourceDb, { SEEDVAULT_STORAGE_TYPE: 'local', SEEDVAULT_LOCAL_SEEDS: dir });
       const worker = spawnWorker(ctx, env);
@@ -84,7 +84,12 @@ const diskFullScenario: Scenario = {
       try {
         // A small earlier version (trades only) that must stay latest.
         const first = freshVersion();
-        await (await startSnapshot(config, { version: first, tables: 'trades_history' })).result();
+        const firstRun = await startSnapshot(config, { version: first, tables: 'trades_history' });
+        const firstOutcome = await Promise.race([firstRun.result().then(() => 'ok', (e: Error) => `failed: ${e.message}`), sleep(90_000).then(() => 'still running after 90 s')]);
+        if (firstOutcome !== 'ok') {
+          await firstRun.terminate('chaos: the small version did not fit').catch(() => {});
+          return { observed: `the small trades-only version did not complete on the tmpfs: ${firstOutcome}`, passed: false, dataLost: false };
+        }
         const storage = createStorage(config.storage);
         const latestBefore = await readLatestVersion(storage);
         const handle = await startSnapshot(config, { version });

@@ -2,12 +2,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import { restoreInput, startRestore } from '../../src/client/restore-run.js';
-import { startComponent, stopComponent } from '../../src/stack/index.js';
 import { restoreProgressQuery, type seedRestore } from '../../src/workflows/restore.js';
 import { freshDatabase } from '../../test/support/db.js';
 import { tableDigests } from '../../test/support/restore.js';
 import { testConfig, uniqueName } from '../../test/support/stack.js';
-import { diff, kill, retriedActivities, spawnWorker, stopWorker, waitForActivityRunning, type ChaosContext, type Scenario } from '../support.js';
+import { diff, kill, outage, retriedActivities, spawnWorker, stopWorker, waitForActivityRunning, type ChaosContext, type Scenario } from '../support.js';
 
 async function waitForLoadedRows(handle: WorkflowHandle<typeof seedRestore>, rows: number): Promise<number> {
   const deadline = Date.now() + 180_000;
@@ -90,13 +89,7 @@ const minioDuringDownload: Scenario = {
   run: (ctx) =>
     restoreUnderFault(ctx, 'minio_download', async ({ handle }) => {
       await waitForActivityRunning(handle, 'stageTable');
-      const stack = { stateDir: ctx.stateDir };
-      await stopComponent('minio', stack);
-      try {
-        await sleep(30_000);
-      } finally {
-        await startComponent('minio', stack);
-      }
+      await outage(ctx, 'minio', 30_000);
       return 'MinIO down for 30 s from the first stageTable';
     }),
 };
@@ -108,13 +101,7 @@ const postgresDuringSwap: Scenario = {
   run: (ctx) =>
     restoreUnderFault(ctx, 'pg_swap', async ({ handle }) => {
       const state = await waitForActivityRunning(handle, 'commitRestore', 300_000);
-      const stack = { stateDir: ctx.stateDir };
-      await stopComponent('postgres', stack);
-      try {
-        await sleep(3000);
-      } finally {
-        await startComponent('postgres', stack);
-      }
+      await outage(ctx, 'postgres', 3000);
       return `PostgreSQL restarted ${state === 'running' ? 'while commitRestore was running' : 'just after commitRestore finished (missed the window)'}`;
     }),
 };

@@ -2,7 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import { startSnapshot } from '../../src/client/snapshot-create.js';
-import { startComponent, stopComponent, type ComponentName } from '../../src/stack/index.js';
+import type { ComponentName } from '../../src/stack/index.js';
 import { createStorage } from '../../src/storage/index.js';
 import { readLatestVersion } from '../../src/storage/seed-catalog.js';
 import type { seedSnapshot, SeedSnapshotResult } from '../../src/workflows/snapshot.js';
@@ -10,6 +10,7 @@ import {
   checkVersion,
   freshVersion,
   kill,
+  outage,
   retriedActivities,
   scenarioEnv,
   spawnWorker,
@@ -116,13 +117,7 @@ function componentOutage(component: ComponentName, seconds: number, fraction: nu
     run: (ctx) =>
       snapshotUnderFault(ctx, `${component}-export`, async ({ handle, notLatestYet }) => {
         const point = await waitForExportPoint(ctx, handle, fraction);
-        const stack = { stateDir: ctx.stateDir };
-        await stopComponent(component, stack);
-        try {
-          await sleep(seconds * 1000);
-        } finally {
-          await startComponent(component, stack);
-        }
+        await outage(ctx, component, seconds * 1000);
         const latestOk = component === 'minio' ? await notLatestYet() : true;
         return `${component} down for ${seconds} s from ${point}${latestOk ? '' : ' (version already latest!)'}`;
       }),
@@ -136,13 +131,7 @@ const temporalRestart: Scenario = {
   run: (ctx) =>
     snapshotUnderFault(ctx, 'temporal-restart', async ({ handle }) => {
       const point = await waitForExportPoint(ctx, handle, 0.4);
-      const stack = { stateDir: ctx.stateDir };
-      await stopComponent('temporal', stack);
-      try {
-        await sleep(10_000);
-      } finally {
-        await startComponent('temporal', stack);
-      }
+      await outage(ctx, 'temporal', 10_000);
       return `Temporal down for 10 s from ${point}`;
     }),
 };

@@ -42,22 +42,27 @@ export interface SnapshotProgress {
 export const progressQuery = defineQuery<SnapshotProgress>('progress');
 export const snapshotProgressSignal = defineSignal<[TableProgress[]]>('snapshotProgress');
 
+/**
+ * Retries are bounded (about 6 minutes for quick steps, 5 for the export): an outage
+ * shorter than that is ridden out, a lasting one (a full disk) ends as a failed,
+ * recorded run instead of retrying unseen forever.
+ */
 const quick = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '2s', maximumInterval: '1 minute', nonRetryableErrorTypes: ['InputError', 'IntegrityError', 'VersionTaken'] },
+  retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['InputError', 'IntegrityError', 'VersionTaken'] },
 });
 
 /** Exports can take hours at 100x scale; the heartbeat timeout is what notices a dead worker. */
 const { exportTables } = proxyActivities<Activities>({
   startToCloseTimeout: '12 hours',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '5s', maximumInterval: '2 minutes', nonRetryableErrorTypes: ['InputError'] },
+  retry: { initialInterval: '5s', maximumInterval: '2 minutes', maximumAttempts: 6, nonRetryableErrorTypes: ['InputError'] },
   summary: 'export tables from one database snapshot and upload them',
 });
 
 const { verifyUploads } = proxyActivities<Activities>({
   startToCloseTimeout: '2 hours',
-  retry: { initialInterval: '5s', maximumInterval: '2 minutes', nonRetryableErrorTypes: ['IntegrityError'] },
+  retry: { initialInterval: '5s', maximumInterval: '2 minutes', maximumAttempts: 6, nonRetryableErrorTypes: ['IntegrityError'] },
   summary: 'read back every uploaded object and check size and sha256',
 });
 
