@@ -52,6 +52,13 @@ const quick = proxyActivities<Activities>({
   retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['InputError', 'IntegrityError', 'VersionTaken'] },
 });
 
+/** Promotion and pruning heartbeat, so a worker dying inside them is noticed in 30 s. */
+const promote = proxyActivities<Activities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['IntegrityError'] },
+});
+
 /** Exports can take hours at 100x scale; the heartbeat timeout is what notices a dead worker. */
 const { exportTables } = proxyActivities<Activities>({
   startToCloseTimeout: '12 hours',
@@ -125,10 +132,10 @@ export async function seedSnapshot(input: SeedSnapshotInput = {}): Promise<SeedS
     if (input.pin) await quick.setPinned({ version, pinned: true });
 
     report('moving latest');
-    await quick.moveLatest({ version });
+    await promote.moveLatest({ version });
 
     report('pruning');
-    const prune = await quick.pruneSnapshots({ dryRun: false });
+    const prune = await promote.pruneSnapshots({ dryRun: false });
 
     await quick.recordPruned({ versions: prune.delete.map((d) => d.version) });
     await quick.recordSnapshot({ version, status: 'completed', workflowId: info.workflowId, sources, manifest });

@@ -5,7 +5,7 @@ import { claimBackupId, readMetadata } from '../../files/catalog.js';
 import { createFileBackup } from '../../files/create.js';
 import { verifyFileBackup, type VerifyResult } from '../../files/verify.js';
 import type { ActivityDeps } from '../deps.js';
-import { withHeartbeat } from './heartbeat.js';
+import { withHeartbeat } from '../heartbeat.js';
 import { fileBackupContext, fileBackupJobs, type FileBackupJob } from './settings.js';
 
 export interface FileBackupSummary {

@@ -3,7 +3,7 @@ import { InputError } from '../../errors.js';
 import { assertBackupId, listFileBackups, requireMetadata } from '../../files/catalog.js';
 import { restoreFileBackup, type RestoreResult } from '../../files/restore.js';
 import type { ActivityDeps } from '../deps.js';
-import { withHeartbeat } from './heartbeat.js';
+import { withHeartbeat } from '../heartbeat.js';
 import { fileBackupContext } from './settings.js';
 
 export interface RestoreTarget {

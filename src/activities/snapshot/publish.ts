@@ -11,6 +11,7 @@ import {
 import { versionPrefix } from '../../domain/version.js';
 import { hashStream } from '../../storage/hash.js';
 import { setPinned as markPinned } from '../../storage/pin.js';
+import { withHeartbeat } from '../heartbeat.js';
 import type { ActivityDeps } from '../deps.js';
 
 /** Verify, publish and promote a version: each step idempotent, so a retry after a crash is safe. */
@@ -44,20 +45,26 @@ export function publishActivities({ storage }: ActivityDeps) {
      * reads as incomplete and a restore falls back to LATEST_VERSION's own folder.
      */
     async moveLatest(input: { version: string }): Promise<void> {
-      const prefix = versionPrefix(input.version);
-      const objects = (await storage.list(prefix)).map((o) => o.key.slice(prefix.length));
-      if (!objects.includes(MANIFEST_FILE)) {
-        throw ApplicationFailure.nonRetryable(`version ${input.version} has no ${MANIFEST_FILE}; refusing to make it latest`, 'IntegrityError');
-      }
-      const payload = objects.filter((name) => !name.startsWith('.') && name !== MANIFEST_FILE);
-      await storage.delete([`${LATEST_PREFIX}${MANIFEST_FILE}`]);
-      for (const name of payload) await storage.copy(`${prefix}${name}`, `${LATEST_PREFIX}${name}`);
-      const stale = (await storage.list(LATEST_PREFIX))
-        .map((o) => o.key)
-        .filter((key) => key !== `${LATEST_PREFIX}${MANIFEST_FILE}` && !payload.includes(key.slice(LATEST_PREFIX.length)));
-      await storage.delete(stale);
-      await storage.put(LATEST_VERSION_KEY, `${input.version}\n`, { contentType: 'text/plain' });
-      await storage.copy(`${prefix}${MANIFEST_FILE}`, `${LATEST_PREFIX}${MANIFEST_FILE}`);
+      // Heartbeats let a dead worker be noticed in seconds, not at the start-to-close timeout.
+      await withHeartbeat(
+        () => input.version,
+        async () => {
+          const prefix = versionPrefix(input.version);
+          const objects = (await storage.list(prefix)).map((o) => o.key.slice(prefix.length));
+          if (!objects.includes(MANIFEST_FILE)) {
+            throw ApplicationFailure.nonRetryable(`version ${input.version} has no ${MANIFEST_FILE}; refusing to make it latest`, 'IntegrityError');
+          }
+          const payload = objects.filter((name) => !name.startsWith('.') && name !== MANIFEST_FILE);
+          await storage.delete([`${LATEST_PREFIX}${MANIFEST_FILE}`]);
+          for (const name of payload) await storage.copy(`${prefix}${name}`, `${LATEST_PREFIX}${name}`);
+          const stale = (await storage.list(LATEST_PREFIX))
+            .map((o) => o.key)
+            .filter((key) => key !== `${LATEST_PREFIX}${MANIFEST_FILE}` && !payload.includes(key.slice(LATEST_PREFIX.length)));
+          await storage.delete(stale);
+          await storage.put(LATEST_VERSION_KEY, `${input.version}\n`, { contentType: 'text/plain' });
+          await storage.copy(`${prefix}${MANIFEST_FILE}`, `${LATEST_PREFIX}${MANIFEST_FILE}`);
+        },
+      );
     },
 
     async setPinned(input: { version: string; pinned: boolean }): Promise<void> {

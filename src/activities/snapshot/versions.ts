@@ -5,6 +5,7 @@ import { nextFreeVersion, versionPrefix } from '../../domain/version.js';
 import { listVersions, pruneVersions } from '../../storage/seed-catalog.js';
 import type { Storage } from '../../storage/types.js';
 import type { ActivityDeps } from '../deps.js';
+import { withHeartbeat } from '../heartbeat.js';
 
 /**
  * Claims a version for one workflow with a create-if-absent marker object, so two
@@ -40,7 +41,7 @@ export function versionActivities({ config, storage }: ActivityDeps) {
     },
 
     async pruneSnapshots(input: { dryRun: boolean }): Promise<PrunePlan> {
-      return pruneVersions(storage, config.backup.retention_count, input.dryRun);
+      return withHeartbeat(() => null, () => pruneVersions(storage, config.backup.retention_count, input.dryRun));
     },
   };
 }
