@@ -1,3 +1,6 @@
+import type { SeedvaultConfig } from '../config/schema.js';
+import { workflowUiLink } from '../temporal/connection.js';
+
 /** Machine output: one JSON document on stdout. */
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -29,4 +32,23 @@ export function formatBytes(bytes: number): string {
     unit += 1;
   }
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+/**
+ * Tells the user how to follow a run just started: its id and Web UI link on stdout (or
+ * as JSON) when not waiting, the link on stderr when waiting. Returns the link.
+ */
+export function announceRun(
+  config: SeedvaultConfig,
+  handle: { workflowId: string; firstExecutionRunId: string },
+  opts: { wait?: boolean; json?: boolean },
+): string | undefined {
+  const link = workflowUiLink(config, handle.workflowId, handle.firstExecutionRunId);
+  if (!opts.wait) {
+    if (opts.json) printJson({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, webUi: link });
+    else process.stdout.write(`started ${handle.workflowId}${link ? `\nWeb UI: ${link}` : ''}\n`);
+  } else if (!opts.json && link) {
+    process.stderr.write(`Web UI: ${link}\n`);
+  }
+  return link;
 }

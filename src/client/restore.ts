@@ -1,8 +1,7 @@
 import { Command } from 'commander';
-import { workflowUiLink } from '../temporal/connection.js';
 import type { SeedRestoreResult } from '../workflows/restore.js';
 import { commandConfig } from './context.js';
-import { printJson, printTable } from './output.js';
+import { announceRun, printJson, printTable } from './output.js';
 import { restoreInput, startRestore, waitForRestore, type RestoreOptions } from './restore-run.js';
 
 export function printRestoreResult(result: SeedRestoreResult): void {
@@ -37,13 +36,8 @@ export function restoreCommand(): Command {
       const config = await commandConfig(command);
       const input = restoreInput(config, opts);
       const handle = await startRestore(config, input);
-      const link = workflowUiLink(config, handle.workflowId, handle.firstExecutionRunId);
-      if (!opts.wait) {
-        if (opts.json) printJson({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, webUi: link });
-        else process.stdout.write(`started ${handle.workflowId}${link ? `\nWeb UI: ${link}` : ''}\n`);
-        return;
-      }
-      if (!opts.json && link) process.stderr.write(`Web UI: ${link}\n`);
+      const link = announceRun(config, handle, opts);
+      if (!opts.wait) return;
       const result = await waitForRestore(handle, opts.json);
       if (opts.json) printJson({ workflowId: handle.workflowId, ...result, webUi: link });
       else printRestoreResult(result);

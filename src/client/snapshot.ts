@@ -4,10 +4,9 @@ import type { Manifest } from '../domain/manifest.js';
 import { InputError } from '../errors.js';
 import { createStorage } from '../storage/index.js';
 import { listVersions, pruneVersions, readLatestVersion, readManifest } from '../storage/seed-catalog.js';
-import { workflowUiLink } from '../temporal/connection.js';
 import { setPinned } from '../storage/pin.js';
 import { commandConfig } from './context.js';
-import { formatBytes, printJson, printTable } from './output.js';
+import { announceRun, formatBytes, printJson, printTable } from './output.js';
 import { startSnapshot, validateVersionFlag, waitWithProgress, type CreateOptions } from './snapshot-create.js';
 
 export function printManifestSummary(manifest: Manifest): void {
@@ -45,13 +44,8 @@ export function snapshotCommand(): Command {
     .action(async (opts: CreateOptions & { wait?: boolean; json?: boolean }, command: Command) => {
       const config = await commandConfig(command);
       const handle = await startSnapshot(config, opts);
-      const link = workflowUiLink(config, handle.workflowId, handle.firstExecutionRunId);
-      if (!opts.wait) {
-        if (opts.json) printJson({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, webUi: link });
-        else process.stdout.write(`started ${handle.workflowId}${link ? `\nWeb UI: ${link}` : ''}\n`);
-        return;
-      }
-      if (!opts.json && link) process.stderr.write(`Web UI: ${link}\n`);
+      const link = announceRun(config, handle, opts);
+      if (!opts.wait) return;
       const result = await waitWithProgress(handle);
       if (opts.json) printJson({ workflowId: handle.workflowId, ...result, webUi: link });
       else {
