@@ -13,7 +13,7 @@ import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
 import { stackUp } from '../src/stack/index.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { startProviderFake } from '../test/support/provider-fake.js';
-import { benchDatabase, flag, peakRssMiB, spawnWorker, timed } from './support.js';
+import { benchDatabase, flag, peakRssMiB, printResult, round, spawnWorker, timed } from './support.js';
 
 const symbols = Number(flag('symbols', '1000'));
 const quota = Number(flag('quota', '400'));
@@ -74,10 +74,4 @@ const result = {
   parent_history_events_per_run: runs.reverse().join(' '),
   worker_peak_rss_mib: Math.round(rss),
 };
-if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-else for (const [key, value] of Object.entries(result)) process.stdout.write(`${key.padEnd(30)} ${value ?? '-'}\n`);
-process.exit(0);
-
-function round(x: number): number {
-  return Math.round(x * 100) / 100;
-}
+printResult(result);

@@ -15,7 +15,7 @@ import pg from 'pg';
 import { restoreInput, startRestore } from '../src/client/restore-run.js';
 import { startSnapshot } from '../src/client/snapshot-create.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
-import { libpqEnv, ohlcvBench, peakRssMiB, PG_BIN, round, rowsFlag, run, spawnWorker, timed } from './support.js';
+import { libpqEnv, ohlcvBench, peakRssMiB, PG_BIN, printResult, round, rowsFlag, run, spawnWorker, timed } from './support.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -70,8 +70,4 @@ const result = {
   ratio_restore_to_pg_restore: round(restore.seconds / restoreDump.seconds),
   worker_peak_rss_mib: Math.round(rss),
 };
-if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-else {
-  for (const [key, value] of Object.entries(result)) process.stdout.write(`${key.padEnd(28)} ${value.toLocaleString('en-US')}\n`);
-}
-process.exit(0);
+printResult(result);

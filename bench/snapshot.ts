@@ -11,7 +11,7 @@ import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSnapshot } from '../src/client/snapshot-create.js';
-import { libpqEnv, ohlcvBench, peakRssMiB, PG_BIN, round, rowsFlag, run, spawnWorker, timed } from './support.js';
+import { libpqEnv, ohlcvBench, peakRssMiB, PG_BIN, printResult, round, rowsFlag, run, spawnWorker, timed } from './support.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -48,8 +48,4 @@ const result = {
   pg_dump_bytes: statSync(dumpFile).size,
   worker_peak_rss_mib: Math.round(rss),
 };
-if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-else {
-  for (const [key, value] of Object.entries(result)) process.stdout.write(`${key.padEnd(26)} ${value.toLocaleString('en-US')}\n`);
-}
-process.exit(0);
+printResult(result);

@@ -127,3 +127,15 @@ export async function ohlcvBench(name: string, rows: number, extraEnv: Record<st
   const config = loadConfig(DEFAULT_CONFIG_PATH, { ...process.env, ...env });
   return { stack, databaseUrl, bucket, env, config };
 }
+
+/** Prints a bench's figures (`--json` for one JSON document) and ends the process. */
+export function printResult(result: Record<string, number | string | null>): never {
+  if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else {
+    const width = Math.max(...Object.keys(result).map((k) => k.length)) + 2;
+    for (const [key, value] of Object.entries(result)) {
+      process.stdout.write(`${key.padEnd(width)} ${value === null ? '-' : value.toLocaleString('en-US')}\n`);
+    }
+  }
+  process.exit(0);
+}
