@@ -52,6 +52,8 @@ describe('retention plan', () => {
     const versions = [v('2026.01.01', false), v('2026.01.08'), v('2026.01.15', false)];
     assert.deepEqual(deleted(planPrune(versions, '2026.01.08', 4)), ['2026.01.01']);
     assert.deepEqual(deleted(planPrune([v('2026.01.01', false)], null, 4)), []);
+    const writing = { ...v('2026.01.01', false), writing: true };
+    assert.deepEqual(deleted(planPrune([writing, v('2026.01.08')], '2026.01.08', 4)), [], 'its run is still writing it');
   });
 
   test('rejects a retention count below one', () => {

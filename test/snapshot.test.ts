@@ -6,11 +6,14 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { loadDemoData } from '../src/db/demo-data.js';
-import type { Manifest } from '../src/domain/manifest.js';
+import { RESERVATION_MARKER, type Manifest } from '../src/domain/manifest.js';
+import { versionPrefix } from '../src/domain/version.js';
 import { createStorage } from '../src/storage/index.js';
 import { listVersions, pruneVersions, readLatestVersion } from '../src/storage/seed-catalog.js';
 import { setPinned } from '../src/storage/pin.js';
 import type { Storage } from '../src/storage/types.js';
+import { connectClient, isWorkflowRunning } from '../src/temporal/connection.js';
+import { seedSnapshot } from '../src/workflows/snapshot.js';
 import { freshDatabase } from './support/db.js';
 import { downloadVersion, execFileAsync, runSnapshot } from './support/snapshot.js';
 import { createBucket, testConfig, uniqueName, withWorker } from './support/stack.js';
@@ -113,6 +116,37 @@ describe('seed snapshot of demo data', () => {
     }
     const again = await runSnapshot(ctx.config, {});
     assert.equal(again.version, `${second.version}-2`, 'a second snapshot on the same day gets a suffix');
+
+    // A racing run claims the CLI's guess for today between its listing and its start. The
+    // racer stays RUNNING (its task queue has no worker), so its reservation must survive prune.
+    const guess = `${second.version}-3`;
+    const client = await connectClient(ctx.config);
+    const racer = await client.workflow.start(seedSnapshot, { taskQueue: uniqueName('no-worker'), workflowId: uniqueName('snap-racer'), args: [{}] });
+    try {
+      await ctx.storage.put(`${versionPrefix(guess)}${RESERVATION_MARKER}`, racer.workflowId);
+      const raced = await client.workflow.execute(seedSnapshot, {
+        taskQueue: ctx.config.temporal.task_queue,
+        workflowId: uniqueName('snap-raced'),
+        args: [{ version: guess, versionIsGuess: true, sources: ['trades'] }],
+      });
+      assert.equal(raced.version, `${second.version}-4`, 'a lost guess takes the next free version instead of failing');
+      assert.ok(raced.prune.keep.some((k) => k.version === guess && /still writing/.test(k.reason)), 'a version its run is still writing is not swept');
+      await assert.rejects(
+        client.workflow.execute(seedSnapshot, {
+          taskQueue: ctx.config.temporal.task_queue,
+          workflowId: uniqueName('snap-explicit'),
+          args: [{ version: guess, sources: ['trades'] }],
+        }),
+        (err: Error) => /already exists or is being written/.test(String(((err.cause as Error | undefined)?.cause as Error | undefined)?.message)),
+        'an explicit version taken by another run still fails',
+      );
+      await racer.terminate('test: the racer died');
+      const plan = await pruneVersions(ctx.storage, 4, true, (id) => isWorkflowRunning(client, id));
+      assert.ok(plan.delete.some((d) => d.version === guess), 'once its run has ended, the incomplete version is swept');
+    } finally {
+      await racer.terminate().catch(() => {});
+      await client.connection.close();
+    }
   });
 
   test('backup_metadata has one validated row per table and version, and a BACKUP_READY signal', async () => {
@@ -131,7 +165,7 @@ describe('seed snapshot of demo data', () => {
           .map(([table, t]) => [table, 'completed', 'validated', t.rows, t.sha256]),
       );
       const signals = await client.query(`select count(*)::int as n from ready_signals where signal_type = 'BACKUP_READY' and status = 'completed'`);
-      assert.equal(signals.rows[0].n, 3, 'one per completed snapshot so far');
+      assert.equal(signals.rows[0].n, 4, 'one per completed snapshot so far');
     } finally {
       await client.end();
     }
@@ -163,7 +197,7 @@ describe('retention', () => {
 
     // latest names an older version (say, a rollback): a newer snapshot run never deletes it.
     await ctx.storage.put('LATEST_VERSION', `${v4}\n`);
-    const prune = await pruneVersions(ctx.storage, 2, true);
+    const prune = await pruneVersions(ctx.storage, 2, true, async () => false);
     assert.ok(prune.keep.some((k) => k.version === v4 && k.reason === 'latest'));
     assert.ok(prune.keep.some((k) => k.version === v2 && k.reason === 'pinned'));
     assert.deepEqual(prune.delete.map((d) => d.version), [v3]);

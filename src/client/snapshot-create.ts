@@ -9,7 +9,7 @@ import { nextFreeVersion, versionForDate, versionProblem } from '../domain/versi
 import { InputError, SeedvaultError } from '../errors.js';
 import { createStorage } from '../storage/index.js';
 import { listVersions } from '../storage/seed-catalog.js';
-import { connectClient } from '../temporal/connection.js';
+import { connectClient, isWorkflowRunning } from '../temporal/connection.js';
 import { progressQuery, seedSnapshot, type SeedSnapshotResult, type SnapshotProgress } from '../workflows/snapshot.js';
 import { followRun } from './follow-run.js';
 
@@ -63,7 +63,7 @@ export async function startSnapshot(
       return await client.workflow.start(seedSnapshot, {
         taskQueue: config.temporal.task_queue,
         workflowId,
-        args: [{ version, sources, pin: options.pin, trigger: 'manual' }],
+        args: [{ version, versionIsGuess: !options.version, sources, pin: options.pin, trigger: 'manual' }],
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         staticSummary: `seed snapshot ${version}`,
         staticDetails: `tables: ${(sources ?? Object.keys(config.sources)).map((k) => config.sources[k]!.table).join(', ')}`,
@@ -74,7 +74,7 @@ export async function startSnapshot(
         taken.add(version);
         continue;
       }
-      const running = (await client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
+      const running = await isWorkflowRunning(client, workflowId);
       throw new SeedvaultError(
         running
           ? `snapshot ${version} is already running (workflow ${workflowId}); follow it in the Web UI or with: seedvault snapshot list`

@@ -5,6 +5,7 @@ import { InputError } from '../errors.js';
 import { createStorage } from '../storage/index.js';
 import { listVersions, pruneVersions, readLatestVersion, readManifest } from '../storage/seed-catalog.js';
 import { setPinned } from '../storage/pin.js';
+import { connectClient, isWorkflowRunning } from '../temporal/connection.js';
 import { commandConfig } from './context.js';
 import { announceRun, formatBytes, printJson, printTable } from './output.js';
 import { startSnapshot, validateVersionFlag, waitWithProgress, type CreateOptions } from './snapshot-create.js';
@@ -118,7 +119,10 @@ export function snapshotCommand(): Command {
     .option('--json', 'machine-readable output')
     .action(async (opts: { dryRun?: boolean; json?: boolean }, command: Command) => {
       const config = await commandConfig(command);
-      const plan = await pruneVersions(createStorage(config.storage), config.backup.retention_count, Boolean(opts.dryRun));
+      const client = await connectClient(config);
+      const plan = await pruneVersions(createStorage(config.storage), config.backup.retention_count, Boolean(opts.dryRun), (id) =>
+        isWorkflowRunning(client, id),
+      ).finally(() => client.connection.close());
       if (opts.json) return printJson({ dryRun: Boolean(opts.dryRun), ...plan });
       const verb = opts.dryRun ? 'would delete' : 'deleted';
       for (const d of plan.delete) process.stdout.write(`${verb} ${d.version} (${d.reason})\n`);

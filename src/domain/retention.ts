@@ -5,6 +5,8 @@ export interface StoredVersion {
   /** manifest.json present: the version finished uploading. */
   complete: boolean;
   pinned: boolean;
+  /** Incomplete, and the run that reserved it is still running: never swept. */
+  writing?: boolean;
 }
 
 export interface PrunePlan {
@@ -15,8 +17,8 @@ export interface PrunePlan {
 /**
  * Which versions to delete: keep the newest `keep` complete versions, the version
  * LATEST_VERSION names and every pinned one; delete older complete versions; sweep
- * incomplete versions older than the newest complete one (a newer incomplete one may
- * still be uploading, so it stays).
+ * incomplete versions older than the newest complete one unless their run is still
+ * writing them (a newer incomplete one may still be uploading, so it stays too).
  */
 export function planPrune(versions: StoredVersion[], latest: string | null, keep: number): PrunePlan {
   if (!Number.isInteger(keep) || keep < 1) throw new Error(`retention count must be a positive integer, got ${keep}`);
@@ -30,6 +32,7 @@ export function planPrune(versions: StoredVersion[], latest: string | null, keep
     else if (v.pinned) plan.keep.push({ version: v.version, reason: 'pinned' });
     else if (v.complete && completeSeen <= keep) plan.keep.push({ version: v.version, reason: `newest ${keep}` });
     else if (v.complete) plan.delete.push({ version: v.version, reason: `older than the newest ${keep}` });
+    else if (v.writing) plan.keep.push({ version: v.version, reason: 'incomplete, its run is still writing it' });
     else if (newestComplete !== null && compareVersionsDesc(v.version, newestComplete) > 0) {
       plan.delete.push({ version: v.version, reason: 'incomplete, older than the newest complete version' });
     } else plan.keep.push({ version: v.version, reason: 'incomplete, may still be uploading' });

@@ -39,6 +39,11 @@ export function versionForDate(at: Date): string {
   return at.toISOString().slice(0, 10).replaceAll('-', '.');
 }
 
+/** The day part of a version: `2026.01.22` of `2026.01.22-3`. */
+export function versionDay(version: string): string {
+  return parseVersion(version).date.replaceAll('-', '.');
+}
+
 /** Newest first: by date, then numeric suffix (2026.01.22-10 after -2), a bare date oldest of its day. */
 export function compareVersionsDesc(a: string, b: string): number {
   const pa = parseVersion(a);

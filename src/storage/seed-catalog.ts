@@ -2,6 +2,7 @@ import {
   LATEST_VERSION_KEY,
   MANIFEST_FILE,
   PIN_MARKER,
+  RESERVATION_MARKER,
   type Manifest,
 } from '../domain/manifest.js';
 import { planPrune, type PrunePlan } from '../domain/retention.js';
@@ -57,9 +58,23 @@ export async function readManifest(storage: Storage, version: string): Promise<M
   }
 }
 
-/** Applies the retention plan to storage (or only reports it with dryRun). */
-export async function pruneVersions(storage: Storage, keep: number, dryRun: boolean): Promise<PrunePlan> {
-  const plan = planPrune(await listVersions(storage), await readLatestVersion(storage), keep);
+/** Whether the workflow that reserved a version (by id) is still running. */
+export type OwnerRunning = (workflowId: string) => Promise<boolean>;
+
+/**
+ * Applies the retention plan to storage (or only reports it with dryRun). An incomplete
+ * version is swept only when the run named in its reservation marker has ended, so a
+ * slow run is never pruned by a faster one that finished after it started.
+ */
+export async function pruneVersions(storage: Storage, keep: number, dryRun: boolean, ownerRunning: OwnerRunning): Promise<PrunePlan> {
+  const versions = await Promise.all(
+    (await listVersions(storage)).map(async (v) => {
+      if (v.complete) return v;
+      const owner = (await storage.getText(`${versionPrefix(v.version)}${RESERVATION_MARKER}`))?.trim();
+      return { ...v, writing: owner ? await ownerRunning(owner) : false };
+    }),
+  );
+  const plan = planPrune(versions, await readLatestVersion(storage), keep);
   if (!dryRun) {
     for (const { version } of plan.delete) {
       const objects = await storage.list(versionPrefix(version));

@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { ServiceError } from '../errors.js';
 import type { SeedvaultConfig } from '../config/schema.js';
 
@@ -20,4 +20,14 @@ export function workflowUiLink(config: SeedvaultConfig, workflowId: string, runI
   if (!ui) return undefined;
   const base = `${ui.replace(/\/$/, '')}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   return runId ? `${base}/${runId}/history` : base;
+}
+
+/** Whether a workflow id's newest run is still running; an unknown id is not. */
+export async function isWorkflowRunning(client: Client, workflowId: string): Promise<boolean> {
+  try {
+    return (await client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
 }

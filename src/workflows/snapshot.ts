@@ -12,12 +12,14 @@ import type { Activities } from '../activities/index.js';
 import type { TableProgress } from '../activities/snapshot/progress.js';
 import type { Manifest } from '../domain/manifest.js';
 import type { PrunePlan } from '../domain/retention.js';
-import { versionForDate } from '../domain/version.js';
+import { versionDay, versionForDate } from '../domain/version.js';
 import { SeedvaultJob, SnapshotStatus, SnapshotVersion } from './search-attributes.js';
 
 export interface SeedSnapshotInput {
   /** Default: YYYY.MM.DD of the start (UTC), suffixed -2, -3... when that day already has one. */
   version?: string;
+  /** `version` is only the caller's guess at today's free one: take the next free if it is gone. */
+  versionIsGuess?: boolean;
   /** Source keys from the config; default all. */
   sources?: string[];
   pin?: boolean;
@@ -99,7 +101,8 @@ export async function seedSnapshot(input: SeedSnapshotInput = {}): Promise<SeedS
   const sources = input.sources?.length ? input.sources : config.sources;
   const version = await quick.claimVersion({
     requested: input.version,
-    base: versionForDate(new Date(Date.now())),
+    orNextFree: input.versionIsGuess,
+    base: input.versionIsGuess && input.version ? versionDay(input.version) : versionForDate(new Date(Date.now())),
     owner: info.workflowId,
   });
   state.version = version;

@@ -4,6 +4,7 @@ import type { PrunePlan } from '../../domain/retention.js';
 import { nextFreeVersion, versionPrefix } from '../../domain/version.js';
 import { listVersions, pruneVersions } from '../../storage/seed-catalog.js';
 import type { Storage } from '../../storage/types.js';
+import { isWorkflowRunning } from '../../temporal/connection.js';
 import type { ActivityDeps } from '../deps.js';
 import { withHeartbeat } from '../heartbeat.js';
 
@@ -18,30 +19,36 @@ export async function reserveVersion(storage: Storage, version: string, owner: s
   return (await storage.getText(key)) === owner;
 }
 
-export function versionActivities({ config, storage }: ActivityDeps) {
+async function claimFirstFree(storage: Storage, base: string, owner: string): Promise<string> {
+  const taken = new Set((await listVersions(storage)).map((v) => v.version));
+  for (;;) {
+    const candidate = nextFreeVersion(base, taken);
+    if (await reserveVersion(storage, candidate, owner)) return candidate;
+    taken.add(candidate);
+  }
+}
+
+export function versionActivities({ config, storage, temporal }: ActivityDeps) {
   return {
     /**
-     * With `requested`, claims exactly that version (failing if another run owns it);
-     * otherwise the first free one of `base`, `base-2`, `base-3`, ...
+     * With `requested`, claims exactly that version (failing if another run owns it),
+     * unless `orNextFree` says it was only a guess (the CLI's pick for "today"), which a
+     * racing run may have taken first; otherwise the first free one of `base`, `base-2`, ...
      */
-    async claimVersion(input: { requested?: string; base: string; owner: string }): Promise<string> {
+    async claimVersion(input: { requested?: string; orNextFree?: boolean; base: string; owner: string }): Promise<string> {
       if (input.requested) {
         if (await reserveVersion(storage, input.requested, input.owner)) return input.requested;
+        if (input.orNextFree) return claimFirstFree(storage, input.base, input.owner);
         throw ApplicationFailure.nonRetryable(
           `version ${input.requested} already exists or is being written by another run`,
           'VersionTaken',
         );
       }
-      const taken = new Set((await listVersions(storage)).map((v) => v.version));
-      for (;;) {
-        const candidate = nextFreeVersion(input.base, taken);
-        if (await reserveVersion(storage, candidate, input.owner)) return candidate;
-        taken.add(candidate);
-      }
+      return claimFirstFree(storage, input.base, input.owner);
     },
 
     async pruneSnapshots(input: { dryRun: boolean }): Promise<PrunePlan> {
-      return withHeartbeat(() => null, () => pruneVersions(storage, config.backup.retention_count, input.dryRun));
+      return withHeartbeat(() => null, () => pruneVersions(storage, config.backup.retention_count, input.dryRun, (id) => isWorkflowRunning(temporal, id)));
     },
   };
 }
