@@ -36,12 +36,15 @@ describe('provider client', () => {
     assert.equal((await failure(fetchTimeSeries(settings, weekend))).failureClass, 'market_closed');
     fake.badSymbols.add('NOPE');
     assert.equal((await failure(fetchTimeSeries(settings, { ...session, symbol: 'NOPE' }))).failureClass, 'bad_symbol');
-    const faults = [['http-429', 'rate_limited'], ['credits-body', 'rate_limited'], ['error-body', 'provider_error'], ['timeout', 'timeout']] as const;
+    const faults = [
+      ['http-429', 'rate_limited'], ['credits-body', 'rate_limited'], ['error-body', 'provider_error'], ['timeout', 'timeout'], ['huge-body', 'provider_error'],
+    ] as const;
     for (const [fault, failureClass] of faults) {
       fake.failNext('USD/COP', fault);
       const err = await failure(fetchTimeSeries(settings, session));
       assert.equal(err.failureClass, failureClass, fault);
       if (fault === 'http-429') assert.equal(err.retryAfterMs, 1000);
+      if (fault === 'huge-body') assert.match(err.message, /larger than 16 MiB, refused/);
     }
     const wrongKey = await failure(fetchTimeSeries({ ...settings, apiKey: 'wrong' }, session));
     assert.equal(wrongKey.failureClass, 'provider_error');

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { COLOMBIA_FX } from '../../src/domain/calendar.js';
@@ -10,7 +10,7 @@ import { COLOMBIA_FX } from '../../src/domain/calendar.js';
  * injectable faults. Only the market-data provider is faked; everything else is real.
  */
 
-export type Fault = 'http-429' | 'credits-body' | 'error-body' | 'timeout';
+export type Fault = 'http-429' | 'credits-body' | 'error-body' | 'timeout' | 'huge-body';
 
 export interface FakeProvider {
   url: string;
@@ -65,6 +65,7 @@ export async function startProviderFake(options: { apiKey?: string; latencyMs?: 
     if (fault === 'credits-body') return error(429, 'You have run out of API credits for the current minute.');
     if (fault === 'error-body') return error(500, 'Internal server error, please try again later.');
     if (fault === 'timeout') await sleep(HANG_MS);
+    if (fault === 'huge-body') return sendHugeBody(res);
     if (fake.badSymbols.has(symbol)) return error(400, `**symbol** not found: ${symbol}. Please specify it correctly according to API Documentation.`);
     const start = q.get('start_date') ?? '';
     const end = q.get('end_date') ?? '';
@@ -112,4 +113,15 @@ export function fakeBar(symbol: string, t: number, corrupt = false) {
     low: f(base - 1),
     close: f(base + 1),
   };
+}
+
+/** 64 MiB of a never-ending `values` array, chunked (no content-length), stopping early if the client hangs up. */
+async function sendHugeBody(res: ServerResponse): Promise<void> {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  const chunk = Buffer.from('{"datetime":"2026-01-06 13:00:00","open":"1","high":"1","low":"1","close":"1"},'.repeat(13_000));
+  res.write('{"values":[');
+  for (let sent = 0; sent < 64 * 1024 * 1024 && !res.destroyed; sent += chunk.length) {
+    if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+  }
+  res.end('{}]}');
 }

@@ -47,6 +47,11 @@ export interface ProviderSettings {
 /** Asks in UTC so provider datetimes map to instants without zone rules. */
 const TIMEZONE = 'UTC';
 const MAX_OUTPUTSIZE = 5000;
+/**
+ * A full answer (5,000 bars of ~150 bytes) is under 1 MiB; anything past 16 MiB is not a
+ * time series, and reading it whole would cost the worker that much memory per request.
+ */
+export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
 export async function fetchTimeSeries(settings: ProviderSettings, request: TimeSeriesRequest): Promise<RawBar[]> {
   const url = new URL('time_series', settings.baseUrl.endsWith('/') ? settings.baseUrl : `${settings.baseUrl}/`);
@@ -100,13 +105,34 @@ interface ProviderBody {
 }
 
 async function readJson(response: Response, what: string): Promise<ProviderBody> {
-  const text = await response.text();
+  const text = await readBounded(response, what);
   try {
     return JSON.parse(text) as ProviderBody;
   } catch {
     const failureClass = response.status >= 500 || response.ok ? 'provider_error' : 'bad_symbol';
     throw new ProviderError(failureClass, `provider HTTP ${response.status} with a non-JSON body (${what})`);
   }
+}
+
+/** The body as text, refused (and the connection dropped) once it passes MAX_ANSWER_BYTES. */
+async function readBounded(response: Response, what: string): Promise<string> {
+  const tooLarge = () => new ProviderError('provider_error', `provider answer larger than ${MAX_ANSWER_BYTES / 1024 / 1024} MiB, refused (${what})`);
+  if (Number(response.headers.get('content-length')) > MAX_ANSWER_BYTES) {
+    await response.body?.cancel();
+    throw tooLarge();
+  }
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    size += chunk.byteLength;
+    if (size > MAX_ANSWER_BYTES) {
+      await response.body.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** TwelveData reports most errors with HTTP 200 and `{status: "error", code, message}`. */
