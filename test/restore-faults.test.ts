@@ -106,6 +106,25 @@ describe('restore under faults', () => {
       await startComponent('minio', stack);
     }
   });
+
+  test('--source minio has no fallback, so it waits out a short MinIO outage', async () => {
+    const stack = { stateDir: process.env.SEEDVAULT_STATE_DIR };
+    const original = await tableDigests(db.url);
+    await sql(db.url, `truncate trades_history`);
+    await stopComponent('minio', stack);
+    let restarted = false;
+    try {
+      const restore = runRestore(config, { version, source: 'minio', tables: 'trades' });
+      await sleep(8_000);
+      await startComponent('minio', stack);
+      restarted = true;
+      const result = await restore;
+      assert.equal(result.tables[0]!.source, 'minio');
+      assert.deepEqual(await tableDigests(db.url), original);
+    } finally {
+      if (!restarted) await startComponent('minio', stack);
+    }
+  });
 });
 
 describe('restore with a worker killed mid-load', () => {

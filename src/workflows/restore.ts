@@ -49,12 +49,17 @@ const quick = proxyActivities<Activities>({
   retry: { initialInterval: '2s', maximumInterval: '1 minute', nonRetryableErrorTypes: ['InputError', 'IntegrityError'] },
 });
 
-/** A source that stays unreachable for three attempts gives way to the next one. */
+/**
+ * A source that stays unreachable for three attempts (~6 s) gives way to the next one;
+ * the last source of the chain has nothing to give way to, so it waits out an outage of
+ * a few minutes (8 attempts, ~4 min) before the table counts as failed.
+ */
 const STAGE_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 3, nonRetryableErrorTypes: ['InputError', 'IntegrityError'] },
 };
+const LAST_SOURCE_RETRY = { ...STAGE_OPTIONS.retry, maximumInterval: '1 minute', maximumAttempts: 8 };
 
 const { commitRestore } = proxyActivities<Activities>({
   startToCloseTimeout: '6 hours',
@@ -105,7 +110,7 @@ export async function seedRestore(input: SeedRestoreInput = {}): Promise<SeedRes
         state.current = `${table.table} from ${describeCandidate(candidate)}`;
         report('loading');
         try {
-          const staged = await stage(table.key, table.table, candidate, mode);
+          const staged = await stage(table.key, table.table, candidate, mode, candidate === chain.at(-1));
           Object.assign(outcome, { status: 'restored', source: candidate.label, location: staged.location, version: staged.version, rowsLoaded: staged.rows, dateRange: staged.dateRange });
           if (staged.version) upsertSearchAttributes([{ key: SnapshotVersion, value: staged.version }]);
           break;
@@ -141,8 +146,12 @@ export async function seedRestore(input: SeedRestoreInput = {}): Promise<SeedRes
   }
 }
 
-function stage(key: string, table: string, candidate: Candidate, mode: RestoreMode) {
-  const { stageTable } = proxyActivities<Activities>({ ...STAGE_OPTIONS, summary: `load and validate ${table} from ${describeCandidate(candidate)}` });
+function stage(key: string, table: string, candidate: Candidate, mode: RestoreMode, lastSource: boolean) {
+  const { stageTable } = proxyActivities<Activities>({
+    ...STAGE_OPTIONS,
+    ...(lastSource ? { retry: LAST_SOURCE_RETRY } : {}),
+    summary: `load and validate ${table} from ${describeCandidate(candidate)}`,
+  });
   return stageTable({ key, candidate, mode });
 }
 
