@@ -13,7 +13,7 @@ import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
 import { stackUp } from '../src/stack/index.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { startProviderFake } from '../test/support/provider-fake.js';
-import { benchDatabase, flag, peakRssMiB, printResult, round, spawnWorker, timed } from './support.js';
+import { benchDatabase, flag, rssMiB, printResult, round, spawnWorker, timed } from './support.js';
 
 const symbols = Number(flag('symbols', '1000'));
 const quota = Number(flag('quota', '400'));
@@ -45,7 +45,7 @@ process.stderr.write(`backfilling ${symbols} symbols, quota ${quota} credits/min
 const startedAt = Date.now();
 const handle = await startBackfill(config, { ...DAY, symbols: names, concurrency });
 const run = await timed(() => handle.result());
-const rss = peakRssMiB(worker.pid!);
+const rss = rssMiB(worker.pid!, 'VmHWM');
 worker.kill('SIGTERM');
 await fake.close();
 

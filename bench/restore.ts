@@ -15,7 +15,7 @@ import pg from 'pg';
 import { restoreInput, startRestore } from '../src/client/restore-run.js';
 import { startSnapshot } from '../src/client/snapshot-create.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
-import { libpqEnv, ohlcvBench, peakRssMiB, PG_BIN, printResult, round, rowsFlag, run, spawnWorker, timed } from './support.js';
+import { libpqEnv, ohlcvBench, rssMiB, PG_BIN, printResult, round, rowsFlag, run, spawnWorker, timed } from './support.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -49,7 +49,7 @@ const restoreDump = await timed(() => run(join(PG_BIN, 'pg_restore'), ['--data-o
 process.stderr.write('(c) seedRestore workflow from MinIO...\n');
 await truncate();
 const restore = await timed(async () => (await startRestore(config, restoreInput(config, { source: 'minio', tables: 'usdcop_m5_ohlcv' }))).result());
-const rss = peakRssMiB(worker.pid!);
+const rss = rssMiB(worker.pid!, 'VmHWM');
 worker.kill('SIGTERM');
 
 await Promise.all([rm(copyFile, { force: true }), rm(dumpFile, { force: true })]);

@@ -11,7 +11,7 @@ import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSnapshot } from '../src/client/snapshot-create.js';
-import { libpqEnv, ohlcvBench, peakRssMiB, PG_BIN, printResult, round, rowsFlag, run, spawnWorker, timed } from './support.js';
+import { libpqEnv, ohlcvBench, rssMiB, PG_BIN, printResult, round, rowsFlag, run, spawnWorker, timed } from './support.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -32,7 +32,7 @@ process.stderr.write('(c) seedSnapshot workflow to MinIO...\n');
 const worker = spawnWorker(env);
 await new Promise((r) => setTimeout(r, 3000)); // let the worker bundle its workflows before the clock starts
 const snapshot = await timed(async () => (await startSnapshot(config, { tables: 'usdcop_m5_ohlcv' })).result());
-const rss = peakRssMiB(worker.pid!);
+const rss = rssMiB(worker.pid!, 'VmHWM');
 worker.kill('SIGTERM');
 
 const table = snapshot.value.manifest.tables.usdcop_m5_ohlcv!;

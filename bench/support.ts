@@ -33,10 +33,10 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = proces
   });
 }
 
-/** Peak resident set size of a live process, in MiB (VmHWM). */
-export function peakRssMiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'))!;
-  return Number(line.replace(/\D+/g, '')) / 1024;
+/** Resident set size of a live process (VmRSS) or its peak so far (VmHWM), MiB. */
+export function rssMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? 0) / 1024;
 }
 
 export function spawnWorker(env: Record<string, string>): ChildProcess {

@@ -18,9 +18,9 @@ import { progressQuery, type seedSnapshot } from '../src/workflows/snapshot.js';
 import { downloadVersion, execFileAsync } from '../test/support/snapshot.js';
 export { sql as sqlQuery } from '../test/support/restore.js';
 import { createBucket, testConfig, uniqueName } from '../test/support/stack.js';
-import { CLI } from '../bench/support.js';
+import { CLI, rssMiB } from '../bench/support.js';
 
-export { CLI };
+export { CLI, rssMiB };
 
 export interface ScenarioResult {
   name: string;

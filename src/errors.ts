@@ -24,6 +24,9 @@ export class ServiceError extends SeedvaultError {
   override readonly exitCode = 3;
 }
 
+/** The storage target has no space left (ENOSPC, EDQUOT): retrying cannot help until space is freed. */
+export class StorageFullError extends ServiceError {}
+
 /** Data failed an integrity or validation check (checksum, row count, schema). */
 export class IntegrityError extends SeedvaultError {
   override readonly exitCode = 4;

@@ -287,4 +287,32 @@ describe('local storage backend', () => {
       await db.drop();
     }
   });
+
+  test('a full disk fails the run at once, clearly, and leaves the earlier latest and no partial files', async (t) => {
+    const folder = await mkdtemp(join(tmpdir(), 'seedvault-full-disk-'));
+    // A 1 MiB tmpfs: room for a trades-only version and its latest copy, not for the bars.
+    const mounted = await execFileAsync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', folder]).then(() => true, () => false);
+    if (!mounted) return t.skip('mounting a tmpfs needs root');
+    const db = await freshDatabase('snap_full');
+    const config = testConfig({ DATABASE_URL: db.url, SEEDVAULT_STORAGE_TYPE: 'local', SEEDVAULT_LOCAL_SEEDS: folder, SEEDVAULT_TASK_QUEUE: uniqueName('full') });
+    const worker = await withWorker(config);
+    try {
+      await loadDemoData(db.url, {});
+      const [small, big] = versionsOf(['06.01', '06.02']) as [string, string];
+      await runSnapshot(config, { version: small, tables: 'trades_history' });
+      const started = Date.now();
+      await assert.rejects(runSnapshot(config, { version: big }), (err: Error) => {
+        const activity = err.cause as Error | undefined;
+        assert.match(String((activity?.cause as Error | undefined)?.message), /no space left writing v.*\(ENOSPC\)/);
+        return true;
+      });
+      assert.ok(Date.now() - started < 30_000, 'not retried for minutes');
+      assert.equal((await readFile(join(folder, 'LATEST_VERSION'), 'utf8')).trim(), small);
+      assert.deepEqual(await readdir(join(folder, `v${big}`)), ['.reserved'], 'the partial upload is discarded, the reservation kept');
+    } finally {
+      await worker.stop();
+      await db.drop();
+      await execFileAsync('umount', ['-l', folder]).catch(() => {});
+    }
+  });
 });

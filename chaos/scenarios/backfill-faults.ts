@@ -1,6 +1,5 @@
 /** Backfill against the loopback provider fake (worker SIGKILL) and against a hostile provider. */
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,23 +8,25 @@ import { backfillProgressQuery } from '../../src/workflows/backfill.js';
 import { freshDatabase } from '../../test/support/db.js';
 import { startProviderFake } from '../../test/support/provider-fake.js';
 import { testConfig, uniqueName } from '../../test/support/stack.js';
-import { kill, spawnWorker, sqlQuery, stopWorker, type ChaosContext, type Scenario } from '../support.js';
+import { kill, rssMiB, spawnWorker, sqlQuery, stopWorker, type ChaosContext, type Scenario } from '../support.js';
 
 /** Monday 5 to Wednesday 7 January 2026: three sessions, 180 bars per symbol. */
 const RANGE = { from: '2026-01-05T00:00:00Z', to: '2026-01-08T00:00:00Z' };
 const BARS = 180;
 
-function providerEnv(ctx: ChaosContext, databaseUrl: string, url: string, apiKey: string) {
+/** Worker settings for a provider at `url` with a quota that never binds. */
+export function providerVars(url: string, apiKey: string, timeoutSeconds = 2): Record<string, string> {
   return {
-    DATABASE_URL: databaseUrl,
-    S3_BUCKET: ctx.baseBucket,
-    SEEDVAULT_TASK_QUEUE: uniqueName('chaos-backfill'),
     TWELVEDATA_BASE_URL: url,
     TWELVEDATA_API_KEY: apiKey,
     TWELVEDATA_CREDITS_PER_MINUTE: '100000',
     TWELVEDATA_CREDITS_PER_DAY: '1000000',
-    TWELVEDATA_TIMEOUT_SECONDS: '2',
+    TWELVEDATA_TIMEOUT_SECONDS: String(timeoutSeconds),
   };
+}
+
+function providerEnv(ctx: ChaosContext, databaseUrl: string, url: string, apiKey: string) {
+  return { DATABASE_URL: databaseUrl, S3_BUCKET: ctx.baseBucket, SEEDVAULT_TASK_QUEUE: uniqueName('chaos-backfill'), ...providerVars(url, apiKey) };
 }
 
 const killDuringFanOut: Scenario = {
@@ -114,7 +115,7 @@ const hostileResponses: Scenario = {
     let peakMiB = 0;
     const sampler = setInterval(() => {
       try {
-        peakMiB = Math.max(peakMiB, Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${worker.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
+        peakMiB = Math.max(peakMiB, rssMiB(worker.pid!, 'VmHWM'));
       } catch {
         /* exited */
       }

@@ -1,6 +1,6 @@
 /** Racing triggers of the same snapshot, and a local storage backend that runs out of space. */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -72,7 +72,7 @@ const raceScenario: Scenario = {
 const diskFullScenario: Scenario = {
   name: 'snapshot: local storage disk full',
   injected: 'storage.type local on a 4 MiB tmpfs (room for a trades-only version and its latest copy; the full scale-30 snapshot needs ~50 MiB); a version already latest there',
-  expected: 'the run fails with a clear "no space" error; the failed version is not made latest, the earlier latest stays intact',
+  expected: 'the run fails within seconds with a clear "no space" error (a full disk is not retried); the failed version is not made latest and its partial files are deleted; the earlier latest stays intact',
   async run(ctx) {
     const dir = join(ctx.workDir, 'tmpfs');
     mkdirSync(dir, { recursive: true });
@@ -93,6 +93,7 @@ const diskFullScenario: Scenario = {
         const storage = createStorage(config.storage);
         const latestBefore = await readLatestVersion(storage);
         const handle = await startSnapshot(config, { version });
+        const started = Date.now();
         const outcome = await Promise.race([
           handle.result().then(
             () => 'completed',
@@ -107,13 +108,15 @@ const diskFullScenario: Scenario = {
           pending = p ? `; pending ${p.activityType?.name} attempt ${p.attempt}: ${p.lastFailure?.message?.slice(0, 160) ?? ''}` : '';
           await handle.terminate('chaos: disk-full scenario gave up');
         }
+        const seconds = (Date.now() - started) / 1000;
         const latestAfter = await readLatestVersion(storage);
         const manifest = await readManifest(config, version);
         const clear = /ENOSPC|no space|space left/i.test(outcome + pending);
-        const passed = outcome.startsWith('failed') && clear && latestAfter === latestBefore && !manifest;
+        const leftInVersion = existsSync(join(dir, `v${version}`)) ? readdirSync(join(dir, `v${version}`)) : [];
+        const passed = outcome.startsWith('failed') && clear && latestAfter === latestBefore && !manifest && seconds < 60 && leftInVersion.join() === '.reserved';
         return {
           observed:
-            `run ${outcome}${pending}; latest ${latestAfter === latestBefore ? `stayed ${latestAfter}` : `CHANGED to ${latestAfter}`}; ` +
+            `run ${outcome} after ${seconds.toFixed(0)} s${pending}; left in v${version}/: ${leftInVersion.join(', ') || 'nothing'}; latest ${latestAfter === latestBefore ? `stayed ${latestAfter}` : `CHANGED to ${latestAfter}`}; ` +
             `${manifest ? 'a manifest was written' : 'no manifest for the failed version'}; left on disk: ${readdirSync(dir).join(', ')}`,
           passed,
           dataLost: latestAfter !== latestBefore || !!manifest,

@@ -2,6 +2,7 @@ import type { Scenario } from '../support.js';
 import { backfillScenarios } from './backfill-faults.js';
 import { badInputScenarios } from './bad-input.js';
 import { loadScenario } from './load.js';
+import { mixedLoadScenario } from './load-mixed.js';
 import { concurrencyDiskScenarios } from './concurrency-disk.js';
 import { restoreFaultScenarios } from './restore-faults.js';
 import { secretScenario } from './secrets.js';
@@ -17,5 +18,6 @@ export const SCENARIOS: Scenario[] = [
   ...restoreFaultScenarios,
   ...backfillScenarios,
   loadScenario,
+  mixedLoadScenario,
   secretScenario,
 ];

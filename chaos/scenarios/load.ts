@@ -1,18 +1,12 @@
 /** Load: 20 demo-scale snapshots back to back, prune running after each; throughput and worker memory. */
-import { readFileSync } from 'node:fs';
 import { startSnapshot } from '../../src/client/snapshot-create.js';
 import { loadDemoData } from '../../src/db/demo-data.js';
 import { createStorage } from '../../src/storage/index.js';
 import { listVersions, readLatestVersion } from '../../src/storage/seed-catalog.js';
 import { freshDatabase } from '../../test/support/db.js';
-import { freshVersion, readManifest, scenarioEnv, spawnWorker, stopWorker, type Scenario } from '../support.js';
+import { freshVersion, readManifest, rssMiB, scenarioEnv, spawnWorker, stopWorker, type Scenario } from '../support.js';
 
 const RUNS = 20;
-
-function rssMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? 0) / 1024;
-}
 
 export const loadScenario: Scenario = {
   name: 'load: 20 snapshots back to back with prune',

@@ -4,6 +4,7 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile 
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { StorageFullError } from '../errors.js';
 import { assertSafeKey } from './keys.js';
 import type { ObjectInfo, Storage } from './types.js';
 
@@ -31,8 +32,15 @@ export class LocalStorage implements Storage {
       await rename(tmp, target);
     } catch (err) {
       await rm(tmp, { force: true });
-      throw err;
+      throw this.classify(err, key);
     }
+  }
+
+  /** A full disk or quota is a StorageFullError naming the folder, so workflows stop retrying. */
+  private classify(err: unknown, key: string): unknown {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOSPC' && code !== 'EDQUOT') return err;
+    return new StorageFullError(`${this.location}: no space left writing ${key} (${code})`, { cause: err });
   }
 
   async put(key: string, body: Readable | string): Promise<void> {
@@ -49,7 +57,7 @@ export class LocalStorage implements Storage {
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw err;
+      throw this.classify(err, key);
     }
   }
 

@@ -21,7 +21,7 @@ export interface FileBackupResult {
   cleanup: CleanupPlan | null;
 }
 
-const NON_RETRYABLE = ['InputError', 'ConfigError', 'IntegrityError'];
+const NON_RETRYABLE = ['InputError', 'ConfigError', 'IntegrityError', 'StorageFullError'];
 
 const quick = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',

@@ -46,26 +46,32 @@ export const snapshotProgressSignal = defineSignal<[TableProgress[]]>('snapshotP
 
 /**
  * Retries are bounded (about 6 minutes for quick steps, 5 for the export): an outage
- * shorter than that is ridden out, a lasting one (a full disk) ends as a failed,
- * recorded run instead of retrying unseen forever.
+ * shorter than that is ridden out, a lasting one ends as a failed, recorded run instead
+ * of retrying unseen forever. A full disk (StorageFullError) fails at once.
  */
 const quick = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['InputError', 'IntegrityError', 'VersionTaken'] },
+  retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['InputError', 'IntegrityError', 'VersionTaken', 'StorageFullError'] },
 });
 
 /** Promotion and pruning heartbeat, so a worker dying inside them is noticed in 30 s. */
 const promote = proxyActivities<Activities>({
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['IntegrityError'] },
+  retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['IntegrityError', 'StorageFullError'] },
+});
+
+/** Best effort after a failure: it must not hide the failure or delay it for long. */
+const { discardIncomplete } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '2s', maximumAttempts: 3 },
 });
 
 /** Exports can take hours at 100x scale; the heartbeat timeout is what notices a dead worker. */
 const { exportTables } = proxyActivities<Activities>({
   startToCloseTimeout: '12 hours',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '5s', maximumInterval: '2 minutes', maximumAttempts: 6, nonRetryableErrorTypes: ['InputError'] },
+  retry: { initialInterval: '5s', maximumInterval: '2 minutes', maximumAttempts: 6, nonRetryableErrorTypes: ['InputError', 'StorageFullError'] },
   summary: 'export tables from one database snapshot and upload them',
 });
 
@@ -147,6 +153,8 @@ export async function seedSnapshot(input: SeedSnapshotInput = {}): Promise<SeedS
     return { version, manifest, prune };
   } catch (err) {
     report('failed');
+    const discarded = await discardIncomplete({ version }).catch(() => 0);
+    if (discarded > 0) log.warn('discarded the partial upload of the failed version', { version, objects: discarded });
     await quick.recordSnapshot({
       version,
       status: 'failed',

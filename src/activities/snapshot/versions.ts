@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { RESERVATION_MARKER } from '../../domain/manifest.js';
+import { MANIFEST_FILE, RESERVATION_MARKER } from '../../domain/manifest.js';
 import type { PrunePlan } from '../../domain/retention.js';
 import { nextFreeVersion, versionPrefix } from '../../domain/version.js';
 import { listVersions, pruneVersions } from '../../storage/seed-catalog.js';
@@ -45,6 +45,20 @@ export function versionActivities({ config, storage, temporal }: ActivityDeps) {
         );
       }
       return claimFirstFree(storage, input.base, input.owner);
+    },
+
+    /**
+     * After a failed run: deletes what it uploaded of a version that never got its
+     * manifest (space back on a full disk), keeping the reservation so the id stays its own.
+     * A published version stays: it is complete even if moving latest failed.
+     */
+    async discardIncomplete(input: { version: string }): Promise<number> {
+      const prefix = versionPrefix(input.version);
+      const objects = await storage.list(prefix);
+      if (objects.some((o) => o.key === `${prefix}${MANIFEST_FILE}`)) return 0;
+      const partial = objects.filter((o) => o.key !== `${prefix}${RESERVATION_MARKER}`).map((o) => o.key);
+      await storage.delete(partial);
+      return partial.length;
     },
 
     async pruneSnapshots(input: { dryRun: boolean }): Promise<PrunePlan> {

@@ -1,0 +1,124 @@
+/**
+ * Load: a 10M-row snapshot taken while a 1,000-symbol backfill writes into the same table,
+ * on one worker process. The snapshot is timed alone first (same worker, same data), so the
+ * cost of sharing the worker and the database shows as a ratio.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { WorkflowHandle } from '@temporalio/client';
+import { fillOhlcv } from '../../bench/support.js';
+import { startBackfill } from '../../src/client/backfill-start.js';
+import { startSnapshot } from '../../src/client/snapshot-create.js';
+import { backfillProgressQuery, type backfill } from '../../src/workflows/backfill.js';
+import { freshDatabase } from '../../test/support/db.js';
+import { startProviderFake } from '../../test/support/provider-fake.js';
+import { activityDurationMs, freshVersion, rssMiB, scenarioEnv, spawnWorker, sqlQuery, stopWorker, type Scenario } from '../support.js';
+import { providerVars } from './backfill-faults.js';
+
+const ROWS = 10_000_000;
+const SYMBOLS = 1000;
+/** Monday 5 to Wednesday 7 January 2026: three sessions, three requests and 180 bars per symbol. */
+const RANGE = { from: '2026-01-05T00:00:00Z', to: '2026-01-08T00:00:00Z' };
+const BARS_PER_SYMBOL = 180;
+/** RSS may not grow by more than this from the first round of load to the second. */
+const FLAT_MIB = 64;
+
+async function completedSymbols(handle: WorkflowHandle<typeof backfill>): Promise<number> {
+  const p = await handle.query(backfillProgressQuery).catch(() => null);
+  return p ? p.completed + p.alreadyCompleted : 0;
+}
+
+export const mixedLoadScenario: Scenario = {
+  name: 'load: 10M-row snapshot during a 1,000-symbol backfill',
+  injected:
+    `usdcop_m5_ohlcv filled with ${ROWS.toLocaleString('en-US')} bars; one worker takes a snapshot of it alone, then a backfill of ${SYMBOLS} symbols x 3 sessions ` +
+    '(provider fake, 100 ms latency, concurrency 50) starts and a second snapshot starts once 100 symbols are done; that round is run twice (new symbols); worker RSS sampled every 500 ms',
+  expected:
+    `everything completes: the snapshot of round 2 holds exactly the rows its database snapshot sees (backfill rows committed after it are out), every symbol has ${BARS_PER_SYMBOL} bars and no duplicates; ` +
+    `worker RSS flat (after round 2 at most ${FLAT_MIB} MiB above after round 1)`,
+  async run(ctx) {
+    const db = await freshDatabase('chaos_load_mixed');
+    const fake = await startProviderFake({ apiKey: process.env.TWELVEDATA_API_KEY!, latencyMs: 100 });
+    try {
+      await fillOhlcv(db.url, ROWS);
+      const { env, config } = await scenarioEnv('load-mixed', db.url, providerVars(fake.url, fake.apiKey, 10));
+      const worker = spawnWorker(ctx, env);
+      const samples: number[] = [];
+      const sampler = setInterval(() => {
+        try {
+          samples.push(rssMiB(worker.pid!, 'VmRSS'));
+        } catch {
+          /* exited: the crash is reported by the harness */
+        }
+      }, 500);
+      try {
+        const snapshot = async () => {
+          const started = Date.now();
+          const handle = await startSnapshot(config, { version: freshVersion(), tables: 'usdcop_m5_ohlcv' });
+          const result = await handle.result();
+          return { result, wallS: (Date.now() - started) / 1000, exportS: (await activityDurationMs(handle, 'exportTables')) / 1000 };
+        };
+        const alone = await snapshot();
+        const rssAfterAlone = rssMiB(worker.pid!, 'VmRSS');
+
+        // Two rounds of backfill + snapshot: the first warms the worker up (backfill code,
+        // caches), the second shows whether memory keeps growing with the same load.
+        const round = async (prefix: string) => {
+          const symbols = Array.from({ length: SYMBOLS }, (_, i) => `${prefix}${String(i).padStart(4, '0')}/COP`);
+          const backfillStarted = Date.now();
+          const fill = await startBackfill(config, { ...RANGE, symbols, concurrency: 50 });
+          const backfillDone = fill.result().then((summary) => ({ summary, wallS: (Date.now() - backfillStarted) / 1000 }));
+          while ((await completedSymbols(fill)) < 100) await sleep(200);
+          const doneAtStart = await completedSymbols(fill);
+          const mixed = await snapshot();
+          const doneAtEnd = await completedSymbols(fill);
+          const backfilled = await backfillDone;
+          await sleep(2000); // let the worker settle before the "after" sample
+          return { prefix, mixed, doneAtStart, doneAtEnd, backfilled, rssAfter: rssMiB(worker.pid!, 'VmRSS') };
+        };
+        const first = await round('L');
+        const second = await round('M');
+        const peak = rssMiB(worker.pid!, 'VmHWM');
+        const { mixed, doneAtStart, doneAtEnd, backfilled } = second;
+
+        const table = mixed.result.manifest.tables.usdcop_m5_ohlcv!;
+        // Rows visible in the exporting transaction's snapshot (a fresh cluster: xid epoch 0).
+        const { rows: visible } = await sqlQuery(
+          db.url,
+          `select count(*)::bigint as n from usdcop_m5_ohlcv where pg_visible_in_snapshot(xmin::text::xid8, $1::pg_snapshot)`,
+          [mixed.result.manifest.consistency.txid_snapshot],
+        );
+        const { rows: bars } = await sqlQuery(
+          db.url,
+          `select count(*)::int as n, count(distinct (symbol, time))::int as d, count(distinct symbol)::int as s from usdcop_m5_ohlcv where symbol ~ '^[LM][0-9]{4}/COP$'`,
+        );
+        const consistent = Number(visible[0].n) === table.rows && table.rows >= ROWS;
+        const done = (r: typeof first) => r.backfilled.summary.completed + r.backfilled.summary.alreadyCompleted;
+        const complete = done(first) === SYMBOLS && done(second) === SYMBOLS && bars[0].n === 2 * SYMBOLS * BARS_PER_SYMBOL && bars[0].d === bars[0].n;
+        const flat = second.rssAfter - first.rssAfter < FLAT_MIB;
+        const overlapped = doneAtEnd < SYMBOLS;
+        const rate = (rows: number, s: number) => `${Math.round(rows / s).toLocaleString('en-US')} rows/s`;
+        const q = (f: number) => samples[Math.min(samples.length - 1, Math.floor(f * samples.length))]!.toFixed(0);
+        return {
+          observed:
+            `snapshot alone: ${alone.wallS.toFixed(1)} s (export ${alone.exportS.toFixed(1)} s, ${rate(ROWS, alone.exportS)}); ` +
+            `during the backfill (round 2): ${mixed.wallS.toFixed(1)} s (export ${mixed.exportS.toFixed(1)} s, ${rate(table.rows, mixed.exportS)}) = ${(mixed.wallS / alone.wallS).toFixed(2)}x alone, ` +
+            `while the backfill went from ${doneAtStart} to ${doneAtEnd} symbols${overlapped ? '' : ' (NO OVERLAP: the backfill finished first)'}; ` +
+            `snapshot rows ${table.rows.toLocaleString('en-US')} ${consistent ? '=' : '!='} rows visible in its txid snapshot (${Number(visible[0].n).toLocaleString('en-US')}); ` +
+            `backfill round 2: ${done(second)}/${SYMBOLS} symbols in ${backfilled.wallS.toFixed(0)} s (${((SYMBOLS / backfilled.wallS) * 60).toFixed(0)} symbols/min, ` +
+            `${rate(SYMBOLS * BARS_PER_SYMBOL, backfilled.wallS)}), round 1: ${done(first)}/${SYMBOLS} in ${first.backfilled.wallS.toFixed(0)} s; both rounds ${bars[0].n.toLocaleString('en-US')} bars, ` +
+            `${bars[0].n - bars[0].d} duplicates, failed ${JSON.stringify({ ...first.backfilled.summary.failed, ...backfilled.summary.failed })}; ` +
+            `worker RSS after the lone snapshot ${rssAfterAlone.toFixed(0)} MiB, after round 1 ${first.rssAfter.toFixed(0)} MiB (warm-up), after round 2 ${second.rssAfter.toFixed(0)} MiB, ` +
+            `samples at 25/50/75/100% of the scenario ${q(0.25)}/${q(0.5)}/${q(0.75)}/${q(1)} MiB, peak ${peak.toFixed(0)} MiB`,
+          passed: consistent && complete && flat && overlapped,
+          dataLost: !consistent || bars[0].n < 2 * SYMBOLS * BARS_PER_SYMBOL,
+        };
+      } finally {
+        clearInterval(sampler);
+        await stopWorker(worker);
+      }
+    } finally {
+      await fake.close();
+      await db.drop().catch(() => {});
+    }
+  },
+};
