@@ -106,7 +106,9 @@ async function hostileProvider() {
 const hostileResponses: Scenario = {
   name: 'backfill: hostile provider responses',
   injected: 'provider answers truncated JSON (GARBAGE), a 128 MiB body (HUGE), `values` as a string (STRING), values of wrong types: null, 7, numbers/objects for fields (TYPES)',
-  expected: 'each symbol fails or skips its bars with a classified failure (provider_error / invalid bars), the execution completes, nothing inserted, worker alive',
+  expected:
+    'each symbol fails or skips its bars with a classified failure (provider_error / invalid bars), the huge body refused once past 16 MiB while streaming, ' +
+    'the execution completes, nothing inserted, worker alive with peak RSS under 512 MiB',
   async run(ctx) {
     const db = await freshDatabase('chaos_backfill_hostile');
     const provider = await hostileProvider();
@@ -132,7 +134,7 @@ const hostileResponses: Scenario = {
       const alive = worker.exitCode === null && worker.signalCode === null;
       if (outcome === null) await handle.terminate('chaos: gave up').catch(() => {});
       const classified = states.every((s) => s.status === 'failed' && /provider|non-JSON|values|invalid|bad_symbol/i.test(s.error) || s.status === 'completed');
-      const passed = outcome !== null && !(outcome instanceof Error) && rows[0].n === 0 && alive && classified;
+      const passed = outcome !== null && !(outcome instanceof Error) && rows[0].n === 0 && alive && classified && peakMiB < 512;
       return {
         observed:
           (outcome === null ? 'execution still running after 300 s' : outcome instanceof Error ? `execution FAILED: ${outcome.message}` : `execution completed: ${outcome.completed} completed, failed ${JSON.stringify(outcome.failed)}`) +
