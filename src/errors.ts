@@ -36,3 +36,10 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** The innermost message of a chain of causes (Temporal wraps activity and child failures twice). */
+export function rootCauseMessage(err: unknown): string {
+  let e = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return errorMessage(e);
+}

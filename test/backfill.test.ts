@@ -121,6 +121,33 @@ describe('backfill against a fake provider', () => {
     }
   });
 
+  test('a child ended from outside (terminated) is marked failed, and retry-failed completes it', async () => {
+    const worker = await withWorker(testConfig(env));
+    fake.latencyMs = 700; // under the 1 s provider timeout, long enough to end the child mid-fetch
+    try {
+      const handle = await startBackfill(testConfig(env), { ...RANGE, symbols: ['T1/COP', 'T2/COP'], concurrency: 2 });
+      const client = await connectClient(testConfig(env));
+      const child = client.workflow.getHandle(`${handle.workflowId}/T1/COP`);
+      for (let i = 0; i < 200 && !(await child.describe().then((d) => d.status.name === 'RUNNING', () => false)); i += 1) await sleep(50);
+      await child.terminate('test: an operator ended it');
+      await client.connection.close();
+      const summary = await handle.result();
+      assert.deepEqual([summary.completed, summary.failed], [1, { internal: 1 }]);
+      const { rows } = await sql.query(`select status, error_message from backfill_state_persistent where execution_id = $1 and symbol = 'T1/COP'`, [summary.executionId]);
+      assert.equal(rows[0].status, 'failed', 'not left in_progress');
+      assert.match(rows[0].error_message, /^internal: .*terminated/i);
+      assert.equal((await streak('T1/COP')).consecutive_failures, 1);
+
+      fake.latencyMs = 0;
+      const retried = await (await startBackfill(testConfig(env), { executionId: summary.executionId, retryFailed: true })).result();
+      assert.deepEqual([retried.total, retried.completed], [1, 1]);
+      assert.deepEqual(await barCounts(['T1/COP']), [{ symbol: 'T1/COP', n: BARS, distinct_times: BARS }]);
+    } finally {
+      fake.latencyMs = 0;
+      await worker.stop();
+    }
+  });
+
   test('a worker killed mid-backfill resumes without refetching finished symbols; concurrency changes live; history continues as new', async () => {
     const symbols = Array.from({ length: 8 }, (_, i) => `K${i}/COP`);
     fake.latencyMs = 250;

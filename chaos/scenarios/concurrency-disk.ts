@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { startSnapshot } from '../../src/client/snapshot-create.js';
+import { rootCauseMessage } from '../../src/errors.js';
 import { createStorage } from '../../src/storage/index.js';
 import { listVersions, readLatestVersion } from '../../src/storage/seed-catalog.js';
 import { connectClient } from '../../src/temporal/connection.js';
@@ -97,7 +98,7 @@ const diskFullScenario: Scenario = {
         const outcome = await Promise.race([
           handle.result().then(
             () => 'completed',
-            (e: Error) => `failed: ${((e.cause as Error | undefined)?.message ?? e.message).split('\n')[0]!.slice(0, 220)}`,
+            (e: Error) => `failed: ${rootCauseMessage(e).split('\n')[0]!.slice(0, 220)}`,
           ),
           sleep(150_000).then(() => 'still running after 150 s'),
         ]);

@@ -17,3 +17,19 @@ export function createPool(databaseUrl: string, max = 10): pg.Pool {
 export function quoteQualified(name: string): string {
   return name.split('.').map((part) => pg.escapeIdentifier(part)).join('.');
 }
+
+/** Runs `work` in one transaction on a pooled client: committed if it returns, rolled back if it throws. */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const result = await work(client);
+    await client.query('commit');
+    return result;
+  } catch (err) {
+    await client.query('rollback').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -6,6 +6,7 @@ import {
   defineUpdate,
   executeChild,
   log,
+  patched,
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
@@ -14,6 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { rootCauseMessage } from '../errors.js';
 import { backfillSymbol, type BackfillSymbolResult } from './backfill-symbol.js';
 import { FailureAlert, SeedvaultJob } from './search-attributes.js';
 
@@ -138,7 +140,13 @@ export async function backfill(input: BackfillInput = {}): Promise<BackfillSumma
         staticSummary: `backfill ${symbol}`,
       }).then(
         (result) => record(state, result),
-        (err: unknown) => record(state, failedChild(symbol, err)),
+        async (err: unknown) => {
+          // The child never finished its symbol: mark it failed so retry-failed picks it up.
+          if (patched('fail-symbol-of-failed-child')) {
+            await quick.failSymbolBackfill({ executionId, symbol, timeframe: carried.timeframe, message: rootCauseMessage(err) });
+          }
+          record(state, failedChild(symbol, err));
+        },
       ).finally(() => {
         state.inFlight -= 1;
         report();
@@ -194,7 +202,7 @@ function record(state: BackfillProgress, result: BackfillSymbolResult): void {
 
 /** A child that itself failed (not a provider failure it recorded): counted as internal. */
 function failedChild(symbol: string, err: unknown): BackfillSymbolResult {
-  log.error('backfill child failed', { symbol, error: err instanceof Error ? err.message : String(err) });
+  log.error('backfill child failed', { symbol, error: rootCauseMessage(err) });
   return { symbol, outcome: 'failed', failureClass: 'internal', barsInserted: 0, requests: 0, completenessPct: null, consecutiveFailures: 0, alert: false };
 }
 

@@ -2,6 +2,7 @@ import { DEFAULT_CALENDAR } from '../../domain/calendar.js';
 import { DEFAULT_TOLERANCE_MS, detectGaps } from '../../domain/gaps.js';
 import type { ActivityDeps } from '../deps.js';
 import { barTimes } from '../../db/ohlcv-bars.js';
+import { inTransaction } from '../../db/pool.js';
 
 /** Seed 004: alert from three consecutive failed backfills of a symbol on. */
 export const ALERT_AFTER_FAILURES = 3;
@@ -39,9 +40,7 @@ export function finishActivities({ pool }: ActivityDeps) {
       const failed = input.failure !== undefined;
       const error = input.failure ? `${input.failure.failureClass}: ${input.failure.message}`.slice(0, 1000) : null;
 
-      const client = await pool.connect();
-      try {
-        await client.query('begin');
+      return inTransaction(pool, async (client) => {
         const state = await client.query(
           `update backfill_state_persistent
            set status = $4, records_inserted = $5, error_message = $6, completed_at = now()
@@ -73,7 +72,6 @@ export function finishActivities({ pool }: ActivityDeps) {
           firstFinish ? (failed ? RECORD_FAILURE : RECORD_SUCCESS) : READ_STREAK,
           firstFinish && failed ? [input.symbol, error, ALERT_AFTER_FAILURES] : [input.symbol],
         );
-        await client.query('commit');
         return {
           completenessPct: report.completenessPct,
           gapsFilled,
@@ -81,12 +79,25 @@ export function finishActivities({ pool }: ActivityDeps) {
           consecutiveFailures: rows[0]?.consecutive_failures ?? 0,
           shouldAlert: rows[0]?.should_alert ?? false,
         };
-      } catch (err) {
-        await client.query('rollback').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
-      }
+      });
+    },
+    /**
+     * For a child workflow that ended without finishing its symbol (terminated, timed out,
+     * a bug): the symbol is marked failed, its open gaps too, and its streak counts it, so
+     * `backfill retry-failed` picks it up. A symbol already finished is left as it is.
+     */
+    async failSymbolBackfill(input: { executionId: string; symbol: string; timeframe: string; message: string }): Promise<void> {
+      const error = `internal: ${input.message}`.slice(0, 1000);
+      await inTransaction(pool, async (client) => {
+        const state = await client.query(
+          `update backfill_state_persistent set status = 'failed', error_message = $4, completed_at = now()
+           where execution_id = $1 and symbol = $2 and timeframe = $3 and status in ('pending', 'in_progress')`,
+          [input.executionId, input.symbol, input.timeframe, error],
+        );
+        if (state.rowCount !== 1) return;
+        await client.query(`update data_gaps set fill_status = 'failed', last_error = $2 where symbol = $1 and fill_status = 'filling'`, [input.symbol, error]);
+        await client.query(RECORD_FAILURE, [input.symbol, error, ALERT_AFTER_FAILURES]);
+      });
     },
   };
 }

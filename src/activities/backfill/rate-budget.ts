@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { inTransaction } from '../../db/pool.js';
 
 /**
  * The provider's credit quota (per clock minute and per UTC day) as rows in PostgreSQL,
@@ -14,9 +15,7 @@ export interface Quota {
 export type BudgetAnswer = { granted: true } | { granted: false; retryAfterMs: number; window: 'minute' | 'day' };
 
 export async function trySpendCredits(pool: pg.Pool, provider: string, quota: Quota, credits = 1): Promise<BudgetAnswer> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
+  return inTransaction(pool, async (client) => {
     await client.query(`select pg_advisory_xact_lock(hashtext('seedvault provider budget ' || $1))`, [provider]);
     // clock_timestamp(), not now(): the lock wait must not leave us in a past window.
     const { rows } = await client.query<{ minute: Date; day: Date; minute_used: number; day_used: number; to_next_minute_ms: number; to_next_day_ms: number }>(
@@ -42,14 +41,8 @@ export async function trySpendCredits(pool: pg.Pool, provider: string, quota: Qu
       );
       await client.query(`delete from provider_rate_budget where provider = $1 and window_start < $2::timestamptz - interval '2 days'`, [provider, now.day]);
     }
-    await client.query('commit');
     return answer;
-  } catch (err) {
-    await client.query('rollback').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** The provider said the minute's credits are gone (another client used them): spend the rest of the window for everyone. */

@@ -1,3 +1,4 @@
+import { inTransaction } from '../../db/pool.js';
 import type { Manifest } from '../../domain/manifest.js';
 import { versionPrefix } from '../../domain/version.js';
 import { notifySignalWaiters } from '../../quality/notify.js';
@@ -22,9 +23,7 @@ export interface RecordSnapshotInput {
 export function recordActivities({ config, pool, storage, temporal }: ActivityDeps) {
   return {
     async recordSnapshot(input: RecordSnapshotInput): Promise<void> {
-      const client = await pool.connect();
-      try {
-        await client.query('begin');
+      await inTransaction(pool, async (client) => {
         for (const key of input.sources) {
           const table = config.sources[key]?.table ?? key;
           const entry = input.manifest?.tables[table];
@@ -70,15 +69,9 @@ export function recordActivities({ config, pool, storage, temporal }: ActivityDe
             [input.workflowId, rows, JSON.stringify({ version: input.version, location: storage.location })],
           );
         }
-        await client.query('commit');
-        // Wake `signals wait BACKUP_READY` (issue 7); a missed wake is caught by the waiter's re-check.
-        if (input.status === 'completed') await notifySignalWaiters(temporal, config.temporal.task_queue, ['BACKUP_READY']).catch(() => {});
-      } catch (err) {
-        await client.query('rollback').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
-      }
+      });
+      // Wake `signals wait BACKUP_READY` (issue 7); a missed wake is caught by the waiter's re-check.
+      if (input.status === 'completed') await notifySignalWaiters(temporal, config.temporal.task_queue, ['BACKUP_READY']).catch(() => {});
     },
 
     /** Marks the rows of pruned versions inactive, as seed 001's retention expects. */
