@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { DEFAULT_CONFIG_PATH, loadConfig, parseConfig } from '../src/config/load.js';
 import { redactConfig } from '../src/config/redact.js';
+import { QUALITY_DEFAULTS } from '../src/domain/quality-settings.js';
 import { ConfigError } from '../src/errors.js';
 
 const shipped = readFileSync(DEFAULT_CONFIG_PATH, 'utf8');
@@ -73,11 +74,21 @@ describe('config', () => {
       ['schedule: "0 2 * * 0"', 'schedule: "every sunday"', /backup\.schedule: must be a five-field cron/],
       ['address: ${TEMPORAL_ADDRESS:-127.0.0.1:7233}', 'address: localhost', /temporal\.address: must be host:port/],
       ['url: ${DATABASE_URL:-postgres://seedvault@127.0.0.1:5432/seedvault}', 'url: mysql://x', /postgres\.url: must be a postgres/],
+      ['snapshot_warn_days: 8 ', 'snapshot_warn_days: 20 ', /quality\.snapshot_warn_days: must be below snapshot_critical_days/],
+      ['anomaly_outlier_pct: 20 ', 'anomaly_outlier_pct: -5 ', /quality\.anomaly_outlier_pct: /],
+      ['health_cron: "0 0,6,12,18 * * *"', 'health_cron: "hourly"', /quality\.health_cron: must be a five-field cron/],
     ];
     for (const [from, to, expected] of cases) {
       assert.ok(shipped.includes(from), `fixture line missing: ${from}`);
       assert.match(errorFor((t) => t.replace(from, to)), expected, `${from} -> ${to}`);
     }
+  });
+
+  test('the quality section is optional: its defaults are seed 004 thresholds', () => {
+    const withSection = parseConfig(shipped, FILE, {});
+    const without = parseConfig(shipped.replace(/^quality:[\s\S]*$/m, ''), FILE, {});
+    assert.deepEqual(without.quality, withSection.quality);
+    assert.deepEqual(without.quality, QUALITY_DEFAULTS);
   });
 
   test('unknown and missing keys are named', () => {

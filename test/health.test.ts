@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { CLI } from '../bench/support.js';
 import { connectClient } from '../src/temporal/connection.js';
-import { HEALTH_CRON, HEALTH_SCHEDULE_ID, MAINTENANCE_SCHEDULE_ID } from '../src/temporal/quality-schedules.js';
+import { HEALTH_SCHEDULE_ID, MAINTENANCE_SCHEDULE_ID } from '../src/temporal/quality-schedules.js';
 import { desiredSchedules } from '../src/temporal/schedules.js';
 import type { HealthReport } from '../src/quality/health.js';
 import { HealthStatus } from '../src/workflows/search-attributes.js';
@@ -50,11 +50,13 @@ describe('health check', () => {
     );
 
   test('the schedule runs at 00, 06, 12 and 18 UTC, beside the daily maintenance', () => {
-    const schedules = desiredSchedules(testConfig(env));
+    const config = testConfig(env);
+    const schedules = desiredSchedules(config);
     const health = schedules.find((s) => s.scheduleId === HEALTH_SCHEDULE_ID);
-    assert.deepEqual(health?.spec.cronExpressions, [HEALTH_CRON]);
-    assert.equal(HEALTH_CRON, '0 0,6,12,18 * * *');
-    assert.ok(schedules.some((s) => s.scheduleId === MAINTENANCE_SCHEDULE_ID));
+    assert.deepEqual(health?.spec.cronExpressions, ['0 0,6,12,18 * * *']);
+    assert.deepEqual(schedules.find((s) => s.scheduleId === MAINTENANCE_SCHEDULE_ID)?.spec.cronExpressions, ['30 3 * * *']);
+    const moved = desiredSchedules({ ...config, quality: { ...config.quality, health_cron: '15 */2 * * *' } });
+    assert.deepEqual(moved.find((s) => s.scheduleId === HEALTH_SCHEDULE_ID)?.spec.cronExpressions, ['15 */2 * * *'], 'quality.health_cron moves it');
   });
 
   test('red on a stale symbol (pipeline_health rows, HealthStatus, exit 4), green again after fresh bars', async () => {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { loadDemoData } from '../src/db/demo-data.js';
-import { detectAnomalies } from '../src/quality/anomalies.js';
+import { QUALITY_DEFAULTS } from '../src/domain/quality-settings.js';
+import { detectAnomalies, findAnomalies } from '../src/quality/anomalies.js';
 import { cleanupDuplicates } from '../src/quality/duplicates.js';
 import { insertSessionBars } from './support/bars.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
@@ -52,6 +53,11 @@ describe('data quality', () => {
     // Not stale the day after the last bar: a weekend and a night are not open market.
     const fresh = await detectAnomalies(sql, { symbol, now: new Date(bogota('2026-01-22', '07:00')) });
     assert.deepEqual(fresh.found.map((a) => a.type).sort(), ['gap', 'outlier']);
+
+    // The config's quality thresholds move the lines: a 30 % move under a 40 % limit, an 8-day hole under 60 h.
+    const lenient = { ...QUALITY_DEFAULTS, anomaly_outlier_pct: 40, anomaly_gap_market_hours: 60, anomaly_stale_market_hours: 200 };
+    const relaxed = await findAnomalies(sql, { symbol, now: new Date(bogota('2026-02-10', '12:00')), settings: lenient });
+    assert.deepEqual(relaxed, []);
   });
 
   test('clean demo data has no anomalies', async () => {

@@ -21,7 +21,7 @@ export function qualityCommand(): Command {
       const symbols = opts.symbol ? [opts.symbol] : config.backfill.symbols;
       const results = await withDatabase(config, async (pool) => {
         const out = [];
-        for (const symbol of symbols) out.push(await detectAnomalies(pool, { symbol, from: from ? new Date(from) : undefined }));
+        for (const symbol of symbols) out.push(await detectAnomalies(pool, { symbol, from: from ? new Date(from) : undefined, settings: config.quality }));
         return out;
       });
       if (opts.json) return printJson(results);

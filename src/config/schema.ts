@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { QUALITY_DEFAULTS } from '../domain/quality-settings.js';
 import { fileBackupsSchema } from './file-backups-schema.js';
 
 /** PostgreSQL identifiers we accept for tables and columns: plain names, quoted anyway when used. */
@@ -13,6 +14,7 @@ const cron = z
   .regex(/^[0-9A-Za-z*,/?#-]+( [0-9A-Za-z*,/?#-]+){4}$/, 'must be a five-field cron expression such as "0 2 * * 0"');
 
 const positiveInt = z.coerce.number().int().positive();
+const positiveNumber = z.coerce.number().positive();
 const booleanish = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 
 const sourceSchema = z.strictObject({
@@ -82,6 +84,22 @@ export const configSchema = z.strictObject({
     }),
   }),
   file_backups: fileBackupsSchema,
+  quality: z
+    .strictObject({
+      health_cron: cron.default(QUALITY_DEFAULTS.health_cron),
+      maintenance_cron: cron.default(QUALITY_DEFAULTS.maintenance_cron),
+      stale_market_hours: positiveNumber.default(QUALITY_DEFAULTS.stale_market_hours),
+      snapshot_warn_days: positiveNumber.default(QUALITY_DEFAULTS.snapshot_warn_days),
+      snapshot_critical_days: positiveNumber.default(QUALITY_DEFAULTS.snapshot_critical_days),
+      anomaly_gap_market_hours: positiveNumber.default(QUALITY_DEFAULTS.anomaly_gap_market_hours),
+      anomaly_outlier_pct: positiveNumber.default(QUALITY_DEFAULTS.anomaly_outlier_pct),
+      anomaly_stale_market_hours: positiveNumber.default(QUALITY_DEFAULTS.anomaly_stale_market_hours),
+    })
+    .refine((q) => q.snapshot_warn_days < q.snapshot_critical_days, {
+      message: 'must be below snapshot_critical_days',
+      path: ['snapshot_warn_days'],
+    })
+    .prefault({}),
 });
 
 export type SeedvaultConfig = z.infer<typeof configSchema>;

@@ -4,16 +4,12 @@
  * the file-backup health rules.
  */
 import type { ComponentHealth, HealthLevel } from './file-backup-health.js';
+import type { QualitySettings } from './quality-settings.js';
 
 export type { ComponentHealth, HealthLevel } from './file-backup-health.js';
 
-/** A symbol with no bar for more than this much open-market time is red. */
-export const STALE_MARKET_HOURS = 6;
 /** Consecutive failed backfills from which a symbol alerts (seed 004). */
 export const FAILURE_ALERT_STREAK = 3;
-/** Latest snapshot older than this is yellow / red. */
-export const SNAPSHOT_WARN_DAYS = 8;
-export const SNAPSHOT_CRITICAL_DAYS = 15;
 
 export interface SymbolFacts {
   symbol: string;
@@ -25,18 +21,18 @@ export interface SymbolFacts {
   recentAnomalies: number;
 }
 
-export function classifySymbol(f: SymbolFacts): ComponentHealth[] {
+export function classifySymbol(f: SymbolFacts, settings: Pick<QualitySettings, 'stale_market_hours'>): ComponentHealth[] {
   const out: ComponentHealth[] = [];
   const component = `symbol.${f.symbol}`;
   if (f.lastBar === null || f.marketMinutesSinceLastBar === null) {
     out.push({ component: `${component}.freshness`, status: 'red', details: 'no bars' });
   } else {
     const hours = f.marketMinutesSinceLastBar / 60;
-    const stale = hours > STALE_MARKET_HOURS;
+    const stale = hours > settings.stale_market_hours;
     out.push({
       component: `${component}.freshness`,
       status: stale ? 'red' : 'green',
-      details: `last bar ${f.lastBar}, ${hours.toFixed(1)} h of open market ago${stale ? ` (> ${STALE_MARKET_HOURS} h)` : ''}`,
+      details: `last bar ${f.lastBar}, ${hours.toFixed(1)} h of open market ago${stale ? ` (> ${settings.stale_market_hours} h)` : ''}`,
     });
   }
   out.push({
@@ -59,10 +55,14 @@ export interface SnapshotFacts {
   verifyProblems: string[] | null;
 }
 
-export function classifySnapshot(f: SnapshotFacts, now: Date): ComponentHealth[] {
+export function classifySnapshot(
+  f: SnapshotFacts,
+  now: Date,
+  settings: Pick<QualitySettings, 'snapshot_warn_days' | 'snapshot_critical_days'>,
+): ComponentHealth[] {
   if (!f.version || !f.createdAt) return [{ component: 'snapshot.age', status: 'red', details: 'no complete snapshot' }];
   const days = (now.getTime() - Date.parse(f.createdAt)) / 86_400_000;
-  const status: HealthLevel = days > SNAPSHOT_CRITICAL_DAYS ? 'red' : days > SNAPSHOT_WARN_DAYS ? 'yellow' : 'green';
+  const status: HealthLevel = days > settings.snapshot_critical_days ? 'red' : days > settings.snapshot_warn_days ? 'yellow' : 'green';
   const problems = f.verifyProblems ?? [];
   return [
     { component: 'snapshot.age', status, details: `latest ${f.version}, ${days.toFixed(1)} days old` },

@@ -1,12 +1,9 @@
 import type pg from 'pg';
 import { DEFAULT_CALENDAR, type MarketCalendar } from '../domain/calendar.js';
+import { QUALITY_DEFAULTS, type QualitySettings } from '../domain/quality-settings.js';
 import { OHLCV_TABLE } from '../db/ohlcv-bars.js';
 import { marketMinutesBetween } from './market-time.js';
 
-/** Seed 004: a hole of more than 24 h of open market, a close-to-close move over 20 %, no bar for 24 h of open market. */
-export const ANOMALY_GAP_MARKET_HOURS = 24;
-export const ANOMALY_OUTLIER_PCT = 20;
-export const ANOMALY_STALE_MARKET_HOURS = 24;
 
 export type AnomalyType = 'gap' | 'outlier' | 'staleness';
 export type AnomalySeverity = 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
@@ -27,6 +24,11 @@ export interface DetectOptions {
   /** "Now" for staleness (default: the clock). */
   now?: Date;
   calendar?: MarketCalendar;
+  /**
+   * Seed 004's defaults: a hole of more than 24 h of open market, a close-to-close move over
+   * 20 %, no bar for 24 h of open market. The config's `quality` section overrides them.
+   */
+  settings?: Pick<QualitySettings, 'anomaly_gap_market_hours' | 'anomaly_outlier_pct' | 'anomaly_stale_market_hours'>;
 }
 
 export interface DetectResult {
@@ -42,27 +44,28 @@ export async function findAnomalies(pool: pg.Pool, options: DetectOptions): Prom
   const calendar = options.calendar ?? DEFAULT_CALENDAR;
   const now = options.now ?? new Date();
   const from = options.from ?? new Date(0);
+  const { anomaly_gap_market_hours: gapHours, anomaly_outlier_pct: outlierPct, anomaly_stale_market_hours: staleHours } = options.settings ?? QUALITY_DEFAULTS;
   const found: Anomaly[] = [];
 
-  // Gaps: only pairs of bars more than 24 h apart on the wall clock can hide 24 h of open market.
+  // Gaps: only pairs of bars that far apart on the wall clock can hide that much open market.
   const pairs = await pool.query<{ prev: Date; time: Date }>(
     `select prev, time from (
        select time, lag(time) over (order by time) as prev from ${OHLCV_TABLE} where symbol = $1 and time >= $2
-     ) b where time - prev > interval '${ANOMALY_GAP_MARKET_HOURS} hours' order by time`,
-    [symbol, from],
+     ) b where time - prev > $3::float8 * interval '1 hour' order by time`,
+    [symbol, from, gapHours],
   );
   for (const { prev, time } of pairs.rows) {
     const minutes = marketMinutesBetween(calendar, prev.getTime(), time.getTime() - 1);
-    const gap = marketTimeAnomaly(symbol, 'gap', minutes, ANOMALY_GAP_MARKET_HOURS, prev, { next_bar: time.toISOString(), market_minutes_missing: minutes });
+    const gap = marketTimeAnomaly(symbol, 'gap', minutes, gapHours, prev, { next_bar: time.toISOString(), market_minutes_missing: minutes });
     if (gap) found.push(gap);
   }
 
-  // Outliers: close-to-close moves over 20 %.
+  // Outliers: close-to-close moves over the threshold.
   const moves = await pool.query<{ time: Date; prev_close: string; close: string; pct: string }>(
     `select time, prev_close::text, close::text, round(100 * abs(close / prev_close - 1), 2)::text as pct from (
        select time, close, lag(close) over (order by time) as prev_close from ${OHLCV_TABLE} where symbol = $1 and time >= $2
      ) b where prev_close > 0 and abs(close / prev_close - 1) > $3::numeric / 100 order by time`,
-    [symbol, from, ANOMALY_OUTLIER_PCT],
+    [symbol, from, outlierPct],
   );
   for (const m of moves.rows) {
     found.push({
@@ -74,11 +77,11 @@ export async function findAnomalies(pool: pg.Pool, options: DetectOptions): Prom
     });
   }
 
-  // Staleness: the last bar is more than 24 h of open market ago.
+  // Staleness: the last bar is more open market ago than the threshold.
   const last = (await pool.query<{ t: Date | null }>(`select max(time) as t from ${OHLCV_TABLE} where symbol = $1`, [symbol])).rows[0]?.t;
   if (last) {
     const minutes = marketMinutesBetween(calendar, last.getTime(), now.getTime());
-    const stale = marketTimeAnomaly(symbol, 'staleness', minutes, ANOMALY_STALE_MARKET_HOURS, last, { market_minutes_since: minutes, as_of: now.toISOString() });
+    const stale = marketTimeAnomaly(symbol, 'staleness', minutes, staleHours, last, { market_minutes_since: minutes, as_of: now.toISOString() });
     if (stale) found.push(stale);
   }
   return found;

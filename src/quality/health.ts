@@ -64,13 +64,13 @@ export async function symbolHealth(pool: pg.Pool, config: SeedvaultConfig, now: 
         consecutiveFailures: r.failures ?? 0,
         openGaps: r.gaps,
         recentAnomalies: r.anomalies,
-      }),
+      }, config.quality),
     );
   }
   return out;
 }
 
-export async function snapshotHealth(storage: Storage, now: Date, verify: boolean): Promise<ComponentHealth[]> {
+export async function snapshotHealth(storage: Storage, now: Date, verify: boolean, settings: SeedvaultConfig['quality']): Promise<ComponentHealth[]> {
   let facts: SnapshotFacts = { version: null, createdAt: null, verifyProblems: null };
   try {
     const version = await readLatestVersion(storage);
@@ -82,7 +82,7 @@ export async function snapshotHealth(storage: Storage, now: Date, verify: boolea
   } catch (err) {
     return [{ component: 'snapshot.age', status: 'red', details: `cannot read the latest snapshot: ${errorMessage(err)}` }];
   }
-  return classifySnapshot(facts, now);
+  return classifySnapshot(facts, now, settings);
 }
 
 /** The whole report: symbols, snapshots, file backups. */
@@ -90,7 +90,7 @@ export async function healthReport(options: HealthOptions): Promise<HealthReport
   const now = options.now ?? new Date();
   const components = [
     ...(await symbolHealth(options.pool, options.config, now)),
-    ...(await snapshotHealth(options.storage, now, options.verifySnapshot ?? true)),
+    ...(await snapshotHealth(options.storage, now, options.verifySnapshot ?? true, options.config.quality)),
     ...(await fileBackupHealth(options.config, fileBackupStorage(options.config, options.storage), now).catch((err: unknown): ComponentHealth[] => [
       { component: 'file_backups', status: 'red', details: `cannot read file backups: ${errorMessage(err)}` },
     ])),

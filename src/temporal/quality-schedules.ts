@@ -5,10 +5,6 @@ import type { MaintenanceInput } from '../workflows/maintenance.js';
 
 export const HEALTH_SCHEDULE_ID = 'health-check-6h';
 export const MAINTENANCE_SCHEDULE_ID = 'maintenance-daily';
-/** Seed 004: every 6 hours at 00, 06, 12 and 18 UTC. */
-export const HEALTH_CRON = '0 0,6,12,18 * * *';
-/** After the 02:00 backfill. */
-export const MAINTENANCE_CRON = '30 3 * * *';
 
 /** One scheduled workflow: skipped while the previous run still runs. */
 function scheduled(config: SeedvaultConfig, id: string, cron: string, workflowType: string, args: unknown[], summary: string, catchupWindow: string): ScheduleOptions {
@@ -26,7 +22,7 @@ export function qualitySchedules(config: SeedvaultConfig): ScheduleOptions[] {
   const health: HealthCheckInput = { trigger: 'schedule' };
   const maintenance: MaintenanceInput = { trigger: 'schedule' };
   return [
-    scheduled(config, HEALTH_SCHEDULE_ID, HEALTH_CRON, 'healthCheck', [health], 'health check: symbols, snapshots, file backups -> pipeline_health', '1 hour'),
-    scheduled(config, MAINTENANCE_SCHEDULE_ID, MAINTENANCE_CRON, 'maintenance', [maintenance], 'retention of the operational tables, expiry of ready signals', '1 day'),
+    scheduled(config, HEALTH_SCHEDULE_ID, config.quality.health_cron, 'healthCheck', [health], 'health check: symbols, snapshots, file backups -> pipeline_health', '1 hour'),
+    scheduled(config, MAINTENANCE_SCHEDULE_ID, config.quality.maintenance_cron, 'maintenance', [maintenance], 'retention of the operational tables, expiry of ready signals', '1 day'),
   ];
 }

@@ -1,11 +1,10 @@
 import { DEFAULT_CALENDAR } from '../../domain/calendar.js';
 import { DEFAULT_TOLERANCE_MS, detectGaps } from '../../domain/gaps.js';
+import { FAILURE_ALERT_STREAK } from '../../domain/health.js';
 import type { ActivityDeps } from '../deps.js';
 import { barTimes } from '../../db/ohlcv-bars.js';
 import { inTransaction } from '../../db/pool.js';
 
-/** Seed 004: alert from three consecutive failed backfills of a symbol on. */
-export const ALERT_AFTER_FAILURES = 3;
 
 export interface FinishSymbolInput {
   executionId: string;
@@ -70,7 +69,7 @@ export function finishActivities({ pool }: ActivityDeps) {
         }
         const { rows } = await client.query<{ consecutive_failures: number; should_alert: boolean }>(
           firstFinish ? (failed ? RECORD_FAILURE : RECORD_SUCCESS) : READ_STREAK,
-          firstFinish && failed ? [input.symbol, error, ALERT_AFTER_FAILURES] : [input.symbol],
+          firstFinish && failed ? [input.symbol, error, FAILURE_ALERT_STREAK] : [input.symbol],
         );
         return {
           completenessPct: report.completenessPct,
@@ -96,7 +95,7 @@ export function finishActivities({ pool }: ActivityDeps) {
         );
         if (state.rowCount !== 1) return;
         await client.query(`update data_gaps set fill_status = 'failed', last_error = $2 where symbol = $1 and fill_status = 'filling'`, [input.symbol, error]);
-        await client.query(RECORD_FAILURE, [input.symbol, error, ALERT_AFTER_FAILURES]);
+        await client.query(RECORD_FAILURE, [input.symbol, error, FAILURE_ALERT_STREAK]);
       });
     },
   };

@@ -25,7 +25,7 @@ export function qualityActivities({ config, pool, temporal }: ActivityDeps) {
         [...new Set([...config.backfill.symbols, ...(await pool.query<{ symbol: string }>(`select distinct symbol from ${OHLCV_TABLE}`)).rows.map((r) => r.symbol)])];
       const out: AnomalyCount[] = [];
       for (const symbol of symbols.sort()) {
-        const r = await detectAnomalies(pool, { symbol });
+        const r = await detectAnomalies(pool, { symbol, settings: config.quality });
         out.push({ symbol, inserted: r.inserted, anomalies: r.found.length });
         Context.current().heartbeat(symbol);
       }
