@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
@@ -11,8 +14,9 @@ import { backfillProgressQuery, setConcurrencyUpdate, type BackfillInput, type B
 import { FailureAlert } from '../src/workflows/search-attributes.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { startProviderFake, type FakeProvider } from './support/provider-fake.js';
+import { sql as sqlQuery } from './support/restore.js';
 import { execFileAsync } from './support/snapshot.js';
-import { testConfig, uniqueName, withWorker } from './support/stack.js';
+import { createBucket, testConfig, uniqueName, withWorker } from './support/stack.js';
 
 /** Monday 5 to Wednesday 7 January 2026: three Colombian sessions, 180 bars, one request each. */
 const RANGE = { from: '2026-01-05T00:00:00Z', to: '2026-01-08T00:00:00Z' };
@@ -213,6 +217,52 @@ describe('backfill against a fake provider', () => {
       assert.equal(schedule.memo?.cron, '0 2 * * *');
     } finally {
       await worker.stop();
+    }
+  });
+});
+
+describe('seed init on a first deployment', () => {
+  test('with no seed anywhere it fails clearly; with --allow-empty the tables stay empty and the catch-up backfill fills the bars', async () => {
+    const db = await freshDatabase('seed_init');
+    const fake = await startProviderFake();
+    const bucket = uniqueName('seed-init');
+    await createBucket(bucket);
+    const env = {
+      DATABASE_URL: db.url,
+      S3_BUCKET: bucket,
+      SEEDVAULT_LOCAL_SEEDS: await mkdtemp(join(tmpdir(), 'seedvault-no-seeds-')),
+      SEEDVAULT_TASK_QUEUE: uniqueName('seed-init'),
+      TWELVEDATA_BASE_URL: fake.url,
+      TWELVEDATA_API_KEY: fake.apiKey,
+    };
+    const cli = (...args: string[]) => execFileAsync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env, SEEDVAULT_LOG_LEVEL: 'warn' } });
+    const worker = await withWorker(testConfig(env));
+    const client = await connectClient(testConfig(env));
+    try {
+      const refused = await cli('seed', 'init', '--json').then(() => null, (e: { code: number; stderr: string }) => e);
+      assert.equal(refused?.code, 4);
+      assert.match(refused.stderr, /no table was changed: no source could restore usdcop_m5_ohlcv/);
+
+      const out = JSON.parse((await cli('seed', 'init', '--allow-empty', '--json')).stdout);
+      assert.deepEqual(
+        out.restore.tables.map((t: { table: string; status: string }) => [t.table, t.status]),
+        [['usdcop_m5_ohlcv', 'empty'], ['macro_indicators_daily', 'empty'], ['trades_history', 'empty']],
+      );
+      assert.equal(out.backfill.started, true, JSON.stringify(out.backfill));
+      const summary = (await client.workflow.getHandle(out.backfill.workflowId).result()) as BackfillSummary;
+      assert.equal(summary.completed, 1, 'the configured symbol is caught up');
+      const { rows } = await sqlQuery(db.url, `select count(*)::int as n from usdcop_m5_ohlcv where symbol = 'USD/COP'`);
+      assert.ok(rows[0].n > 0);
+      assert.equal(rows[0].n, summary.barsInserted);
+
+      const skipped = JSON.parse((await cli('seed', 'init', '--allow-empty', '--no-backfill', '--json')).stdout);
+      assert.deepEqual(skipped.backfill, { started: false, reason: '--no-backfill' });
+      assert.equal(skipped.restore.tables[0].status, 'skipped', 'the table now has rows: if-empty leaves it alone');
+    } finally {
+      await client.connection.close();
+      await worker.stop();
+      await fake.close();
+      await db.drop();
     }
   });
 });

@@ -24,6 +24,11 @@ export interface SeedRestoreInput {
   /** Source keys from the config; default all. */
   sources?: string[];
   mode?: RestoreMode;
+  /**
+   * Seed 002's last fallback, for a first deployment: a required table no source can give
+   * is left empty with a warning (the catch-up backfill fills it) instead of failing the run.
+   */
+  allowEmpty?: boolean;
 }
 
 export interface SeedRestoreResult {
@@ -121,7 +126,10 @@ export async function seedRestore(input: SeedRestoreInput = {}): Promise<SeedRes
       if (outcome.status === 'failed') {
         const tried = outcome.rejected.map((r) => `${r.source}: ${r.reason}`).join('; ') || 'no source configured';
         outcome.message = `no source could restore ${table.table} (${tried})`;
-        if (!table.required) Object.assign(outcome, { status: 'empty', message: `optional table left without restored data: ${outcome.message}` });
+        if (!table.required || input.allowEmpty) {
+          const what = table.required ? 'required table left empty (--allow-empty)' : 'optional table left without restored data';
+          Object.assign(outcome, { status: 'empty', message: `${what}: ${outcome.message}` });
+        }
       }
     }
 
