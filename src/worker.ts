@@ -10,7 +10,6 @@ import { createStorage } from './storage/index.js';
 import { WORKFLOW_BUNDLE_PATH } from './temporal/bundle-workflows.js';
 import { ensureSearchAttributes } from './temporal/ensure-search-attributes.js';
 
-
 let runtimeInstalled = false;
 
 /** Routes the SDK's own logs (worker state, activity failures) into our structured log. */

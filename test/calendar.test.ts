@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BAR_MINUTES, COLOMBIA_FX, isColombianHoliday, tradingDays } from '../src/domain/calendar.js';
+import { calendarFor } from '../src/config/calendars.js';
+import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
+import { BAR_MINUTES, COLOMBIA_FX, CRYPTO_24X7, FX_24X5, isColombianHoliday, tradingDays } from '../src/domain/calendar.js';
 
 const at = (iso: string) => Date.parse(iso);
 const bogota = (day: string, time: string) => at(`${day}T${time}:00-05:00`);
@@ -97,5 +99,43 @@ describe('Colombian FX calendar', () => {
   test('malformed days are rejected', () => {
     assert.throws(() => COLOMBIA_FX.isTradingDay('2025-02-30'), RangeError);
     assert.throws(() => COLOMBIA_FX.isTradingDay('20250203'), RangeError);
+  });
+});
+
+describe('24x5 FX and 24x7 crypto calendars', () => {
+  test('FX opens Sunday 17:00 New York for Monday and closes Friday 16:55; 288 bars per session', () => {
+    assert.equal(FX_24X5.barsPerDay, 288);
+    const monday = FX_24X5.sessionBars('2026-01-05');
+    assert.equal(monday.length, 288);
+    assert.equal(new Date(monday[0]!).toISOString(), '2026-01-04T22:00:00.000Z', 'Sunday 17:00 EST');
+    assert.equal(new Date(monday.at(-1)!).toISOString(), '2026-01-05T21:55:00.000Z', 'Monday 16:55 EST');
+    assert.equal(FX_24X5.localDay(at('2026-01-04T22:00:00Z')), '2026-01-05', 'Sunday evening belongs to Monday');
+    assert.equal(FX_24X5.isExpectedBar(at('2026-01-04T21:55:00Z')), false, 'Sunday 16:55 is closed');
+    assert.equal(FX_24X5.isExpectedBar(at('2026-01-09T21:55:00Z')), true, 'Friday 16:55 is the last bar');
+    assert.equal(FX_24X5.isExpectedBar(at('2026-01-09T22:00:00Z')), false, 'Friday 17:00 is closed');
+    // A full week from Sunday noon to the next Sunday noon: five sessions, no weekend bars.
+    const week = [...FX_24X5.expectedBars(at('2026-01-04T17:00:00Z'), at('2026-01-11T17:00:00Z'))];
+    assert.equal(week.length, 5 * 288);
+    // New York changes its clock on Sunday 8 March 2026 at 02:00, before the 17:00 open: the session opens at 21:00 UTC.
+    assert.equal(new Date(FX_24X5.sessionBars('2026-03-09')[0]!).toISOString(), '2026-03-08T21:00:00.000Z');
+  });
+
+  test('crypto has a bar every five minutes of every day, in UTC', () => {
+    assert.equal(CRYPTO_24X7.barsPerDay, 288);
+    assert.equal([...CRYPTO_24X7.expectedBars(at('2026-01-10T00:00:00Z'), at('2026-01-12T00:00:00Z'))].length, 2 * 288, 'a weekend trades');
+    assert.equal(CRYPTO_24X7.isExpectedBar(at('2026-12-25T23:55:00Z')), true);
+  });
+
+  test('a custom calendar from the config, with its country\'s holidays, and per-symbol choice', () => {
+    const config = loadConfig(DEFAULT_CONFIG_PATH, {});
+    config.backfill.calendars = { nyse: { zone: 'America/New_York', first_bar: '09:30', last_bar: '15:55', weekdays: [1, 2, 3, 4, 5], holidays: 'US' } };
+    config.backfill.symbol_calendars = { SPY: 'nyse', 'BTC/USD': 'crypto-24x7' };
+    assert.equal(calendarFor(config, 'USD/COP'), COLOMBIA_FX);
+    assert.equal(calendarFor(config, 'BTC/USD'), CRYPTO_24X7);
+    const nyse = calendarFor(config, 'SPY');
+    assert.equal(nyse.barsPerDay, 78);
+    assert.equal(nyse.isTradingDay('2026-07-03'), false, 'Independence Day observed');
+    assert.equal(nyse.isTradingDay('2026-07-06'), true);
+    assert.equal(calendarFor(config, 'SPY'), nyse, 'built once per config');
   });
 });

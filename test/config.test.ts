@@ -77,6 +77,12 @@ describe('config', () => {
       ['snapshot_warn_days: 8 ', 'snapshot_warn_days: 20 ', /quality\.snapshot_warn_days: must be below snapshot_critical_days/],
       ['anomaly_outlier_pct: 20 ', 'anomaly_outlier_pct: -5 ', /quality\.anomaly_outlier_pct: /],
       ['health_cron: "0 0,6,12,18 * * *"', 'health_cron: "hourly"', /quality\.health_cron: must be a five-field cron/],
+      ['calendar: colombia-fx', 'calendar: lse', /backfill\.calendar: unknown calendar "lse" \(known: colombia-fx, fx-24x5, crypto-24x7\)/],
+      ['symbol_calendars: {}', 'symbol_calendars: {"BTC/USD": crypto}', /backfill\.symbol_calendars\.BTC\/USD: unknown calendar "crypto"/],
+      ['  calendars: {}', '  calendars: {x: {zone: Mars/Base, first_bar: "09:00", last_bar: "10:00", weekdays: [1]}}', /backfill\.calendars\.x\.zone: must be an IANA time zone/],
+      ['  calendars: {}', '  calendars: {x: {zone: UTC, first_bar: "09:00", last_bar: "10:02", weekdays: [1]}}', /backfill\.calendars\.x\.last_bar: .*5-minute grid/],
+      ['  calendars: {}', '  calendars: {x: {zone: UTC, first_bar: "09:00", last_bar: "10:00", weekdays: [1], holidays: XX}}', /backfill\.calendars\.x\.holidays: must be a country code/],
+      ['  calendars: {}', '  calendars: {fx-24x5: {zone: UTC, first_bar: "09:00", last_bar: "10:00", weekdays: [1]}}', /backfill\.calendars\.fx-24x5: "fx-24x5" is a built-in calendar/],
     ];
     for (const [from, to, expected] of cases) {
       assert.ok(shipped.includes(from), `fixture line missing: ${from}`);

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { DEFAULT_CALENDAR } from '../domain/calendar.js';
+import { calendarFor } from '../config/calendars.js';
 import { DEFAULT_TOLERANCE_MS, detectGaps, type Gap, type GapSeverity } from '../domain/gaps.js';
 import { barTimes, firstBarTime } from '../db/ohlcv-bars.js';
 import { instantFlag } from './backfill-start.js';
@@ -13,7 +13,7 @@ const LISTED = 20;
 
 export function gapsCommand(): Command {
   return new Command('gaps')
-    .description('report missing bars by the market calendar (Colombian FX session), by severity')
+    .description('report missing bars by each symbol\'s market calendar (backfill.calendar, symbol_calendars), by severity')
     .option('--symbol <symbol>', 'one symbol (default: backfill.symbols from the config)')
     .option('--from <date>', "ISO date or instant (default: the symbol's first bar, or backfill.default_lookback_days ago)")
     .option('--to <date>', 'ISO date or instant (default: now)')
@@ -29,9 +29,10 @@ export function gapsCommand(): Command {
             const lookback = to - config.backfill.default_lookback_days * 86_400_000;
             const from = fromFlag ? Date.parse(fromFlag) : ((await firstBarTime(pool, symbol)) ?? lookback);
             const present = await barTimes(pool, symbol, from - DEFAULT_TOLERANCE_MS, to + DEFAULT_TOLERANCE_MS);
-            const report = detectGaps(DEFAULT_CALENDAR, present, from, to);
+            const calendar = calendarFor(config, symbol);
+            const report = detectGaps(calendar, present, from, to);
             const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, report.gaps.filter((g) => g.severity === s).length]));
-            return { symbol, from: new Date(from).toISOString(), to: new Date(to).toISOString(), calendar: DEFAULT_CALENDAR.name, ...report, bySeverity };
+            return { symbol, from: new Date(from).toISOString(), to: new Date(to).toISOString(), calendar: calendar.name, ...report, bySeverity };
           }),
         ),
       );

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { calendarFor } from '../config/calendars.js';
 import { detectAnomalies } from '../quality/anomalies.js';
 import { cleanupDuplicates } from '../quality/duplicates.js';
 import { instantFlag } from './backfill-start.js';
@@ -21,7 +22,7 @@ export function qualityCommand(): Command {
       const symbols = opts.symbol ? [opts.symbol] : config.backfill.symbols;
       const results = await withDatabase(config, async (pool) => {
         const out = [];
-        for (const symbol of symbols) out.push(await detectAnomalies(pool, { symbol, from: from ? new Date(from) : undefined, settings: config.quality }));
+        for (const symbol of symbols) out.push(await detectAnomalies(pool, { symbol, from: from ? new Date(from) : undefined, settings: config.quality, calendar: calendarFor(config, symbol) }));
         return out;
       });
       if (opts.json) return printJson(results);

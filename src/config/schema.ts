@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { IANAZone } from 'luxon';
+import { BAR_MINUTES, BUILTIN_CALENDARS, COLOMBIA_FX, isHolidayCountry, SessionCalendar } from '../domain/calendar.js';
 import { QUALITY_DEFAULTS } from '../domain/quality-settings.js';
 import { fileBackupsSchema } from './file-backups-schema.js';
 
@@ -25,6 +27,25 @@ const sourceSchema = z.strictObject({
   min_rows: z.coerce.number().int().nonnegative().default(0),
   date_column: identifier.optional(),
 });
+
+const timeOfDay = z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'must be a time of day HH:mm');
+
+/** A session calendar defined in the config (one session per trading day). */
+const customCalendarSchema = z
+  .strictObject({
+    zone: z.string().refine((zone) => IANAZone.isValidZone(zone), 'must be an IANA time zone such as America/New_York'),
+    first_bar: timeOfDay,
+    last_bar: timeOfDay,
+    weekdays: z.array(z.number().int().min(1).max(7)).min(1),
+    holidays: z.string().refine(isHolidayCountry, 'must be a country code date-holidays knows, such as CO or US').optional(),
+  })
+  .superRefine((c, ctx) => {
+    try {
+      new SessionCalendar({ name: 'check', zone: c.zone, firstBar: c.first_bar, lastBar: c.last_bar, barMinutes: BAR_MINUTES, weekdays: c.weekdays, isHoliday: () => false });
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^check: /, ''), path: ['last_bar'] });
+    }
+  });
 
 const bucketName = z
   .string()
@@ -73,6 +94,10 @@ export const configSchema = z.strictObject({
     concurrency: positiveInt.max(256),
     /** How far back a symbol with no bars at all is backfilled when no --from is given. */
     default_lookback_days: positiveInt.default(7),
+    /** Market calendar of every symbol not in symbol_calendars: a built-in name or one of `calendars`. */
+    calendar: z.string().default(COLOMBIA_FX.name),
+    symbol_calendars: z.record(z.string().min(1), z.string()).default({}),
+    calendars: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'calendar names: a-z, 0-9, -'), customCalendarSchema).default({}),
     provider: z.strictObject({
       base_url: z.url(),
       api_key: z.string().default(''),
@@ -82,6 +107,16 @@ export const configSchema = z.strictObject({
       max_api_calls_per_batch: positiveInt,
       request_timeout_seconds: positiveInt.default(30),
     }),
+  }).superRefine((b, ctx) => {
+    for (const name of Object.keys(b.calendars)) {
+      if (BUILTIN_CALENDARS[name]) ctx.addIssue({ code: 'custom', message: `"${name}" is a built-in calendar; pick another name`, path: ['calendars', name] });
+    }
+    const known = (name: string) => Boolean(BUILTIN_CALENDARS[name] ?? b.calendars[name]);
+    const names = `${[...Object.keys(BUILTIN_CALENDARS), ...Object.keys(b.calendars)].join(', ')}`;
+    if (!known(b.calendar)) ctx.addIssue({ code: 'custom', message: `unknown calendar "${b.calendar.slice(0, 40)}" (known: ${names})`, path: ['calendar'] });
+    for (const [symbol, name] of Object.entries(b.symbol_calendars)) {
+      if (!known(name)) ctx.addIssue({ code: 'custom', message: `unknown calendar "${name.slice(0, 40)}" (known: ${names})`, path: ['symbol_calendars', symbol] });
+    }
   }),
   file_backups: fileBackupsSchema,
   quality: z

@@ -24,14 +24,22 @@ export interface MarketCalendar {
   /** Every expected bar open t with fromUtcMs <= t < toUtcMs, ascending, generated lazily. */
   expectedBars(fromUtcMs: number, toUtcMs: number): Generator<number>;
   isExpectedBar(utcMs: number): boolean;
-  /** The market-zone day an instant falls on. */
+  /**
+   * The trading day an instant belongs to: its date in the market's zone, or the next date
+   * for the evening part of a session that opens the day before (24x5 FX opens Sunday 17:00
+   * New York for Monday).
+   */
   localDay(utcMs: number): string;
 }
 
 export interface SessionCalendarSpec {
   name: string;
   zone: string;
-  /** Local time of the first and of the last bar open, 'HH:mm'. */
+  /**
+   * Local time of the first and of the last bar open, 'HH:mm'. A first bar later than the
+   * last one opens the session the day before (17:00 -> 16:55 for FX); the session may
+   * not contain a clock change of its zone.
+   */
   firstBar: string;
   lastBar: string;
   barMinutes: number;
@@ -41,8 +49,8 @@ export interface SessionCalendarSpec {
 }
 
 /**
- * A market with one session inside each local day (e.g. 08:00-12:55). Sessions that
- * cross midnight (24x5 FX, 24x7 crypto) need their own MarketCalendar implementation.
+ * A market with one session per trading day: inside the day (08:00-12:55 Bogota), the
+ * whole day (24x7 crypto in UTC), or from the evening before (24x5 FX).
  */
 export class SessionCalendar implements MarketCalendar {
   readonly name: string;
@@ -50,10 +58,15 @@ export class SessionCalendar implements MarketCalendar {
   readonly barMinutes: number;
   readonly barsPerDay: number;
   private readonly spec: SessionCalendarSpec;
+  private readonly firstMinute: number;
+  private readonly opensDayBefore: boolean;
 
   constructor(spec: SessionCalendarSpec) {
-    const span = minutesOfDay(spec.lastBar) - minutesOfDay(spec.firstBar);
-    if (span < 0 || span % spec.barMinutes !== 0) {
+    this.firstMinute = minutesOfDay(spec.firstBar);
+    let span = minutesOfDay(spec.lastBar) - this.firstMinute;
+    this.opensDayBefore = span < 0;
+    if (span < 0) span += 24 * 60;
+    if (span % spec.barMinutes !== 0) {
       throw new RangeError(`${spec.name}: last bar ${spec.lastBar} is not on the ${spec.barMinutes}-minute grid after ${spec.firstBar}`);
     }
     this.spec = spec;
@@ -70,7 +83,7 @@ export class SessionCalendar implements MarketCalendar {
   sessionBars(day: string): number[] {
     if (!this.isTradingDay(day)) return [];
     const first = this.firstBarMs(day);
-    // Adding absolute minutes is exact because no zone shifts its clock during a day session.
+    // Adding absolute minutes is exact because the zone does not shift its clock during a session.
     return Array.from({ length: this.barsPerDay }, (_, i) => first + i * this.barMinutes * MS_PER_MINUTE);
   }
 
@@ -93,11 +106,14 @@ export class SessionCalendar implements MarketCalendar {
   }
 
   localDay(utcMs: number): string {
-    return DateTime.fromMillis(utcMs, { zone: this.zone }).toISODate() as string;
+    const local = DateTime.fromMillis(utcMs, { zone: this.zone });
+    const date = local.toISODate() as string;
+    return this.opensDayBefore && local.hour * 60 + local.minute >= this.firstMinute ? dayFromEpochDay(epochDay(date) + 1) : date;
   }
 
   private firstBarMs(day: string): number {
-    const first = DateTime.fromISO(`${day}T${this.spec.firstBar}`, { zone: this.zone });
+    const openDay = this.opensDayBefore ? dayFromEpochDay(epochDay(day) - 1) : day;
+    const first = DateTime.fromISO(`${openDay}T${this.spec.firstBar}`, { zone: this.zone });
     if (!first.isValid) throw new RangeError(`invalid day '${day}'`);
     return first.toMillis();
   }
@@ -111,25 +127,35 @@ export function* tradingDays(calendar: MarketCalendar, fromDay: string, toDay: s
   }
 }
 
-const colombianHolidays = new Map<number, ReadonlySet<string>>();
-let colombianHolidaySource: Holidays | undefined;
+const holidayCheckers = new Map<string, (day: string) => boolean>();
 
-/** Colombian public holidays (date-holidays 'CO', type 'public' only), computed once per year. */
-export function isColombianHoliday(day: string): boolean {
-  const year = Number(day.slice(0, 4));
-  let days = colombianHolidays.get(year);
-  if (!days) {
-    colombianHolidaySource ??= new Holidays('CO');
-    days = new Set(
-      colombianHolidaySource
-        .getHolidays(year)
-        .filter((h) => h.type === 'public')
-        .map((h) => h.date.slice(0, 10)),
-    );
-    colombianHolidays.set(year, days);
-  }
-  return days.has(day);
+/** Whether date-holidays knows the country code (ISO 3166-1 alpha-2, e.g. CO, US). */
+export function isHolidayCountry(country: string): boolean {
+  return /^[A-Z]{2}$/.test(country) && Object.hasOwn(new Holidays().getCountries(), country);
 }
+
+/** A country's public holidays (date-holidays, type 'public' only), computed once per year. */
+export function publicHolidays(country: string): (day: string) => boolean {
+  let check = holidayCheckers.get(country);
+  if (!check) {
+    let source: Holidays | undefined;
+    const byYear = new Map<number, ReadonlySet<string>>();
+    check = (day: string) => {
+      const year = Number(day.slice(0, 4));
+      let days = byYear.get(year);
+      if (!days) {
+        source ??= new Holidays(country);
+        days = new Set(source.getHolidays(year).filter((h) => h.type === 'public').map((h) => h.date.slice(0, 10)));
+        byYear.set(year, days);
+      }
+      return days.has(day);
+    };
+    holidayCheckers.set(country, check);
+  }
+  return check;
+}
+
+export const isColombianHoliday = publicHolidays('CO');
 
 /** The USD/COP spot session: 08:00-12:55 Bogota (60 five-minute bars), Monday-Friday, no CO holidays. */
 export const COLOMBIA_FX: MarketCalendar = new SessionCalendar({
@@ -143,6 +169,37 @@ export const COLOMBIA_FX: MarketCalendar = new SessionCalendar({
 });
 
 export const DEFAULT_CALENDAR = COLOMBIA_FX;
+
+const noHolidays = () => false;
+
+/** Spot FX around the clock: Sunday 17:00 to Friday 16:55 New York, sessions named by the day they close. */
+export const FX_24X5: MarketCalendar = new SessionCalendar({
+  name: 'fx-24x5',
+  zone: 'America/New_York',
+  firstBar: '17:00',
+  lastBar: '16:55',
+  barMinutes: BAR_MINUTES,
+  weekdays: [1, 2, 3, 4, 5],
+  isHoliday: noHolidays,
+});
+
+/** Crypto: every five minutes, every day. */
+export const CRYPTO_24X7: MarketCalendar = new SessionCalendar({
+  name: 'crypto-24x7',
+  zone: 'UTC',
+  firstBar: '00:00',
+  lastBar: '23:55',
+  barMinutes: BAR_MINUTES,
+  weekdays: [1, 2, 3, 4, 5, 6, 7],
+  isHoliday: noHolidays,
+});
+
+/** The calendars a config can name without defining them. */
+export const BUILTIN_CALENDARS: Readonly<Record<string, MarketCalendar>> = {
+  [COLOMBIA_FX.name]: COLOMBIA_FX,
+  [FX_24X5.name]: FX_24X5,
+  [CRYPTO_24X7.name]: CRYPTO_24X7,
+};
 
 function minutesOfDay(hhmm: string): number {
   const match = /^(\d{2}):(\d{2})$/.exec(hhmm);

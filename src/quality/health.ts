@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { SeedvaultConfig } from '../config/schema.js';
-import { DEFAULT_CALENDAR } from '../domain/calendar.js';
+import { calendarFor } from '../config/calendars.js';
 import { worstLevel } from '../domain/file-backup-health.js';
 import { alertLevel, classifySnapshot, classifySymbol, healthScore, type ComponentHealth, type HealthLevel, type SnapshotFacts } from '../domain/health.js';
 import { OHLCV_TABLE } from '../db/ohlcv-bars.js';
@@ -60,7 +60,7 @@ export async function symbolHealth(pool: pg.Pool, config: SeedvaultConfig, now: 
       ...classifySymbol({
         symbol,
         lastBar: last === null ? null : new Date(last).toISOString(),
-        marketMinutesSinceLastBar: last === null ? null : marketMinutesBetween(DEFAULT_CALENDAR, last, now.getTime()),
+        marketMinutesSinceLastBar: last === null ? null : marketMinutesBetween(calendarFor(config, symbol), last, now.getTime()),
         consecutiveFailures: r.failures ?? 0,
         openGaps: r.gaps,
         recentAnomalies: r.anomalies,

@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { barProblem, type OhlcBar } from '../../domain/bar-validation.js';
-import { DEFAULT_CALENDAR } from '../../domain/calendar.js';
+import { calendarFor } from '../../config/calendars.js';
 import type { RequestRange } from '../../domain/gaps.js';
 import { log } from '../../logging.js';
 import type { ActivityDeps } from '../deps.js';
@@ -91,6 +91,7 @@ export function fetchActivities({ config, pool }: ActivityDeps) {
   return {
     async fetchBarBatch(input: FetchBatchInput): Promise<FetchBatchResult> {
       const context = Context.current();
+      const calendar = calendarFor(config, input.symbol);
       const resumed = context.info.heartbeatDetails as BatchProgress | undefined;
       const progress: BatchProgress = resumed ?? { next: 0, requests: 0, received: 0, inserted: 0, invalid: 0 };
       for (; progress.next < input.ranges.length; progress.next += 1) {
@@ -109,7 +110,7 @@ export function fetchActivities({ config, pool }: ActivityDeps) {
           }
           const bar: OhlcBar = { time, open: r.open, high: r.high, low: r.low, close: r.close, volume: r.volume ?? '0' };
           // Bars outside the asked range or off the session grid are not ours to store.
-          if (!(bar.time >= range.start && bar.time <= range.end && DEFAULT_CALENDAR.isExpectedBar(bar.time))) continue;
+          if (!(bar.time >= range.start && bar.time <= range.end && calendar.isExpectedBar(bar.time))) continue;
           const problem = barProblem(bar);
           if (problem) {
             progress.invalid += 1;

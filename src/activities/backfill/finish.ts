@@ -1,4 +1,5 @@
-import { DEFAULT_CALENDAR } from '../../domain/calendar.js';
+import { calendarFor } from '../../config/calendars.js';
+import type { MarketCalendar } from '../../domain/calendar.js';
 import { DEFAULT_TOLERANCE_MS, detectGaps } from '../../domain/gaps.js';
 import { FAILURE_ALERT_STREAK } from '../../domain/health.js';
 import type { ActivityDeps } from '../deps.js';
@@ -29,13 +30,14 @@ export interface FinishSymbolResult {
  * failed), records the outcome in `backfill_state_persistent` and the symbol's streak in
  * `symbol_failure_tracking` — all in one transaction, so a retry cannot count twice.
  */
-export function finishActivities({ pool }: ActivityDeps) {
+export function finishActivities({ config, pool }: ActivityDeps) {
   return {
     async finishSymbolBackfill(input: FinishSymbolInput): Promise<FinishSymbolResult> {
       const present = await barTimes(pool, input.symbol, input.from - DEFAULT_TOLERANCE_MS, input.to + DEFAULT_TOLERANCE_MS);
-      const report = detectGaps(DEFAULT_CALENDAR, present, input.from, input.to);
+      const calendar = calendarFor(config, input.symbol);
+      const report = detectGaps(calendar, present, input.from, input.to);
       const stillMissing = (start: number, end: number) =>
-        report.gaps.reduce((sum, g) => sum + (g.end < start || g.start > end ? 0 : countBars(g, start, end)), 0);
+        report.gaps.reduce((sum, g) => sum + (g.end < start || g.start > end ? 0 : countBars(calendar, g, start, end)), 0);
       const failed = input.failure !== undefined;
       const error = input.failure ? `${input.failure.failureClass}: ${input.failure.message}`.slice(0, 1000) : null;
 
@@ -101,9 +103,9 @@ export function finishActivities({ pool }: ActivityDeps) {
   };
 }
 
-function countBars(gap: { start: number; end: number }, start: number, end: number): number {
+function countBars(calendar: MarketCalendar, gap: { start: number; end: number }, start: number, end: number): number {
   let n = 0;
-  for (const _bar of DEFAULT_CALENDAR.expectedBars(Math.max(gap.start, start), Math.min(gap.end, end) + 1)) n += 1;
+  for (const _bar of calendar.expectedBars(Math.max(gap.start, start), Math.min(gap.end, end) + 1)) n += 1;
   return n;
 }
 

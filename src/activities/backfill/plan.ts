@@ -1,4 +1,4 @@
-import { DEFAULT_CALENDAR } from '../../domain/calendar.js';
+import { calendarFor } from '../../config/calendars.js';
 import { batchRanges, DEFAULT_TOLERANCE_MS, detectGaps, requestRanges, type RequestRange } from '../../domain/gaps.js';
 import type { ActivityDeps } from '../deps.js';
 import { barTimes, lastBarTime } from '../../db/ohlcv-bars.js';
@@ -56,7 +56,7 @@ export function planActivities({ config, pool }: ActivityDeps) {
         from = Math.min(from, to - 1);
         await pool.query(`update backfill_state_persistent set range_from = $2, range_to = $3 where id = $1`, [row.id, new Date(from), new Date(to)]);
       }
-      const calendar = DEFAULT_CALENDAR;
+      const calendar = calendarFor(config, target.symbol);
       const present = await barTimes(pool, target.symbol, from - DEFAULT_TOLERANCE_MS, to + DEFAULT_TOLERANCE_MS);
       const report = detectGaps(calendar, present, from, to);
       for (const gap of report.gaps) {

@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { calendarFor } from '../../config/calendars.js';
 import { OHLCV_TABLE } from '../../db/ohlcv-bars.js';
 import { detectAnomalies } from '../../quality/anomalies.js';
 import { cleanupDuplicates, type DuplicateOptions, type DuplicateResult } from '../../quality/duplicates.js';
@@ -25,7 +26,7 @@ export function qualityActivities({ config, pool, temporal }: ActivityDeps) {
         [...new Set([...config.backfill.symbols, ...(await pool.query<{ symbol: string }>(`select distinct symbol from ${OHLCV_TABLE}`)).rows.map((r) => r.symbol)])];
       const out: AnomalyCount[] = [];
       for (const symbol of symbols.sort()) {
-        const r = await detectAnomalies(pool, { symbol, settings: config.quality });
+        const r = await detectAnomalies(pool, { symbol, settings: config.quality, calendar: calendarFor(config, symbol) });
         out.push({ symbol, inserted: r.inserted, anomalies: r.found.length });
         Context.current().heartbeat(symbol);
       }
