@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { CLI } from '../bench/support.js';
 import { loadDemoData } from '../src/db/demo-data.js';
 import { RESERVATION_MARKER, type Manifest } from '../src/domain/manifest.js';
 import { versionPrefix } from '../src/domain/version.js';
@@ -25,9 +26,10 @@ async function setup(name: string) {
   await loadDemoData(db.url, {});
   const bucket = uniqueName(name.replaceAll('_', '-'));
   await createBucket(bucket);
-  const config = testConfig({ DATABASE_URL: db.url, S3_BUCKET: bucket, SEEDVAULT_TASK_QUEUE: uniqueName(name) });
+  const env = { DATABASE_URL: db.url, S3_BUCKET: bucket, SEEDVAULT_TASK_QUEUE: uniqueName(name) };
+  const config = testConfig(env);
   const worker = await withWorker(config);
-  return { db, config, worker, storage: createStorage(config.storage) };
+  return { db, env, config, worker, storage: createStorage(config.storage) };
 }
 
 /** Versions in a year no other run of this file used, since workflow ids outlive buckets in Temporal. */
@@ -131,6 +133,11 @@ describe('seed snapshot of demo data', () => {
       });
       assert.equal(raced.version, `${second.version}-4`, 'a lost guess takes the next free version instead of failing');
       assert.ok(raced.prune.keep.some((k) => k.version === guess && /still writing/.test(k.reason)), 'a version its run is still writing is not swept');
+      const listed = async () => {
+        const { stdout } = await execFileAsync(process.execPath, [CLI, 'snapshot', 'list', '--json'], { env: { ...process.env, ...ctx.env, SEEDVAULT_NO_LOCAL_STACK: '1' } });
+        return (JSON.parse(stdout) as { versions: { version: string; writing: boolean; owner: string | null }[] }).versions.find((v) => v.version === guess);
+      };
+      assert.deepEqual(await listed().then((v) => [v?.writing, v?.owner]), [true, racer.workflowId], 'snapshot list shows who is writing it');
       await assert.rejects(
         client.workflow.execute(seedSnapshot, {
           taskQueue: ctx.config.temporal.task_queue,
@@ -141,6 +148,7 @@ describe('seed snapshot of demo data', () => {
         'an explicit version taken by another run still fails',
       );
       await racer.terminate('test: the racer died');
+      assert.equal((await listed())?.writing, false);
       const plan = await pruneVersions(ctx.storage, 4, true, (id) => isWorkflowRunning(client, id));
       assert.ok(plan.delete.some((d) => d.version === guess), 'once its run has ended, the incomplete version is swept');
     } finally {

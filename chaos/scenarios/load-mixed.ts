@@ -19,8 +19,10 @@ const SYMBOLS = 1000;
 /** Monday 5 to Wednesday 7 January 2026: three sessions, three requests and 180 bars per symbol. */
 const RANGE = { from: '2026-01-05T00:00:00Z', to: '2026-01-08T00:00:00Z' };
 const BARS_PER_SYMBOL = 180;
-/** RSS may not grow by more than this from the first round of load to the second. */
+/** RSS after any later round may not be more than this above RSS after the first. */
 const FLAT_MIB = 64;
+/** Rounds of backfill + snapshot (SEEDVAULT_CHAOS_LOAD_ROUNDS for a longer soak). */
+const ROUNDS = Math.max(2, Number(process.env.SEEDVAULT_CHAOS_LOAD_ROUNDS ?? 2) || 2);
 
 async function completedSymbols(handle: WorkflowHandle<typeof backfill>): Promise<number> {
   const p = await handle.query(backfillProgressQuery).catch(() => null);
@@ -31,10 +33,10 @@ export const mixedLoadScenario: Scenario = {
   name: 'load: 10M-row snapshot during a 1,000-symbol backfill',
   injected:
     `usdcop_m5_ohlcv filled with ${ROWS.toLocaleString('en-US')} bars; one worker takes a snapshot of it alone, then a backfill of ${SYMBOLS} symbols x 3 sessions ` +
-    '(provider fake, 100 ms latency, concurrency 50) starts and a second snapshot starts once 100 symbols are done; that round is run twice (new symbols); worker RSS sampled every 500 ms',
+    `(provider fake, 100 ms latency, concurrency 50) starts and a second snapshot starts once 100 symbols are done; that round is run ${ROUNDS} times (new symbols each time); worker RSS sampled every 500 ms`,
   expected:
-    `everything completes: the snapshot of round 2 holds exactly the rows its database snapshot sees (backfill rows committed after it are out), every symbol has ${BARS_PER_SYMBOL} bars and no duplicates; ` +
-    `worker RSS flat (after round 2 at most ${FLAT_MIB} MiB above after round 1)`,
+    `everything completes: the snapshot of the last round holds exactly the rows its database snapshot sees (backfill rows committed after it are out), every symbol has ${BARS_PER_SYMBOL} bars and no duplicates; ` +
+    `worker RSS flat (after every later round at most ${FLAT_MIB} MiB above after round 1)`,
   async run(ctx) {
     const db = await freshDatabase('chaos_load_mixed');
     const fake = await startProviderFake({ apiKey: process.env.TWELVEDATA_API_KEY!, latencyMs: 100 });
@@ -60,10 +62,10 @@ export const mixedLoadScenario: Scenario = {
         const alone = await snapshot();
         const rssAfterAlone = rssMiB(worker.pid!, 'VmRSS');
 
-        // Two rounds of backfill + snapshot: the first warms the worker up (backfill code,
-        // caches), the second shows whether memory keeps growing with the same load.
-        const round = async (prefix: string) => {
-          const symbols = Array.from({ length: SYMBOLS }, (_, i) => `${prefix}${String(i).padStart(4, '0')}/COP`);
+        // Rounds of backfill + snapshot: the first warms the worker up (backfill code, caches),
+        // the later ones show whether memory keeps growing under the same load.
+        const round = async (n: number) => {
+          const symbols = Array.from({ length: SYMBOLS }, (_, i) => `R${n}x${String(i).padStart(4, '0')}/COP`);
           const backfillStarted = Date.now();
           const fill = await startBackfill(config, { ...RANGE, symbols, concurrency: 50 });
           const backfillDone = fill.result().then((summary) => ({ summary, wallS: (Date.now() - backfillStarted) / 1000 }));
@@ -73,12 +75,13 @@ export const mixedLoadScenario: Scenario = {
           const doneAtEnd = await completedSymbols(fill);
           const backfilled = await backfillDone;
           await sleep(2000); // let the worker settle before the "after" sample
-          return { prefix, mixed, doneAtStart, doneAtEnd, backfilled, rssAfter: rssMiB(worker.pid!, 'VmRSS') };
+          return { mixed, doneAtStart, doneAtEnd, backfilled, rssAfter: rssMiB(worker.pid!, 'VmRSS') };
         };
-        const first = await round('L');
-        const second = await round('M');
+        const rounds: Awaited<ReturnType<typeof round>>[] = [];
+        for (let n = 1; n <= ROUNDS; n += 1) rounds.push(await round(n));
         const peak = rssMiB(worker.pid!, 'VmHWM');
-        const { mixed, doneAtStart, doneAtEnd, backfilled } = second;
+        const [first, last] = [rounds[0]!, rounds.at(-1)!];
+        const { mixed, doneAtStart, doneAtEnd, backfilled } = last;
 
         const table = mixed.result.manifest.tables.usdcop_m5_ohlcv!;
         // Rows visible in the exporting transaction's snapshot (a fresh cluster: xid epoch 0).
@@ -89,28 +92,31 @@ export const mixedLoadScenario: Scenario = {
         );
         const { rows: bars } = await sqlQuery(
           db.url,
-          `select count(*)::int as n, count(distinct (symbol, time))::int as d, count(distinct symbol)::int as s from usdcop_m5_ohlcv where symbol ~ '^[LM][0-9]{4}/COP$'`,
+          `select count(*)::int as n, count(distinct (symbol, time))::int as d from usdcop_m5_ohlcv where symbol ~ '^R[0-9]+x[0-9]{4}/COP$'`,
         );
+        const expectedBars = ROUNDS * SYMBOLS * BARS_PER_SYMBOL;
         const consistent = Number(visible[0].n) === table.rows && table.rows >= ROWS;
         const done = (r: typeof first) => r.backfilled.summary.completed + r.backfilled.summary.alreadyCompleted;
-        const complete = done(first) === SYMBOLS && done(second) === SYMBOLS && bars[0].n === 2 * SYMBOLS * BARS_PER_SYMBOL && bars[0].d === bars[0].n;
-        const flat = second.rssAfter - first.rssAfter < FLAT_MIB;
+        const complete = rounds.every((r) => done(r) === SYMBOLS) && bars[0].n === expectedBars && bars[0].d === bars[0].n;
+        const growth = Math.max(...rounds.slice(1).map((r) => r.rssAfter)) - first.rssAfter;
+        const flat = growth < FLAT_MIB;
         const overlapped = doneAtEnd < SYMBOLS;
+        const failed = Object.assign({}, ...rounds.map((r) => r.backfilled.summary.failed)) as Record<string, number>;
         const rate = (rows: number, s: number) => `${Math.round(rows / s).toLocaleString('en-US')} rows/s`;
         const q = (f: number) => samples[Math.min(samples.length - 1, Math.floor(f * samples.length))]!.toFixed(0);
         return {
           observed:
             `snapshot alone: ${alone.wallS.toFixed(1)} s (export ${alone.exportS.toFixed(1)} s, ${rate(ROWS, alone.exportS)}); ` +
-            `during the backfill (round 2): ${mixed.wallS.toFixed(1)} s (export ${mixed.exportS.toFixed(1)} s, ${rate(table.rows, mixed.exportS)}) = ${(mixed.wallS / alone.wallS).toFixed(2)}x alone, ` +
+            `during the backfill (round ${ROUNDS}): ${mixed.wallS.toFixed(1)} s (export ${mixed.exportS.toFixed(1)} s, ${rate(table.rows, mixed.exportS)}) = ${(mixed.wallS / alone.wallS).toFixed(2)}x alone, ` +
             `while the backfill went from ${doneAtStart} to ${doneAtEnd} symbols${overlapped ? '' : ' (NO OVERLAP: the backfill finished first)'}; ` +
             `snapshot rows ${table.rows.toLocaleString('en-US')} ${consistent ? '=' : '!='} rows visible in its txid snapshot (${Number(visible[0].n).toLocaleString('en-US')}); ` +
-            `backfill round 2: ${done(second)}/${SYMBOLS} symbols in ${backfilled.wallS.toFixed(0)} s (${((SYMBOLS / backfilled.wallS) * 60).toFixed(0)} symbols/min, ` +
-            `${rate(SYMBOLS * BARS_PER_SYMBOL, backfilled.wallS)}), round 1: ${done(first)}/${SYMBOLS} in ${first.backfilled.wallS.toFixed(0)} s; both rounds ${bars[0].n.toLocaleString('en-US')} bars, ` +
-            `${bars[0].n - bars[0].d} duplicates, failed ${JSON.stringify({ ...first.backfilled.summary.failed, ...backfilled.summary.failed })}; ` +
-            `worker RSS after the lone snapshot ${rssAfterAlone.toFixed(0)} MiB, after round 1 ${first.rssAfter.toFixed(0)} MiB (warm-up), after round 2 ${second.rssAfter.toFixed(0)} MiB, ` +
-            `samples at 25/50/75/100% of the scenario ${q(0.25)}/${q(0.5)}/${q(0.75)}/${q(1)} MiB, peak ${peak.toFixed(0)} MiB`,
+            `backfill round ${ROUNDS}: ${done(last)}/${SYMBOLS} symbols in ${backfilled.wallS.toFixed(0)} s (${((SYMBOLS / backfilled.wallS) * 60).toFixed(0)} symbols/min, ` +
+            `${rate(SYMBOLS * BARS_PER_SYMBOL, backfilled.wallS)}), every round: ${rounds.map((r) => `${done(r)} in ${r.backfilled.wallS.toFixed(0)} s`).join(', ')}; ` +
+            `${bars[0].n.toLocaleString('en-US')}/${expectedBars.toLocaleString('en-US')} bars, ${bars[0].n - bars[0].d} duplicates, failed ${JSON.stringify(failed)}; ` +
+            `worker RSS after the lone snapshot ${rssAfterAlone.toFixed(0)} MiB, after rounds 1..${ROUNDS} ${rounds.map((r) => r.rssAfter.toFixed(0)).join('/')} MiB ` +
+            `(round 1 is warm-up; later rounds at most ${growth.toFixed(0)} MiB above it), samples at 25/50/75/100% of the scenario ${q(0.25)}/${q(0.5)}/${q(0.75)}/${q(1)} MiB, peak ${peak.toFixed(0)} MiB`,
           passed: consistent && complete && flat && overlapped,
-          dataLost: !consistent || bars[0].n < 2 * SYMBOLS * BARS_PER_SYMBOL,
+          dataLost: !consistent || bars[0].n < expectedBars,
         };
       } finally {
         clearInterval(sampler);

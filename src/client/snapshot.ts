@@ -3,7 +3,7 @@ import type { SeedvaultConfig } from '../config/schema.js';
 import type { Manifest } from '../domain/manifest.js';
 import { InputError } from '../errors.js';
 import { createStorage } from '../storage/index.js';
-import { listVersions, pruneVersions, readLatestVersion, readManifest } from '../storage/seed-catalog.js';
+import { listVersions, pruneVersions, readLatestVersion, readManifest, reservationOwner } from '../storage/seed-catalog.js';
 import { setPinned } from '../storage/pin.js';
 import { connectClient, isWorkflowRunning } from '../temporal/connection.js';
 import { commandConfig } from './context.js';
@@ -64,13 +64,17 @@ export function snapshotCommand(): Command {
       const config = await commandConfig(command);
       const storage = createStorage(config.storage);
       const [versions, latest] = await Promise.all([listVersions(storage), readLatestVersion(storage)]);
+      // An incomplete version is "writing" while its run is alive; without Temporal we cannot tell.
+      const client = versions.some((v) => !v.complete) ? await connectClient(config).catch(() => null) : null;
       const rows = await Promise.all(
         versions.map(async (v) => {
           const manifest = v.complete ? await readManifest(storage, v.version) : null;
           const tableRows = manifest ? Object.values(manifest.tables).reduce((sum, t) => sum + t.rows, 0) : null;
-          return { ...v, latest: v.version === latest, rows: tableRows, created_at: manifest?.created_at ?? null };
+          const owner = v.complete ? null : await reservationOwner(storage, v.version);
+          const writing = client && owner ? await isWorkflowRunning(client, owner).catch(() => false) : false;
+          return { ...v, writing, owner, latest: v.version === latest, rows: tableRows, created_at: manifest?.created_at ?? null };
         }),
-      );
+      ).finally(() => client?.connection.close());
       if (opts.json) return printJson({ location: storage.location, latest, versions: rows });
       if (rows.length === 0) return void process.stdout.write(`no snapshots in ${storage.location}\n`);
       printTable(
@@ -78,7 +82,7 @@ export function snapshotCommand(): Command {
           version: r.version,
           latest: r.latest ? '*' : '',
           pinned: r.pinned ? 'pinned' : '',
-          state: r.complete ? 'complete' : 'incomplete',
+          state: r.complete ? 'complete' : r.writing ? `writing (${r.owner})` : 'incomplete',
           rows: r.rows,
           size: formatBytes(r.bytes),
           created: r.created_at,

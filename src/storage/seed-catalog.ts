@@ -58,6 +58,11 @@ export async function readManifest(storage: Storage, version: string): Promise<M
   }
 }
 
+/** The workflow id that claimed a version (its `.reserved` marker), or null. */
+export async function reservationOwner(storage: Storage, version: string): Promise<string | null> {
+  return (await storage.getText(`${versionPrefix(version)}${RESERVATION_MARKER}`))?.trim() || null;
+}
+
 /** Whether the workflow that reserved a version (by id) is still running. */
 export type OwnerRunning = (workflowId: string) => Promise<boolean>;
 
@@ -70,7 +75,7 @@ export async function pruneVersions(storage: Storage, keep: number, dryRun: bool
   const versions = await Promise.all(
     (await listVersions(storage)).map(async (v) => {
       if (v.complete) return v;
-      const owner = (await storage.getText(`${versionPrefix(v.version)}${RESERVATION_MARKER}`))?.trim();
+      const owner = await reservationOwner(storage, v.version);
       return { ...v, writing: owner ? await ownerRunning(owner) : false };
     }),
   );
