@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { SeedvaultError, ServiceError } from '../errors.js';
-import { type ComponentStatus, readStackEnv, stackDown, type StackOptions, stackStatus, stackUp } from '../stack/index.js';
+import { InputError, SeedvaultError, ServiceError } from '../errors.js';
+import { type ComponentStatus, readStackEnv, stackDown, type StackOptions, stackRemove, stackStatus, stackUp } from '../stack/index.js';
 import { printJson, printTable } from './output.js';
 
 function stackOptions(command: Command): StackOptions {
@@ -46,6 +46,16 @@ export function stackCommand(): Command {
     .description('Stop the recorded processes; data, ports and credentials are kept for the next up')
     .action(async (_opts: unknown, command: Command) => {
       await stackDown(stackOptions(command));
+    });
+
+  stack
+    .command('remove')
+    .description('Stop everything and delete the stack\'s data (databases, buckets, Temporal history) and state folder')
+    .option('--yes', 'required: this deletes every local database, bucket and workflow history of the stack')
+    .action(async (opts: { yes?: boolean }, command: Command) => {
+      if (!opts.yes) throw new InputError('stack remove deletes all local stack data; pass --yes to confirm');
+      await stackRemove(stackOptions(command));
+      process.stdout.write('stack removed\n');
     });
 
   stack
