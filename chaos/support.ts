@@ -22,6 +22,9 @@ import { CLI, rssMiB } from '../bench/support.js';
 
 export { CLI, rssMiB };
 
+/** Where in the work each fault is injected (fractions of the undisturbed run's time or items). */
+export const FAULT_POINTS = [0.1, 0.5, 0.9];
+
 export interface ScenarioResult {
   name: string;
   injected: string;
@@ -44,6 +47,8 @@ export interface ChaosContext {
   baseline: ManifestFingerprint;
   /** How long exportTables ran in the undisturbed snapshot, ms. */
   exportMs: number;
+  /** How long the first stageTable (usdcop_m5_ohlcv) ran in an undisturbed restore of baseVersion, ms. */
+  restoreStageMs: number;
   /** Row count of the three tables of sourceDb. */
   sourceRows: number;
   /** tableDigests(sourceDb). */

@@ -8,7 +8,7 @@ import { backfillProgressQuery } from '../../src/workflows/backfill.js';
 import { freshDatabase } from '../../test/support/db.js';
 import { startProviderFake } from '../../test/support/provider-fake.js';
 import { testConfig, uniqueName } from '../../test/support/stack.js';
-import { kill, rssMiB, spawnWorker, sqlQuery, stopWorker, type ChaosContext, type Scenario } from '../support.js';
+import { FAULT_POINTS, kill, rssMiB, spawnWorker, sqlQuery, stopWorker, type ChaosContext, type Scenario } from '../support.js';
 
 /** Monday 5 to Wednesday 7 January 2026: three sessions, 180 bars per symbol. */
 const RANGE = { from: '2026-01-05T00:00:00Z', to: '2026-01-08T00:00:00Z' };
@@ -29,52 +29,61 @@ function providerEnv(ctx: ChaosContext, databaseUrl: string, url: string, apiKey
   return { DATABASE_URL: databaseUrl, S3_BUCKET: ctx.baseBucket, SEEDVAULT_TASK_QUEUE: uniqueName('chaos-backfill'), ...providerVars(url, apiKey) };
 }
 
-const killDuringFanOut: Scenario = {
-  name: 'backfill: worker SIGKILL during fan-out',
-  injected: 'backfill of 40 symbols x 3 sessions (provider fake, 150 ms latency, concurrency 4); worker SIGKILLed when 12 symbols were done, new worker started',
-  expected: 'the execution completes: 40 symbols x 180 bars, no duplicate bar, finished symbols not fetched again',
-  async run(ctx) {
-    const db = await freshDatabase('chaos_backfill_kill');
-    const fake = await startProviderFake({ apiKey: process.env.TWELVEDATA_API_KEY!, latencyMs: 150 });
-    const env = providerEnv(ctx, db.url, fake.url, fake.apiKey);
-    let worker = spawnWorker(ctx, env);
-    try {
-      const symbols = Array.from({ length: 40 }, (_, i) => `K${String(i).padStart(2, '0')}/COP`);
-      const handle = await startBackfill(testConfig(env), { ...RANGE, symbols, concurrency: 4 });
-      const deadline = Date.now() + 180_000;
-      let doneAtKill = 0;
-      while (Date.now() < deadline) {
-        const p = await handle.query(backfillProgressQuery).catch(() => null);
-        doneAtKill = p?.completed ?? 0;
-        if (doneAtKill >= 12) break;
-        await sleep(50);
+const FAN_OUT_SYMBOLS = 40;
+const FAN_OUT_CONCURRENCY = 4;
+
+function killDuringFanOut(fraction: number): Scenario {
+  const pct = Math.round(fraction * 100);
+  const killAfter = Math.round(FAN_OUT_SYMBOLS * fraction);
+  return {
+    name: `backfill: worker SIGKILL at ${pct}% of the fan-out`,
+    injected: `backfill of ${FAN_OUT_SYMBOLS} symbols x 3 sessions (provider fake, 150 ms latency, concurrency ${FAN_OUT_CONCURRENCY}); worker SIGKILLed when ${killAfter} symbols were done, new worker started`,
+    expected: `the execution completes: ${FAN_OUT_SYMBOLS} symbols x 180 bars, no duplicate bar, finished symbols not fetched again (at most the ${FAN_OUT_CONCURRENCY} in flight refetch)`,
+    async run(ctx) {
+      const db = await freshDatabase(`chaos_backfill_kill_${pct}`);
+      const fake = await startProviderFake({ apiKey: process.env.TWELVEDATA_API_KEY!, latencyMs: 150 });
+      const env = providerEnv(ctx, db.url, fake.url, fake.apiKey);
+      let worker = spawnWorker(ctx, env);
+      try {
+        const symbols = Array.from({ length: FAN_OUT_SYMBOLS }, (_, i) => `K${String(i).padStart(2, '0')}/COP`);
+        const handle = await startBackfill(testConfig(env), { ...RANGE, symbols, concurrency: FAN_OUT_CONCURRENCY });
+        const deadline = Date.now() + 180_000;
+        let doneAtKill = 0;
+        while (Date.now() < deadline) {
+          const p = await handle.query(backfillProgressQuery).catch(() => null);
+          doneAtKill = p?.completed ?? 0;
+          if (doneAtKill >= killAfter) break;
+          await sleep(50);
+        }
+        await kill(worker);
+        const requestsAtKill = [...fake.requests.values()].reduce((a, b) => a + b, 0);
+        worker = spawnWorker(ctx, env);
+        const summary = await handle.result();
+        const { rows } = await sqlQuery(
+          db.url,
+          `select count(*)::int as n, count(distinct (symbol, time))::int as d, count(distinct symbol)::int as s from usdcop_m5_ohlcv where symbol like 'K__/COP'`,
+        );
+        const requests = [...fake.requests.values()].reduce((a, b) => a + b, 0);
+        const expectedRows = symbols.length * BARS;
+        const refetched = requests - symbols.length * 3;
+        const passed =
+          summary.completed + summary.alreadyCompleted === FAN_OUT_SYMBOLS && rows[0].n === expectedRows && rows[0].d === rows[0].n && refetched <= FAN_OUT_CONCURRENCY * 3;
+        return {
+          observed:
+            `killed with ${doneAtKill} symbols done (${requestsAtKill} requests); summary: ${summary.completed} completed, ${summary.alreadyCompleted} resumed, ` +
+            `failed ${JSON.stringify(summary.failed)}, ${summary.runs} run(s); table: ${rows[0].n}/${expectedRows} bars over ${rows[0].s} symbols, ` +
+            `${rows[0].n - rows[0].d} duplicates; ${requests} provider requests in all (${refetched} beyond one per session)`,
+          passed,
+          dataLost: rows[0].n < expectedRows,
+        };
+      } finally {
+        await stopWorker(worker);
+        await fake.close();
+        await db.drop().catch(() => {});
       }
-      await kill(worker);
-      const requestsAtKill = [...fake.requests.values()].reduce((a, b) => a + b, 0);
-      worker = spawnWorker(ctx, env);
-      const summary = await handle.result();
-      const { rows } = await sqlQuery(
-        db.url,
-        `select count(*)::int as n, count(distinct (symbol, time))::int as d, count(distinct symbol)::int as s from usdcop_m5_ohlcv where symbol like 'K__/COP'`,
-      );
-      const requests = [...fake.requests.values()].reduce((a, b) => a + b, 0);
-      const expectedRows = symbols.length * BARS;
-      const passed = summary.completed + summary.alreadyCompleted === 40 && rows[0].n === expectedRows && rows[0].d === rows[0].n;
-      return {
-        observed:
-          `killed with ${doneAtKill} symbols done (${requestsAtKill} requests); summary: ${summary.completed} completed, ${summary.alreadyCompleted} resumed, ` +
-          `failed ${JSON.stringify(summary.failed)}, ${summary.runs} run(s); table: ${rows[0].n}/${expectedRows} bars over ${rows[0].s} symbols, ` +
-          `${rows[0].n - rows[0].d} duplicates; ${requests} provider requests in all (${requests - symbols.length * 3} beyond one per session)`,
-        passed,
-        dataLost: rows[0].n < expectedRows,
-      };
-    } finally {
-      await stopWorker(worker);
-      await fake.close();
-      await db.drop().catch(() => {});
-    }
-  },
-};
+    },
+  };
+}
 
 /** A provider answering per symbol with garbage JSON, a 128 MiB body, or values of the wrong types. */
 async function hostileProvider() {
@@ -151,4 +160,4 @@ const hostileResponses: Scenario = {
   },
 };
 
-export const backfillScenarios: Scenario[] = [killDuringFanOut, hostileResponses];
+export const backfillScenarios: Scenario[] = [...FAULT_POINTS.map(killDuringFanOut), hostileResponses];

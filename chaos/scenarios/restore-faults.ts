@@ -6,18 +6,7 @@ import { restoreProgressQuery, type seedRestore } from '../../src/workflows/rest
 import { freshDatabase } from '../../test/support/db.js';
 import { tableDigests } from '../../test/support/restore.js';
 import { testConfig, uniqueName } from '../../test/support/stack.js';
-import { diff, kill, outage, retriedActivities, spawnWorker, stopWorker, waitForActivityRunning, type ChaosContext, type Scenario } from '../support.js';
-
-async function waitForLoadedRows(handle: WorkflowHandle<typeof seedRestore>, rows: number): Promise<number> {
-  const deadline = Date.now() + 180_000;
-  while (Date.now() < deadline) {
-    const p = await handle.query(restoreProgressQuery).catch(() => null);
-    const loaded = p?.tables.reduce((s, t) => s + t.rows, 0) ?? 0;
-    if (p?.phase === 'loading' && loaded >= rows) return loaded;
-    await sleep(25);
-  }
-  throw new Error(`the restore never loaded ${rows} rows`);
-}
+import { diff, FAULT_POINTS, kill, outage, retriedActivities, spawnWorker, stopWorker, waitForActivityRunning, type ChaosContext, type Scenario } from '../support.js';
 
 async function restoreUnderFault(
   ctx: ChaosContext,
@@ -70,17 +59,23 @@ async function restoreUnderFault(
   }
 }
 
-const killDuringLoad: Scenario = {
-  name: 'restore: worker SIGKILL during load',
-  injected: 'SIGKILL of the worker after 200k rows were loaded into the staging table (progress query); new worker started',
-  expected: 'stageTable retried into the same staging table after the 20 s heartbeat timeout; live tables equal to the source',
-  run: (ctx) =>
-    restoreUnderFault(ctx, 'kill_load', async ({ handle, respawn }) => {
-      const loaded = await waitForLoadedRows(handle, 200_000);
-      await respawn();
-      return `killed with ${loaded} rows loaded`;
-    }),
-};
+function killDuringLoad(fraction: number): Scenario {
+  const pct = Math.round(fraction * 100);
+  return {
+    name: `restore: worker SIGKILL at ${pct}% of the load`,
+    injected: `SIGKILL of the worker ${pct}% of the undisturbed usdcop_m5_ohlcv stageTable time (download + load + validate) after it starts; new worker started`,
+    expected: 'stageTable retried into the same staging table after the 20 s heartbeat timeout; live tables equal to the source',
+    run: (ctx) =>
+      restoreUnderFault(ctx, `kill_load_${pct}`, async ({ handle, respawn }) => {
+        await waitForActivityRunning(handle, 'stageTable');
+        await sleep(Math.round(fraction * ctx.restoreStageMs));
+        const p = await handle.query(restoreProgressQuery).catch(() => null);
+        const loaded = p?.tables.reduce((s, t) => s + t.rows, 0) ?? 0;
+        await respawn();
+        return `killed ${((fraction * ctx.restoreStageMs) / 1000).toFixed(1)} s into stageTable (progress query: ${loaded} rows loaded)`;
+      }),
+  };
+}
 
 const minioDuringDownload: Scenario = {
   name: 'restore: MinIO stopped 30 s during download',
@@ -106,4 +101,4 @@ const postgresDuringSwap: Scenario = {
     }),
 };
 
-export const restoreFaultScenarios: Scenario[] = [killDuringLoad, minioDuringDownload, postgresDuringSwap];
+export const restoreFaultScenarios: Scenario[] = [...FAULT_POINTS.map(killDuringLoad), minioDuringDownload, postgresDuringSwap];

@@ -8,6 +8,7 @@ import { readLatestVersion } from '../../src/storage/seed-catalog.js';
 import type { seedSnapshot, SeedSnapshotResult } from '../../src/workflows/snapshot.js';
 import {
   checkVersion,
+  FAULT_POINTS,
   freshVersion,
   kill,
   outage,
@@ -98,7 +99,7 @@ function killAtActivity(activity: 'moveLatest' | 'pruneSnapshots' | 'verifyUploa
   return {
     name: `snapshot: worker SIGKILL in ${activity}`,
     injected: `SIGKILL of the worker as soon as ${activity} shows as a running pending activity (describe, polled every 10 ms); new worker started`,
-    expected: `${activity} retried (after its 2 min start-to-close timeout: it has no heartbeat) and the run completes; version identical to an undisturbed run`,
+    expected: `${activity} retried after its 30 s heartbeat timeout and the run completes; version identical to an undisturbed run`,
     run: (ctx) =>
       snapshotUnderFault(ctx, `kill-${activity}`, async ({ handle, respawn }) => {
         const state = await waitForActivityRunning(handle, activity);
@@ -110,12 +111,13 @@ function killAtActivity(activity: 'moveLatest' | 'pruneSnapshots' | 'verifyUploa
 
 function componentOutage(component: ComponentName, seconds: number, fraction: number): Scenario {
   const verb = component === 'postgres' ? 'restarted' : `stopped ${seconds} s`;
+  const pct = Math.round(fraction * 100);
   return {
-    name: `snapshot: ${component} ${verb} during export`,
+    name: `snapshot: ${component} ${verb} at ${pct}% of export`,
     injected: `${component} stopped ${Math.round(fraction * 100)}% of the way through the export (by time), started again ${seconds} s later on the same port and data`,
     expected: 'the export attempt fails and is retried once the service is back; version complete, latest, identical to an undisturbed run',
     run: (ctx) =>
-      snapshotUnderFault(ctx, `${component}-export`, async ({ handle, notLatestYet }) => {
+      snapshotUnderFault(ctx, `${component}-export-${pct}`, async ({ handle, notLatestYet }) => {
         const point = await waitForExportPoint(ctx, handle, fraction);
         await outage(ctx, component, seconds * 1000);
         const latestOk = component === 'minio' ? await notLatestYet() : true;
@@ -124,25 +126,26 @@ function componentOutage(component: ComponentName, seconds: number, fraction: nu
   };
 }
 
-const temporalRestart: Scenario = {
-  name: 'snapshot: Temporal dev server restarted mid-workflow',
-  injected: 'Temporal dev server stopped 40% of the way through the export (by time) and started again 10 s later (same port, same sqlite db); worker and CLI client keep running',
-  expected: 'worker and client reconnect by themselves; the run completes; version identical to an undisturbed run',
-  run: (ctx) =>
-    snapshotUnderFault(ctx, 'temporal-restart', async ({ handle }) => {
-      const point = await waitForExportPoint(ctx, handle, 0.4);
-      await outage(ctx, 'temporal', 10_000);
-      return `Temporal down for 10 s from ${point}`;
-    }),
-};
+function temporalRestart(fraction: number): Scenario {
+  const pct = Math.round(fraction * 100);
+  return {
+    name: `snapshot: Temporal dev server restarted at ${pct}% of export`,
+    injected: `Temporal dev server stopped ${pct}% of the way through the export (by time) and started again 10 s later (same port, same sqlite db); worker and CLI client keep running`,
+    expected: 'worker and client reconnect by themselves; the run completes; version identical to an undisturbed run',
+    run: (ctx) =>
+      snapshotUnderFault(ctx, `temporal-restart-${pct}`, async ({ handle }) => {
+        const point = await waitForExportPoint(ctx, handle, fraction);
+        await outage(ctx, 'temporal', 10_000);
+        return `Temporal down for 10 s from ${point}`;
+      }),
+  };
+}
 
 export const snapshotFaultScenarios: Scenario[] = [
-  killAtExportFraction(0.1),
-  killAtExportFraction(0.5),
-  killAtExportFraction(0.9),
+  ...FAULT_POINTS.map(killAtExportFraction),
   killAtActivity('moveLatest'),
   killAtActivity('pruneSnapshots'),
-  componentOutage('minio', 30, 0.3),
-  componentOutage('postgres', 3, 0.5),
-  temporalRestart,
+  ...FAULT_POINTS.map((f) => componentOutage('minio', 30, f)),
+  ...FAULT_POINTS.map((f) => componentOutage('postgres', 3, f)),
+  ...FAULT_POINTS.map(temporalRestart),
 ];
