@@ -20,6 +20,9 @@ export interface ArchivedEntry {
   mtime: string;
   /** Symlinks only: the link text as stored. */
   target?: string;
+  /** Numeric owner and group at backup time; a restore running as root applies them. */
+  uid?: number;
+  gid?: number;
 }
 
 export interface EncryptionInfo {

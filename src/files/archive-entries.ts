@@ -23,6 +23,7 @@ function fromHeader(header: tar.Headers): ArchivedEntry {
     mode: (header.mode ?? 0o644) & 0o7777,
     mtime: mtime.toISOString(),
     ...(type === 'symlink' ? { target: header.linkname ?? '' } : {}),
+    ...(header.uid !== undefined && header.gid !== undefined ? { uid: header.uid, gid: header.gid } : {}),
   };
 }
 

@@ -47,11 +47,12 @@ async function walk(plan: SourcePlan, pack: tar.Pack): Promise<PackResult> {
     const info = await lstat(abs);
     const mtime = toMillis(info.mtimeMs);
     // pax keeps the milliseconds that the ustar header (whole seconds) would drop.
-    const common = { name: path, mode: mode(info.mode), mtime, pax: { mtime: (mtime.getTime() / 1000).toFixed(3) } };
+    const common = { name: path, mode: mode(info.mode), uid: info.uid, gid: info.gid, mtime, pax: { mtime: (mtime.getTime() / 1000).toFixed(3) } };
+    const owner = { uid: info.uid, gid: info.gid };
     if (info.isDirectory()) {
       if (path) {
         pack.entry({ ...common, type: 'directory' });
-        result.files.push({ path, type: 'directory', size: 0, mode: common.mode, mtime: mtime.toISOString() });
+        result.files.push({ path, type: 'directory', size: 0, mode: common.mode, mtime: mtime.toISOString(), ...owner });
       }
       for (const name of (await readdir(abs)).sort()) await visit(join(abs, name));
     } else if (info.isSymbolicLink()) {
@@ -59,10 +60,10 @@ async function walk(plan: SourcePlan, pack: tar.Pack): Promise<PackResult> {
       const problem = linkTargetProblem(path, target);
       if (problem) return void result.skipped.push({ path, reason: problem });
       pack.entry({ ...common, type: 'symlink', linkname: target });
-      result.files.push({ path, type: 'symlink', size: 0, mode: common.mode, mtime: mtime.toISOString(), target });
+      result.files.push({ path, type: 'symlink', size: 0, mode: common.mode, mtime: mtime.toISOString(), target, ...owner });
     } else if (info.isFile()) {
       const sha256 = await addFile(pack, abs, { ...common, type: 'file', size: info.size });
-      result.files.push({ path, type: 'file', size: info.size, sha256, mode: common.mode, mtime: mtime.toISOString() });
+      result.files.push({ path, type: 'file', size: info.size, sha256, mode: common.mode, mtime: mtime.toISOString(), ...owner });
       result.sourceBytes += info.size;
     } else {
       result.skipped.push({ path, reason: 'not a regular file, directory or symlink' });
@@ -99,7 +100,9 @@ export function packFile(plan: SourcePlan): { stream: Readable; done: Promise<Pa
     await finished(stream);
     // Size as read, so it always matches the hash even if the file grew meanwhile.
     const { sha256, bytes } = tap.result();
-    const entry: ArchivedEntry = { path: basename(abs), type: 'file', size: bytes, sha256, mode: mode(info.mode), mtime: toMillis(info.mtimeMs).toISOString() };
+    const entry: ArchivedEntry = {
+      path: basename(abs), type: 'file', size: bytes, sha256, mode: mode(info.mode), mtime: toMillis(info.mtimeMs).toISOString(), uid: info.uid, gid: info.gid,
+    };
     return { files: [entry], skipped: [], sourceBytes: bytes };
   })();
   done.catch(() => {});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, symlink, utimes, writeFile, chmod, lutimes } from 'node:fs/promises';
+import { chmod, lchown, lstat, lutimes, mkdir, mkdtemp, readdir, readFile, readlink, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -32,10 +32,14 @@ export async function makeAwkwardTree(root: string): Promise<void> {
   for (const path of ['portfolio state.json', 'nested/binary.bin', 'nested/deeper/empty.txt', 'run.sh']) await utimes(join(root, path), when, when);
   await lutimes(join(root, 'link to empty'), when, when);
   for (const dir of ['nested/deeper/deepest', 'nested/deeper', 'nested', 'empty dir']) await utimes(join(root, dir), when, when);
+  // Foreign owners where we may set them (root): a restore as root must bring them back.
+  if (process.getuid?.() === 0) {
+    for (const path of ['run.sh', 'nested/deeper', 'link to empty']) await lchown(join(root, path), 1234, 5678);
+  }
 }
 
 export interface TreeEntry {
-  /** Type, mode, content hash or link text. */
+  /** Type, mode, owner, content hash or link text. */
   what: string;
   mtimeMs: number;
 }
@@ -49,11 +53,12 @@ export async function describeTree(root: string): Promise<Record<string, TreeEnt
       const path = `${prefix}${name}`;
       const info = await lstat(abs);
       const mode = (info.mode & 0o7777).toString(8);
-      if (info.isSymbolicLink()) out[path] = { what: `link ${await readlink(abs)}`, mtimeMs: info.mtimeMs };
+      const owner = `${info.uid}:${info.gid}`;
+      if (info.isSymbolicLink()) out[path] = { what: `link ${owner} ${await readlink(abs)}`, mtimeMs: info.mtimeMs };
       else if (info.isDirectory()) {
         await walk(abs, `${path}/`);
-        out[path] = { what: `dir ${mode}`, mtimeMs: info.mtimeMs };
-      } else out[path] = { what: `file ${mode} ${createHash('sha256').update(await readFile(abs)).digest('hex')}`, mtimeMs: info.mtimeMs };
+        out[path] = { what: `dir ${mode} ${owner}`, mtimeMs: info.mtimeMs };
+      } else out[path] = { what: `file ${mode} ${owner} ${createHash('sha256').update(await readFile(abs)).digest('hex')}`, mtimeMs: info.mtimeMs };
     }
   };
   await walk(root, '');
