@@ -106,9 +106,9 @@ describe('file backup archives (local folder, no workflow)', () => {
     assert.match(metadata.archive.file, /\.tar\.gz\.enc$/);
     assert.ok(!JSON.stringify(metadata).includes(KEY.key.toString('hex')), 'the key never lands in metadata');
     const dest = join(await tempDir('dest'), 'x');
-    await restoreFileBackup(storage, { id: metadata.backup_id, dest, overwrite: false }, () => KEY);
+    await restoreFileBackup(storage, { id: metadata.backup_id, dest, overwrite: false }, () => [KEY]);
     await assertSameTree(dest, source);
-    await assert.rejects(verifyFileBackup(storage, metadata.backup_id, () => keyOf(8)), (err) => err instanceof InputError && /^wrong encryption key for strategies_20251217_162039/.test(err.message) && !err.message.includes('\n'));
+    await assert.rejects(verifyFileBackup(storage, metadata.backup_id, () => [keyOf(8)]), (err) => err instanceof InputError && /^wrong encryption key for strategies_20251217_162039/.test(err.message) && !err.message.includes('\n'));
   });
 
   test('the encrypted stream detects tampering, truncation and a swapped key', async () => {

@@ -24,6 +24,7 @@ import { assertSameTree, craftBackup, ESCAPING_ARCHIVES, makeAwkwardTree, tempDi
 import { createBucket, testConfig, uniqueName, withWorker } from './support/stack.js';
 
 type TypeSettings = SeedvaultConfig['file_backups']['types'][string];
+const encryption = (key_file: string, previous_key_files: string[] = []) => ({ enabled: true, key_file, previous_key_envs: [], previous_key_files });
 const typeWith = (sources: string[], extra: Partial<TypeSettings> = {}): TypeSettings => ({
   sources, enabled: true, retention_days: 30, compress: true, interval_hours: 24, description: 'test', ...extra,
 });
@@ -210,7 +211,7 @@ describe('file backups encrypted', () => {
     keys = { right: join(keyDir, 'right.key'), wrong: join(keyDir, 'wrong.key') };
     await writeFile(keys.right, `${'ab'.repeat(32)}\n`, { mode: 0o600 });
     await writeFile(keys.wrong, Buffer.alloc(32, 9).toString('base64'), { mode: 0o600 });
-    ctx = await setup('files_enc', env, { types: { strategies: typeWith([tree]) }, encryption: { enabled: true, key_file: keys.right } });
+    ctx = await setup('files_enc', env, { types: { strategies: typeWith([tree]) }, encryption: encryption(keys.right) });
   });
   after(async () => ctx.worker.stop());
 
@@ -224,11 +225,30 @@ describe('file backups encrypted', () => {
     await restore(ctx.config, { id, dest, overwrite: false });
     await assertSameTree(dest, tree);
 
-    const wrong = await setup('files_enc_wrong', env, { types: { strategies: typeWith([tree]) }, encryption: { enabled: true, key_file: keys.wrong } });
+    const wrong = await setup('files_enc_wrong', env, { types: { strategies: typeWith([tree]) }, encryption: encryption(keys.wrong) });
     try {
-      await assert.rejects(restore(wrong.config, { id, dest: join(await tempDir('dest'), 'x'), overwrite: false }), (err) => err instanceof InputError && /^wrong encryption key for strategies_\d{8}_\d{6}: it was encrypted with key [0-9a-f]{16}, the configured key is [0-9a-f]{16}$/.test(err.message));
+      await assert.rejects(
+        restore(wrong.config, { id, dest: join(await tempDir('dest'), 'x'), overwrite: false }),
+        (err) => err instanceof InputError && /^wrong encryption key for strategies_\d{8}_\d{6}: it was encrypted with key [0-9a-f]{16}, the configured key is [0-9a-f]{16} \(a rotated-out key goes in file_backups\.encryption\.previous_key_files or previous_key_envs\)$/.test(err.message),
+      );
     } finally {
       await wrong.worker.stop();
+    }
+  });
+
+  test('key rotation: a new key encrypts, the rotated-out key still restores the old backups', async () => {
+    const { backups: before } = await backup(ctx.config, { types: ['strategies'] });
+    const rotated = await setup('files_enc_rotated', env, { types: { strategies: typeWith([tree]) }, encryption: encryption(keys.wrong, [keys.right]) });
+    try {
+      const dest = join(await tempDir('dest'), 'old');
+      await restore(rotated.config, { id: before[0]!.backup_id, dest, overwrite: false });
+      await assertSameTree(dest, tree);
+      const { backups: after } = await backup(rotated.config, { types: ['strategies'] });
+      const [oldMeta, newMeta] = await Promise.all([readMetadata(ctx.storage, before[0]!.backup_id), readMetadata(ctx.storage, after[0]!.backup_id)]);
+      assert.notEqual(newMeta!.encryption!.key_id, oldMeta!.encryption!.key_id, 'the new backup uses the new key');
+      await assert.rejects(restore(ctx.config, { id: after[0]!.backup_id, dest: join(await tempDir('dest'), 'y'), overwrite: false }), /wrong encryption key/, 'the old key alone cannot open it');
+    } finally {
+      await rotated.worker.stop();
     }
   });
 });

@@ -7,7 +7,7 @@ import { parsePointInTime, type CleanupPlan } from '../domain/file-backup-select
 import { errorMessage, InputError, IntegrityError } from '../errors.js';
 import { assertBackupId, deleteFileBackup, fileBackupStorage, listFileBackups } from '../files/catalog.js';
 import { fileBackupHealth } from '../files/health.js';
-import { loadMasterKey } from '../files/key.js';
+import { loadKeyring } from '../files/key.js';
 import type { RestoreResult } from '../files/restore.js';
 import { verifyFileBackup } from '../files/verify.js';
 import type { FileBackupInput, FileBackupResult } from '../workflows/file-backup.js';
@@ -37,7 +37,7 @@ function printPlan(plan: CleanupPlan, dryRun: boolean): void {
   if (plan.delete.length === 0) process.stdout.write('nothing to clean up\n');
 }
 
-const keyLoader = (config: SeedvaultConfig) => () => loadMasterKey(config.file_backups.encryption);
+const keyring = (config: SeedvaultConfig) => () => loadKeyring(config.file_backups.encryption);
 
 export function filesCommand(): Command {
   const files = new Command('files').description('back up, list, verify, restore and clean up files and directories (seed 003)');
@@ -129,7 +129,7 @@ export function filesCommand(): Command {
       const results = [];
       for (const id of ids) {
         try {
-          results.push({ ...(await verifyFileBackup(storage, id, keyLoader(config))), ok: true, error: null });
+          results.push({ ...(await verifyFileBackup(storage, id, keyring(config))), ok: true, error: null });
         } catch (err) {
           if (opts.id && !(err instanceof IntegrityError)) throw err;
           results.push({ backup_id: id, ok: false, error: errorMessage(err) });

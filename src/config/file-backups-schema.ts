@@ -21,6 +21,9 @@ const encryptionSchema = z
     key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
     /** A file holding the key; keep it outside the backup storage. */
     key_file: z.string().min(1).optional(),
+    /** Keys rotated out: never used to encrypt, only to verify and restore the backups made with them. */
+    previous_key_envs: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be environment variable names')).default([]),
+    previous_key_files: z.array(z.string().min(1)).default([]),
   })
   .refine((e) => !e.enabled || Boolean(e.key_env) !== Boolean(e.key_file), 'when enabled, set exactly one of key_env and key_file');
 

@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { chmod, lstat, lutimes, mkdir, realpath, rm, symlink, utimes } from 'node:fs/promises';
+import { chmod, lchown, lstat, lutimes, mkdir, realpath, rm, symlink, utimes } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -27,11 +27,19 @@ export async function findConflicts(dest: string, files: ArchivedEntry[]): Promi
   return conflicts;
 }
 
+/** Like tar: owners are restored only by root (anyone else cannot give files away). */
+const restoresOwners = process.getuid?.() === 0;
+
+async function applyOwner(target: string, entry: ArchivedEntry): Promise<void> {
+  if (restoresOwners && entry.uid !== undefined && entry.gid !== undefined) await lchown(target, entry.uid, entry.gid);
+}
+
 /**
  * Writes a checked archive under `dest`. Every parent is resolved and must stay inside
  * dest (a symlink already there cannot redirect a write); files are created exclusively,
- * so the last path component is never followed either. Directory modes and mtimes are
- * applied last, deepest first, so read-only directories can still be filled.
+ * so the last path component is never followed either. Directory owners, modes and
+ * mtimes are applied last, deepest first, so read-only directories can still be filled.
+ * Owners come before modes: chown clears set-id bits.
  */
 export async function extractEntries(decoded: Readable, metadata: FileBackupMetadata, dest: string, overwrite: boolean): Promise<number> {
   await mkdir(dest, { recursive: true });
@@ -55,9 +63,11 @@ export async function extractEntries(decoded: Readable, metadata: FileBackupMeta
       directories.push(entry);
     } else if (entry.type === 'symlink') {
       await symlink(entry.target!, target);
+      await applyOwner(target, entry);
       await lutimes(target, mtime, mtime);
     } else {
       await pipeline(body ? Readable.from(body) : Readable.from([]), createWriteStream(target, { flags: 'wx', mode: 0o600 }));
+      await applyOwner(target, entry);
       await chmod(target, entry.mode);
       await utimes(target, mtime, mtime);
     }
@@ -65,6 +75,7 @@ export async function extractEntries(decoded: Readable, metadata: FileBackupMeta
   });
   for (const entry of directories.reverse()) {
     const target = join(root, entry.path);
+    await applyOwner(target, entry);
     await chmod(target, entry.mode);
     await utimes(target, new Date(entry.mtime), new Date(entry.mtime));
   }

@@ -21,26 +21,38 @@ function decodeKey(text: string, where: string): Buffer {
   return key;
 }
 
+function readKey(source: { env: string } | { file: string }, configKey: string, env: NodeJS.ProcessEnv): MasterKey {
+  let key: Buffer;
+  if ('env' in source) {
+    const value = env[source.env];
+    if (!value) throw new InputError(`${configKey}: environment variable ${source.env} is not set`);
+    key = decodeKey(value, `environment variable ${source.env}`);
+  } else {
+    let text: string;
+    try {
+      text = readFileSync(source.file, 'utf8');
+    } catch (err) {
+      throw new InputError(`${configKey}: cannot read ${source.file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    key = decodeKey(text, `key file ${source.file}`);
+  }
+  return { key, id: keyId(key) };
+}
+
 /**
  * Loads the master key from the environment variable or key file the config names. The
  * key lives outside the backup storage by construction: it is only ever read from here.
  */
 export function loadMasterKey(source: KeySource, env: NodeJS.ProcessEnv = process.env): MasterKey {
-  let key: Buffer;
-  if (source.key_env) {
-    const value = env[source.key_env];
-    if (!value) throw new InputError(`file_backups.encryption.key_env: environment variable ${source.key_env} is not set`);
-    key = decodeKey(value, `environment variable ${source.key_env}`);
-  } else if (source.key_file) {
-    let text: string;
-    try {
-      text = readFileSync(source.key_file, 'utf8');
-    } catch (err) {
-      throw new InputError(`file_backups.encryption.key_file: cannot read ${source.key_file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
-    key = decodeKey(text, `key file ${source.key_file}`);
-  } else {
-    throw new InputError('file_backups.encryption: set key_env or key_file');
-  }
-  return { key, id: keyId(key) };
+  if (source.key_env) return readKey({ env: source.key_env }, 'file_backups.encryption.key_env', env);
+  if (source.key_file) return readKey({ file: source.key_file }, 'file_backups.encryption.key_file', env);
+  throw new InputError('file_backups.encryption: set key_env or key_file');
+}
+
+/** Every key that may open a backup: the current one (when set), then the rotated-out ones. */
+export function loadKeyring(source: KeySource & { previous_key_envs?: string[]; previous_key_files?: string[] }, env: NodeJS.ProcessEnv = process.env): MasterKey[] {
+  const keys = source.key_env || source.key_file ? [loadMasterKey(source, env)] : [];
+  for (const name of source.previous_key_envs ?? []) keys.push(readKey({ env: name }, 'file_backups.encryption.previous_key_envs', env));
+  for (const file of source.previous_key_files ?? []) keys.push(readKey({ file }, 'file_backups.encryption.previous_key_files', env));
+  return keys;
 }

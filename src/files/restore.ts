@@ -23,11 +23,11 @@ export interface RestoreResult {
 export async function restoreFileBackup(
   storage: Storage,
   input: { id: string; dest: string; overwrite: boolean },
-  loadKey: () => MasterKey,
+  loadKeys: () => MasterKey[],
 ): Promise<RestoreResult> {
   if (!isAbsolute(input.dest)) throw new InputError(`restore destination must be an absolute path, got "${input.dest.slice(0, 200)}"`);
   const metadata = await requireMetadata(storage, input.id);
-  const key = keyForBackup(metadata, loadKey);
+  const key = keyForBackup(metadata, loadKeys);
   const entries = await withVerifiedArchive(storage, metadata, async (open) => {
     await checkEntries(decodeArchive(open(), metadata, key), metadata);
     const conflicts = await findConflicts(input.dest, metadata.files);

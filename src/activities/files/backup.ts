@@ -18,7 +18,7 @@ export interface FileBackupSummary {
 }
 
 export function fileBackupActivities(deps: ActivityDeps) {
-  const { files, loadKey } = fileBackupContext(deps);
+  const { files, loadKey, loadKeys } = fileBackupContext(deps);
   const encrypt = deps.config.file_backups.encryption.enabled;
   return {
     async fileBackupPlan(input: { types?: string[]; source?: string; description?: string }): Promise<FileBackupJob[]> {
@@ -69,7 +69,7 @@ export function fileBackupActivities(deps: ActivityDeps) {
 
     /** Reads the stored backup back: archive sha256, then every file's sha256. */
     async verifyStoredFileBackup(input: { id: string }): Promise<VerifyResult> {
-      return withHeartbeat(() => ({ verifying: input.id }), () => verifyFileBackup(files, input.id, loadKey));
+      return withHeartbeat(() => ({ verifying: input.id }), () => verifyFileBackup(files, input.id, loadKeys));
     },
   };
 }

@@ -13,7 +13,7 @@ export interface RestoreTarget {
 }
 
 export function fileRestoreActivities(deps: ActivityDeps) {
-  const { files, loadKey } = fileBackupContext(deps);
+  const { files, loadKeys } = fileBackupContext(deps);
   return {
     /** One backup by id, or per type the newest complete backup at or before `at`. */
     async planFileRestore(input: { id?: string; types?: string[]; at?: string }): Promise<RestoreTarget[]> {
@@ -28,7 +28,7 @@ export function fileRestoreActivities(deps: ActivityDeps) {
     },
 
     async restoreStoredFileBackup(input: { id: string; dest: string; overwrite: boolean }): Promise<RestoreResult> {
-      return withHeartbeat(() => ({ restoring: input.id }), () => restoreFileBackup(files, input, loadKey));
+      return withHeartbeat(() => ({ restoring: input.id }), () => restoreFileBackup(files, input, loadKeys));
     },
   };
 }

@@ -3,7 +3,7 @@ import { backupTypeProblem } from '../../domain/file-backup-id.js';
 import { InputError } from '../../errors.js';
 import { fileBackupStorage } from '../../files/catalog.js';
 import type { MasterKey } from '../../files/encryption.js';
-import { loadMasterKey } from '../../files/key.js';
+import { loadKeyring, loadMasterKey } from '../../files/key.js';
 import type { Storage } from '../../storage/types.js';
 import type { ActivityDeps } from '../deps.js';
 
@@ -39,7 +39,11 @@ export function fileBackupJobs(config: SeedvaultConfig, input: { types?: string[
   });
 }
 
-/** The file backup storage and key access every file activity uses. */
-export function fileBackupContext({ config, storage }: ActivityDeps): { files: Storage; loadKey: () => MasterKey } {
-  return { files: fileBackupStorage(config, storage), loadKey: () => loadMasterKey(config.file_backups.encryption) };
+/** The file backup storage and key access every file activity uses: the current key encrypts, the keyring opens. */
+export function fileBackupContext({ config, storage }: ActivityDeps): { files: Storage; loadKey: () => MasterKey; loadKeys: () => MasterKey[] } {
+  return {
+    files: fileBackupStorage(config, storage),
+    loadKey: () => loadMasterKey(config.file_backups.encryption),
+    loadKeys: () => loadKeyring(config.file_backups.encryption),
+  };
 }
