@@ -1,10 +1,11 @@
 import type { SeedvaultConfig } from '../config/schema.js';
 import { backupIdCandidate, backupIdProblem, parseBackupId } from '../domain/file-backup-id.js';
 import { backupPrefix, FILE_CLAIM_MARKER, FILE_METADATA, type FileBackupMetadata } from '../domain/file-backup-metadata.js';
-import { InputError, IntegrityError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { createStorage } from '../storage/index.js';
 import { LocalStorage } from '../storage/local.js';
 import { PrefixedStorage } from '../storage/prefixed.js';
+import { readJson } from '../storage/read-json.js';
 import type { Storage } from '../storage/types.js';
 
 /**
@@ -32,14 +33,7 @@ export function assertBackupId(id: string): string {
 }
 
 export async function readMetadata(storage: Storage, id: string): Promise<FileBackupMetadata | null> {
-  const key = `${backupPrefix(assertBackupId(id))}${FILE_METADATA}`;
-  const text = await storage.getText(key);
-  if (text === null) return null;
-  try {
-    return JSON.parse(text) as FileBackupMetadata;
-  } catch {
-    throw new IntegrityError(`${storage.location}/${key} is not valid JSON`);
-  }
+  return readJson<FileBackupMetadata>(storage, `${backupPrefix(assertBackupId(id))}${FILE_METADATA}`);
 }
 
 export async function requireMetadata(storage: Storage, id: string): Promise<FileBackupMetadata> {

@@ -17,6 +17,7 @@ import { IntegrityError } from '../errors.js';
 import { hashTap } from '../files/hash-tap.js';
 import { parquetFileInfo } from '../parquet/parquet-reader.js';
 import { LocalStorage } from '../storage/local.js';
+import { readJson } from '../storage/read-json.js';
 import type { Storage } from '../storage/types.js';
 
 export type FileFormat = 'parquet' | 'csv' | 'csv.gz';
@@ -44,13 +45,8 @@ export async function findManifest(storage: Storage, version: string): Promise<{
     prefixes.push(versionPrefix(version), '');
   }
   for (const prefix of prefixes) {
-    const text = await storage.getText(`${prefix}${MANIFEST_FILE}`);
-    if (text === null) continue;
-    try {
-      return { prefix, manifest: JSON.parse(text) as Manifest };
-    } catch {
-      throw new IntegrityError(`${storage.location}/${prefix}${MANIFEST_FILE} is not valid JSON`);
-    }
+    const manifest = await readJson<Manifest>(storage, `${prefix}${MANIFEST_FILE}`);
+    if (manifest) return { prefix, manifest };
   }
   throw new IntegrityError(`no complete snapshot ${version} in ${storage.location} (no ${MANIFEST_FILE})`);
 }

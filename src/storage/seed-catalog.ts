@@ -7,7 +7,7 @@ import {
 } from '../domain/manifest.js';
 import { planPrune, type PrunePlan } from '../domain/retention.js';
 import { compareVersionsDesc, isVersion, versionPrefix } from '../domain/version.js';
-import { IntegrityError } from '../errors.js';
+import { readJson } from './read-json.js';
 import type { Storage } from './types.js';
 
 export interface VersionEntry {
@@ -48,14 +48,7 @@ export async function readLatestVersion(storage: Storage): Promise<string | null
 
 /** The manifest of a version, or null when the version has none (incomplete or absent). */
 export async function readManifest(storage: Storage, version: string): Promise<Manifest | null> {
-  const key = `${versionPrefix(version)}${MANIFEST_FILE}`;
-  const text = await storage.getText(key);
-  if (text === null) return null;
-  try {
-    return JSON.parse(text) as Manifest;
-  } catch {
-    throw new IntegrityError(`${storage.location}/${key} is not valid JSON`);
-  }
+  return readJson<Manifest>(storage, `${versionPrefix(version)}${MANIFEST_FILE}`);
 }
 
 /** The workflow id that claimed a version (its `.reserved` marker), or null. */
