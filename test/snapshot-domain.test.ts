@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { renderChecksums } from '../src/domain/manifest.js';
+import { findManifest } from '../src/restore/source-file.js';
+import { LocalStorage } from '../src/storage/local.js';
+import { MANIFEST_FILE, renderChecksums } from '../src/domain/manifest.js';
 import { planPrune, type StoredVersion } from '../src/domain/retention.js';
 import { compareVersionsDesc, nextFreeVersion, versionForDate, versionPrefix, versionProblem } from '../src/domain/version.js';
 import { assertSafeKey } from '../src/storage/keys.js';
@@ -78,5 +83,15 @@ describe('storage keys', () => {
     }
     assert.equal(assertSafeKey('v2026.01.22/usdcop_m5_ohlcv.parquet'), 'v2026.01.22/usdcop_m5_ohlcv.parquet');
     assert.equal(assertSafeKey('latest/'), 'latest/');
+  });
+});
+
+describe('finding a manifest', () => {
+  test('a folder that is one version\'s own answers for that version only', async () => {
+    const storage = new LocalStorage(await mkdtemp(join(tmpdir(), 'seedvault-one-version-')));
+    await storage.put(MANIFEST_FILE, JSON.stringify({ version: '2026.01.22', tables: {} }));
+    assert.equal((await findManifest(storage, '2026.01.22')).manifest.version, '2026.01.22');
+    assert.equal((await findManifest(storage, 'latest')).prefix, '');
+    await assert.rejects(findManifest(storage, '2026.01.29'), /no complete snapshot 2026\.01\.29/);
   });
 });

@@ -10,14 +10,15 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { glob } from 'glob';
-import { LATEST_PREFIX, LATEST_VERSION_KEY, MANIFEST_FILE, type Manifest, type ManifestTable } from '../domain/manifest.js';
+import { LATEST_PREFIX, MANIFEST_FILE, type Manifest, type ManifestTable } from '../domain/manifest.js';
 import type { Candidate } from '../domain/restore.js';
-import { isVersion, versionPrefix } from '../domain/version.js';
+import { versionPrefix } from '../domain/version.js';
 import { IntegrityError } from '../errors.js';
 import { hashTap } from '../files/hash-tap.js';
 import { parquetFileInfo } from '../parquet/parquet-reader.js';
 import { LocalStorage } from '../storage/local.js';
 import { readJson } from '../storage/read-json.js';
+import { readLatestVersion } from '../storage/seed-catalog.js';
 import type { Storage } from '../storage/types.js';
 
 export type FileFormat = 'parquet' | 'csv' | 'csv.gz';
@@ -38,15 +39,16 @@ export async function findManifest(storage: Storage, version: string): Promise<{
   const prefixes: string[] = [];
   if (version === 'latest') {
     // v<V>/ never changes once complete; latest/ is briefly without manifest while it moves.
-    const latest = (await storage.getText(LATEST_VERSION_KEY))?.trim();
-    if (latest && isVersion(latest)) prefixes.push(versionPrefix(latest));
+    const latest = await readLatestVersion(storage);
+    if (latest) prefixes.push(versionPrefix(latest));
     prefixes.push(LATEST_PREFIX, '');
   } else {
     prefixes.push(versionPrefix(version), '');
   }
   for (const prefix of prefixes) {
     const manifest = await readJson<Manifest>(storage, `${prefix}${MANIFEST_FILE}`);
-    if (manifest) return { prefix, manifest };
+    // The root holds a manifest when the folder is one version's own; it counts only if it is the one asked for.
+    if (manifest && (prefix !== '' || version === 'latest' || manifest.version === version)) return { prefix, manifest };
   }
   throw new IntegrityError(`no complete snapshot ${version} in ${storage.location} (no ${MANIFEST_FILE})`);
 }
