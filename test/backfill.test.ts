@@ -5,11 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
+import { ScheduleNotFoundError } from '@temporalio/client';
 import pg from 'pg';
 import { CLI, spawnWorker } from '../bench/support.js';
 import { startBackfill } from '../src/client/backfill-start.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { BACKFILL_SCHEDULE_ID } from '../src/temporal/backfill-schedule.js';
+import { fileBackupSchedules } from '../src/temporal/file-backup-schedules.js';
 import { backfillProgressQuery, setConcurrencyUpdate, type BackfillInput, type BackfillSummary } from '../src/workflows/backfill.js';
 import { FailureAlert } from '../src/workflows/search-attributes.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
@@ -211,10 +213,19 @@ describe('backfill against a fake provider', () => {
         assert.match(err.stderr, /^seedvault: .+\n$/, args.join(' '));
       }
 
-      const applied = JSON.parse((await cli('schedule', 'apply', '--json')).stdout) as { scheduleId: string }[];
+      // A file backup type that was enabled when its schedule was made, and is not any more.
+      const config = testConfig(env);
+      const client = await connectClient(config);
+      const retired = { ...config, file_backups: { ...config.file_backups, types: { retired_type: { sources: ['.'], enabled: true, retention_days: 1, compress: true, interval_hours: 24, description: '' } } } };
+      await client.schedule.create(fileBackupSchedules(retired)[0]!);
+
+      const applied = JSON.parse((await cli('schedule', 'apply', '--json')).stdout) as { scheduleId: string; action: string }[];
       assert.ok(applied.some((a) => a.scheduleId === BACKFILL_SCHEDULE_ID));
-      const schedule = await (await connectClient(testConfig(env))).schedule.getHandle(BACKFILL_SCHEDULE_ID).describe();
+      assert.ok(applied.some((a) => a.scheduleId === 'file-backup-retired-type' && a.action === 'deleted'), JSON.stringify(applied));
+      await assert.rejects(client.schedule.getHandle('file-backup-retired-type').describe(), ScheduleNotFoundError);
+      const schedule = await client.schedule.getHandle(BACKFILL_SCHEDULE_ID).describe();
       assert.equal(schedule.memo?.cron, '0 2 * * *');
+      await client.connection.close();
     } finally {
       await worker.stop();
     }

@@ -2,9 +2,11 @@ import { ScheduleOverlapPolicy, type ScheduleOptions } from '@temporalio/client'
 import type { SeedvaultConfig } from '../config/schema.js';
 import type { FileBackupInput } from '../workflows/file-backup.js';
 
+export const FILE_BACKUP_SCHEDULE_PREFIX = 'file-backup-';
+
 /** Schedule id of a file backup type: `file-backup-trading-history`. */
 export function fileBackupScheduleId(type: string): string {
-  return `file-backup-${type.replaceAll('_', '-')}`;
+  return `${FILE_BACKUP_SCHEDULE_PREFIX}${type.replaceAll('_', '-')}`;
 }
 
 /**
@@ -28,7 +30,7 @@ export function fileBackupSchedules(config: SeedvaultConfig): ScheduleOptions[] 
           staticSummary: `file backup of ${type} every ${t.interval_hours} h`,
         },
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
-        memo: { managedBy: 'seedvault', every: `${t.interval_hours}h` },
+        memo: { managedBy: 'seedvault', every: `${t.interval_hours}h`, taskQueue: config.temporal.task_queue },
       } satisfies ScheduleOptions;
     });
 }

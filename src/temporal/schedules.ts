@@ -2,7 +2,7 @@ import { ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@tempo
 import { ScheduleNotFoundError } from '@temporalio/client';
 import type { SeedvaultConfig } from '../config/schema.js';
 import { backfillSchedule } from './backfill-schedule.js';
-import { fileBackupSchedules } from './file-backup-schedules.js';
+import { FILE_BACKUP_SCHEDULE_PREFIX, fileBackupSchedules } from './file-backup-schedules.js';
 import { qualitySchedules } from './quality-schedules.js';
 import type { SeedSnapshotInput } from '../workflows/snapshot.js';
 
@@ -32,10 +32,15 @@ export function desiredSchedules(config: SeedvaultConfig): ScheduleOptions[] {
   ];
 }
 
-/** Creates missing schedules and updates existing ones to match the config; returns what it did per id. */
-export async function applySchedules(client: Client, config: SeedvaultConfig): Promise<{ scheduleId: string; action: 'created' | 'updated' }[]> {
-  const results: { scheduleId: string; action: 'created' | 'updated' }[] = [];
-  for (const options of desiredSchedules(config)) {
+/**
+ * Creates missing schedules, updates existing ones to match the config, and deletes the
+ * file-backup schedules of this task queue whose type is no longer enabled (the other ids
+ * are fixed); returns what it did per id.
+ */
+export async function applySchedules(client: Client, config: SeedvaultConfig): Promise<{ scheduleId: string; action: 'created' | 'updated' | 'deleted' }[]> {
+  const results: { scheduleId: string; action: 'created' | 'updated' | 'deleted' }[] = [];
+  const desired = desiredSchedules(config);
+  for (const options of desired) {
     const handle = client.schedule.getHandle(options.scheduleId);
     try {
       await handle.update((previous) => ({
@@ -49,6 +54,14 @@ export async function applySchedules(client: Client, config: SeedvaultConfig): P
       if (!(err instanceof ScheduleNotFoundError)) throw err;
       await client.schedule.create(options);
       results.push({ scheduleId: options.scheduleId, action: 'created' });
+    }
+  }
+  const wanted = new Set(desired.map((s) => s.scheduleId));
+  for await (const s of client.schedule.list()) {
+    const ours = s.memo?.managedBy === 'seedvault' && s.memo?.taskQueue === config.temporal.task_queue;
+    if (ours && s.scheduleId.startsWith(FILE_BACKUP_SCHEDULE_PREFIX) && !wanted.has(s.scheduleId)) {
+      await client.schedule.getHandle(s.scheduleId).delete();
+      results.push({ scheduleId: s.scheduleId, action: 'deleted' });
     }
   }
   return results;
