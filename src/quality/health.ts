@@ -31,7 +31,7 @@ export interface HealthOptions {
 }
 
 /** Symbols to judge: the configured ones plus every symbol holding bars. */
-async function symbolsToCheck(pool: pg.Pool, config: SeedvaultConfig): Promise<string[]> {
+export async function symbolsToCheck(pool: pg.Pool, config: SeedvaultConfig): Promise<string[]> {
   // Loose index scan: one index probe per distinct symbol instead of reading every bar.
   const { rows } = await pool.query<{ symbol: string }>(
     `with recursive s as (

@@ -1,8 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { calendarFor } from '../../config/calendars.js';
-import { OHLCV_TABLE } from '../../db/ohlcv-bars.js';
 import { detectAnomalies } from '../../quality/anomalies.js';
-import { cleanupDuplicates, type DuplicateOptions, type DuplicateResult } from '../../quality/duplicates.js';
+import { symbolsToCheck } from '../../quality/health.js';
 import { notifySignalWaiters } from '../../quality/notify.js';
 import { runRetention, type RetentionCount } from '../../quality/retention.js';
 import { expireSignals } from '../../quality/signals.js';
@@ -21,19 +20,14 @@ export function qualityActivities({ config, pool, temporal }: ActivityDeps) {
   return {
     /** Anomalies of the given symbols (default: the configured ones plus every symbol with bars). */
     async detectSymbolAnomalies(input: { symbols?: string[] } = {}): Promise<AnomalyCount[]> {
-      const symbols =
-        input.symbols ??
-        [...new Set([...config.backfill.symbols, ...(await pool.query<{ symbol: string }>(`select distinct symbol from ${OHLCV_TABLE}`)).rows.map((r) => r.symbol)])];
+      const symbols = input.symbols ?? (await symbolsToCheck(pool, config));
       const out: AnomalyCount[] = [];
-      for (const symbol of symbols.sort()) {
+      for (const symbol of [...symbols].sort()) {
         const r = await detectAnomalies(pool, { symbol, settings: config.quality, calendar: calendarFor(config, symbol) });
         out.push({ symbol, inserted: r.inserted, anomalies: r.found.length });
         Context.current().heartbeat(symbol);
       }
       return out;
-    },
-    async cleanupSymbolDuplicates(input: DuplicateOptions): Promise<DuplicateResult> {
-      return cleanupDuplicates(pool, input);
     },
     /** Expires overdue signals and wakes the waiters of their types. */
     async expireReadySignals(): Promise<number> {
