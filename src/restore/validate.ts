@@ -32,15 +32,26 @@ export interface ValidateOptions {
   location: string;
 }
 
+/**
+ * Select-list SQL for the first and last day of the layout's date column as 'YYYY-MM-DD',
+ * the way the manifest records them (timestamptz by its UTC day, date and timestamp as
+ * they are, whatever the session time zone), or NULLs without a date column.
+ */
+export function dateRangeSql(layout: TableLayout): string {
+  const column = layout.dateColumnIndex >= 0 ? layout.columns[layout.dateColumnIndex]! : null;
+  if (!column) return 'NULL AS first, NULL AS last';
+  const name = pg.escapeIdentifier(column.name);
+  const day = (expr: string) => (column.kind === Kind.TimestampTz ? `to_char(${expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD')` : `to_char(${expr}, 'YYYY-MM-DD')`);
+  return `${day(`min(${name})`)} AS first, ${day(`max(${name})`)} AS last`;
+}
+
 export async function validateStaging(options: ValidateOptions): Promise<StagedFacts> {
   const { layout, source, entry, validation, location } = options;
   const dateColumn = layout.dateColumnIndex >= 0 ? layout.columns[layout.dateColumnIndex]! : null;
-  const asDate = (expr: string) => (dateColumn?.kind === Kind.TimestampTz ? `to_char(${expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD')` : `to_char(${expr}, 'YYYY-MM-DD')`);
-  const date = dateColumn ? pg.escapeIdentifier(dateColumn.name) : null;
   const data = layout.columns.filter((c) => !layout.keyColumns.includes(c.name) && c !== dateColumn && !options.defaults.has(c.name)).map((c) => pg.escapeIdentifier(c.name));
   const empty = data.length === 0 ? '0' : `coalesce(avg((num_nulls(${data.join(', ')}) = ${data.length})::int), 0)`;
   const { rows } = await options.client.query<{ rows: string; first: string | null; last: string | null; empty: string }>(
-    `SELECT count(*) AS rows, ${date ? `${asDate(`min(${date})`)} AS first, ${asDate(`max(${date})`)} AS last` : 'NULL AS first, NULL AS last'}, ${empty} AS empty FROM ${options.staging}`,
+    `SELECT count(*) AS rows, ${dateRangeSql(layout)}, ${empty} AS empty FROM ${options.staging}`,
   );
   const row = rows[0]!;
   const facts: StagedFacts = {

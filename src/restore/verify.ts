@@ -16,6 +16,7 @@ import type { Storage } from '../storage/types.js';
 import { loadIntoStaging } from './load.js';
 import { fetchSourceFile, findManifest, type SourceFile } from './source-file.js';
 import { createStaging, dropStaging, STAGING_SCHEMA } from './staging.js';
+import { dateRangeSql } from './validate.js';
 
 export interface TableFacts {
   rows: number;
@@ -94,11 +95,9 @@ async function compareWithDatabase(pool: pg.Pool, table: string, dateColumn: str
 }
 
 export async function tableFacts(client: pg.ClientBase, relation: string, layout: TableLayout, columns: string[]): Promise<TableFacts> {
-  const date = layout.dateColumnIndex >= 0 ? pg.escapeIdentifier(layout.columns[layout.dateColumnIndex]!.name) : null;
-  const utc = (e: string) => `to_char((${e})::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD')`;
   const row = columns.map((c) => pg.escapeIdentifier(c)).join(', ');
   const { rows } = await client.query<{ rows: string; first: string | null; last: string | null; hash: string | null }>(
-    `SELECT count(*) AS rows, ${date ? `${utc(`min(${date})`)} AS first, ${utc(`max(${date})`)} AS last` : 'NULL AS first, NULL AS last'},
+    `SELECT count(*) AS rows, ${dateRangeSql(layout)},
             sum(('x' || left(md5(ROW(${row})::text), 16))::bit(64)::bigint::numeric)::text AS hash
        FROM ${relation}`,
   );
