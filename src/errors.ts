@@ -37,6 +37,11 @@ export function errorMessage(err: unknown): string {
   return String(err);
 }
 
+/** The message of the error an activity or child threw: Temporal wraps it once, as the failure's cause. */
+export function causeMessage(err: unknown): string {
+  return err instanceof Error && err.cause instanceof Error ? err.cause.message : errorMessage(err);
+}
+
 /** The innermost message of a chain of causes (Temporal wraps activity and child failures twice). */
 export function rootCauseMessage(err: unknown): string {
   let e = err;

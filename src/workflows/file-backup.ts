@@ -1,5 +1,6 @@
 import { ApplicationFailure, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { causeMessage } from '../errors.js';
 import type { FileBackupSummary } from '../activities/files/backup.js';
 import type { CleanupPlan } from '../domain/file-backup-selection.js';
 import { trackFileRun } from './file-backup-progress.js';
@@ -59,7 +60,7 @@ export async function fileBackup(input: FileBackupInput = {}): Promise<FileBacku
       backups.push(summary);
       run.finished(`${id}: ${summary.entries} entries, ${summary.size_bytes} bytes${summary.encrypted ? ', encrypted' : ''}`);
     } catch (err) {
-      const message = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+      const message = causeMessage(err);
       failures.push(`${job.type}: ${message}`);
       // A failed write must not leave a folder that lists as an (incomplete) backup.
       if (id) await quick.discardIncompleteFileBackup({ id });

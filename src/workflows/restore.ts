@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   defineQuery,
   defineSignal,
@@ -11,6 +10,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { causeMessage } from '../errors.js';
 import type { TableProgress } from '../activities/snapshot/progress.js';
 import { describeCandidate, restoreChain, type Candidate, type RestoreMode, type RestoreSource, type TableOutcome } from '../domain/restore.js';
 import { RestoreStatus, SeedvaultJob, SnapshotVersion } from './search-attributes.js';
@@ -120,7 +120,7 @@ export async function seedRestore(input: SeedRestoreInput = {}): Promise<SeedRes
           if (staged.version) upsertSearchAttributes([{ key: SnapshotVersion, value: staged.version }]);
           break;
         } catch (err) {
-          outcome.rejected.push({ source: describeCandidate(candidate), reason: failureMessage(err) });
+          outcome.rejected.push({ source: describeCandidate(candidate), reason: causeMessage(err) });
         }
       }
       if (outcome.status === 'failed') {
@@ -163,7 +163,3 @@ function stage(key: string, table: string, candidate: Candidate, mode: RestoreMo
   return stageTable({ key, candidate, mode });
 }
 
-function failureMessage(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
-  return err instanceof Error ? err.message : String(err);
-}

@@ -9,6 +9,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { causeMessage } from '../errors.js';
 import type { TableProgress } from '../activities/snapshot/progress.js';
 import type { Manifest } from '../domain/manifest.js';
 import type { PrunePlan } from '../domain/retention.js';
@@ -160,7 +161,7 @@ export async function seedSnapshot(input: SeedSnapshotInput = {}): Promise<SeedS
       status: 'failed',
       workflowId: info.workflowId,
       sources,
-      error: err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err),
+      error: causeMessage(err),
     });
     throw err;
   }
