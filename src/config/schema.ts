@@ -83,6 +83,8 @@ export const configSchema = z.strictObject({
     task_queue: z.string().min(1),
     /** Activity slots per worker: backfill children are I/O-bound; a snapshot export uses one slot. */
     max_concurrent_activities: positiveInt.max(1000).default(32),
+    /** How long a restore step may go without a heartbeat before its worker counts as dead. */
+    heartbeat_timeout_seconds: positiveInt.max(3600).default(20),
   }),
   postgres: z.strictObject({
     url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
