@@ -13,7 +13,7 @@ export interface FreshDatabase {
  * A new, migrated database on the test server (process.env.DATABASE_URL, a role allowed
  * to create databases), so each test file works on its own data.
  */
-export async function freshDatabase(prefix: string): Promise<FreshDatabase> {
+export async function freshDatabase(prefix: string, options: { migrate?: boolean } = {}): Promise<FreshDatabase> {
   const adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) throw new Error('DATABASE_URL is not set: run the tests through the test runner (npm test)');
   const name = `${prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 40)}_${randomBytes(5).toString('hex')}`;
@@ -21,7 +21,7 @@ export async function freshDatabase(prefix: string): Promise<FreshDatabase> {
   await withAdmin(adminUrl, (admin) => admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const applied = await migrate(url.toString());
+  const applied = options.migrate === false ? [] : await migrate(url.toString());
 
   return {
     url: url.toString(),
