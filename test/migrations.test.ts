@@ -124,8 +124,9 @@ describe('seedvault worker --migrate', () => {
           }
           count = await applied();
         } finally {
+          const exited = worker.exitCode === null ? once(worker, 'exit') : Promise.resolve();
           worker.kill('SIGTERM');
-          await once(worker, 'exit');
+          await exited;
         }
         if (args.includes('--migrate')) assert.equal(count, readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).length);
         else assert.equal(count, 0);
