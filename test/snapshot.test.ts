@@ -149,7 +149,7 @@ describe('seed snapshot of demo data', () => {
       );
       await racer.terminate('test: the racer died');
       assert.equal((await listed())?.writing, false);
-      const plan = await pruneVersions(ctx.storage, 4, true, (id) => isWorkflowRunning(client, id));
+      const plan = await pruneVersions(ctx.storage, { count: 4, maxAgeDays: null, today: '2026-01-01' }, true, (id) => isWorkflowRunning(client, id));
       assert.ok(plan.delete.some((d) => d.version === guess), 'once its run has ended, the incomplete version is swept');
     } finally {
       await racer.terminate().catch(() => {});
@@ -205,7 +205,7 @@ describe('retention', () => {
 
     // latest names an older version (say, a rollback): a newer snapshot run never deletes it.
     await ctx.storage.put('LATEST_VERSION', `${v4}\n`);
-    const prune = await pruneVersions(ctx.storage, 2, true, async () => false);
+    const prune = await pruneVersions(ctx.storage, { count: 2, maxAgeDays: null, today: '2026-01-01' }, true, async () => false);
     assert.ok(prune.keep.some((k) => k.version === v4 && k.reason === 'latest'));
     assert.ok(prune.keep.some((k) => k.version === v2 && k.reason === 'pinned'));
     assert.deepEqual(prune.delete.map((d) => d.version), [v3]);

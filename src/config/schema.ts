@@ -67,6 +67,8 @@ export const configSchema = z.strictObject({
   backup: z.strictObject({
     schedule: cron,
     retention_count: positiveInt,
+    /** Seed 000's max_age_days: complete snapshots older than this go too (never latest, pinned or the newest). */
+    retention_days: z.preprocess((v) => (v === '' ? null : v), positiveInt.nullable()).default(null),
     format: z.enum(['parquet', 'csv.gz']),
     compression: z.enum(['snappy', 'gzip', 'none']),
     parallelism: positiveInt.max(16).default(2),
