@@ -25,6 +25,8 @@ export interface FakeProvider {
   latencyMs: number;
   /** The next requests of `symbol` fail like this, in order. */
   failNext(symbol: string, ...faults: Fault[]): void;
+  /** Resolves once a request for `symbol` has arrived (at once if one already has). */
+  requested(symbol: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,6 +37,16 @@ const UTC_DATETIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 export async function startProviderFake(options: { apiKey?: string; latencyMs?: number } = {}): Promise<FakeProvider> {
   const apiKey = options.apiKey ?? 'test-key';
   const faults = new Map<string, Fault[]>();
+  const arrivals = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  const arrivalOf = (symbol: string) => {
+    let entry = arrivals.get(symbol);
+    if (!entry) {
+      let resolve = () => {};
+      const promise = new Promise<void>((r) => (resolve = r));
+      arrivals.set(symbol, (entry = { promise, resolve }));
+    }
+    return entry;
+  };
   const fake: Omit<FakeProvider, 'url' | 'close'> = {
     apiKey,
     requests: new Map(),
@@ -42,6 +54,7 @@ export async function startProviderFake(options: { apiKey?: string; latencyMs?: 
     corruptBars: new Map(),
     latencyMs: options.latencyMs ?? 0,
     failNext: (symbol, ...list) => faults.set(symbol, [...(faults.get(symbol) ?? []), ...list]),
+    requested: (symbol) => arrivalOf(symbol).promise,
   };
 
   const server: Server = createServer(async (req, res) => {
@@ -55,6 +68,7 @@ export async function startProviderFake(options: { apiKey?: string; latencyMs?: 
     const error = (code: number, message: string) => send(200, { code, message, status: 'error' });
     if (url.pathname !== '/time_series') return send(404, { code: 404, message: 'not found', status: 'error' });
     fake.requests.set(symbol, (fake.requests.get(symbol) ?? 0) + 1);
+    arrivalOf(symbol).resolve();
     if (fake.latencyMs > 0) await sleep(fake.latencyMs);
     if (q.get('apikey') !== apiKey) return error(401, 'Invalid API key');
     const fault = faults.get(symbol)?.shift();
