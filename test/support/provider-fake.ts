@@ -27,6 +27,10 @@ export interface FakeProvider {
   failNext(symbol: string, ...faults: Fault[]): void;
   /** Resolves once a request for `symbol` has arrived (at once if one already has). */
   requested(symbol: string): Promise<void>;
+  /** Requests within the quota per UTC clock minute (key: the minute's start, epoch ms). */
+  perMinute: Map<number, number>;
+  /** Requests answered HTTP 429 because `quotaPerMinute` was spent. */
+  readonly overQuota: number;
   close(): Promise<void>;
 }
 
@@ -34,7 +38,11 @@ export interface FakeProvider {
 const HANG_MS = 3000;
 const UTC_DATETIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 
-export async function startProviderFake(options: { apiKey?: string; latencyMs?: number } = {}): Promise<FakeProvider> {
+/**
+ * `quotaPerMinute`: like the real API, a request past that many in a UTC clock minute is
+ * answered HTTP 429 (TwelveData's body, no Retry-After) and does not count.
+ */
+export async function startProviderFake(options: { apiKey?: string; latencyMs?: number; quotaPerMinute?: number } = {}): Promise<FakeProvider> {
   const apiKey = options.apiKey ?? 'test-key';
   const faults = new Map<string, Fault[]>();
   const arrivals = new Map<string, { promise: Promise<void>; resolve: () => void }>();
@@ -47,7 +55,8 @@ export async function startProviderFake(options: { apiKey?: string; latencyMs?: 
     }
     return entry;
   };
-  const fake: Omit<FakeProvider, 'url' | 'close'> = {
+  let overQuota = 0;
+  const fake: Omit<FakeProvider, 'url' | 'close' | 'overQuota'> = {
     apiKey,
     requests: new Map(),
     badSymbols: new Set(),
@@ -55,6 +64,7 @@ export async function startProviderFake(options: { apiKey?: string; latencyMs?: 
     latencyMs: options.latencyMs ?? 0,
     failNext: (symbol, ...list) => faults.set(symbol, [...(faults.get(symbol) ?? []), ...list]),
     requested: (symbol) => arrivalOf(symbol).promise,
+    perMinute: new Map(),
   };
 
   const server: Server = createServer(async (req, res) => {
@@ -69,6 +79,15 @@ export async function startProviderFake(options: { apiKey?: string; latencyMs?: 
     if (url.pathname !== '/time_series') return send(404, { code: 404, message: 'not found', status: 'error' });
     fake.requests.set(symbol, (fake.requests.get(symbol) ?? 0) + 1);
     arrivalOf(symbol).resolve();
+    if (options.quotaPerMinute !== undefined) {
+      const minute = Math.floor(Date.now() / 60_000) * 60_000;
+      const used = fake.perMinute.get(minute) ?? 0;
+      if (used >= options.quotaPerMinute) {
+        overQuota += 1;
+        return send(429, { code: 429, message: 'You have run out of API credits for the current minute.', status: 'error' });
+      }
+      fake.perMinute.set(minute, used + 1);
+    }
     if (fake.latencyMs > 0) await sleep(fake.latencyMs);
     if (q.get('apikey') !== apiKey) return error(401, 'Invalid API key');
     const fault = faults.get(symbol)?.shift();
@@ -105,6 +124,9 @@ export async function startProviderFake(options: { apiKey?: string; latencyMs?: 
     },
     set latencyMs(ms: number) {
       fake.latencyMs = ms;
+    },
+    get overQuota() {
+      return overQuota;
     },
     async close() {
       server.closeAllConnections();
