@@ -38,11 +38,12 @@ describe('provider client', () => {
     fake.badSymbols.add('NOPE');
     assert.equal((await failure(fetchTimeSeries(settings, { ...session, symbol: 'NOPE' }))).failureClass, 'bad_symbol');
     const faults = [
-      ['http-429', 'rate_limited'], ['credits-body', 'rate_limited'], ['error-body', 'provider_error'], ['timeout', 'timeout'], ['huge-body', 'provider_error'],
+      ['http-429', 'rate_limited'], ['credits-body', 'rate_limited'], ['error-body', 'provider_error'], ['timeout', 'timeout'], ['slow-body', 'timeout'], ['huge-body', 'provider_error'],
     ] as const;
     for (const [fault, failureClass] of faults) {
       fake.failNext('USD/COP', fault);
-      const err = await failure(fetchTimeSeries(settings, session));
+      // Reading 16 MiB can take longer than 500 ms on a busy machine: that case must not race the timeout.
+      const err = await failure(fetchTimeSeries(fault === 'huge-body' ? { ...settings, timeoutMs: 30_000 } : settings, session));
       assert.equal(err.failureClass, failureClass, fault);
       if (fault === 'http-429') assert.equal(err.retryAfterMs, 1000);
       if (fault === 'huge-body') assert.match(err.message, /larger than 16 MiB, refused/);

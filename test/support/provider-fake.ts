@@ -10,7 +10,7 @@ import { COLOMBIA_FX } from '../../src/domain/calendar.js';
  * injectable faults. Only the market-data provider is faked; everything else is real.
  */
 
-export type Fault = 'http-429' | 'credits-body' | 'error-body' | 'timeout' | 'huge-body';
+export type Fault = 'http-429' | 'credits-body' | 'error-body' | 'timeout' | 'slow-body' | 'huge-body';
 
 export interface FakeProvider {
   url: string;
@@ -99,6 +99,7 @@ export async function startProviderFake(options: { apiKey?: string; latencyMs?: 
     if (fault === 'error-body') return error(500, 'Internal server error, please try again later.');
     if (fault === 'timeout') await sleep(HANG_MS);
     if (fault === 'huge-body') return sendHugeBody(res);
+    if (fault === 'slow-body') return sendSlowBody(res);
     if (fake.badSymbols.has(symbol)) return error(400, `**symbol** not found: ${symbol}. Please specify it correctly according to API Documentation.`);
     const start = q.get('start_date') ?? '';
     const end = q.get('end_date') ?? '';
@@ -149,6 +150,14 @@ export function fakeBar(symbol: string, t: number, corrupt = false) {
     low: f(base - 1),
     close: f(base + 1),
   };
+}
+
+/** Headers and the start of a body at once, the rest after HANG_MS (unless the client hung up). */
+async function sendSlowBody(res: ServerResponse): Promise<void> {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.write('{"status":"ok","values":[');
+  await sleep(HANG_MS);
+  if (!res.destroyed) res.end(']}');
 }
 
 /** 64 MiB of a never-ending `values` array, chunked (no content-length), stopping early if the client hangs up. */
