@@ -9,11 +9,13 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import type { SeedvaultConfig } from '../src/config/schema.js';
 import type { Manifest } from '../src/domain/manifest.js';
 import { createStorage } from '../src/storage/index.js';
 import { readLatestVersion } from '../src/storage/seed-catalog.js';
 import { startComponent, stopComponent, type ComponentName, type StackEnv } from '../src/stack/index.js';
+import { connectClient } from '../src/temporal/connection.js';
 import { progressQuery, type seedSnapshot } from '../src/workflows/snapshot.js';
 import { downloadVersion, execFileAsync } from '../test/support/snapshot.js';
 export { sql as sqlQuery } from '../test/support/restore.js';
@@ -221,6 +223,26 @@ export async function activityDurationMs(handle: WorkflowHandle, activityType: s
   const completed = events.find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled?.eventId));
   const ms = (e: typeof started) => Number(e?.eventTime?.seconds ?? 0) * 1000 + Math.floor((e?.eventTime?.nanos ?? 0) / 1e6);
   return ms(completed) - ms(started);
+}
+
+/** Waits until `n` workers poll the config's task queue for activities; returns their identities (`<pid>@<host>`). */
+export async function waitForPollers(config: SeedvaultConfig, n: number, timeoutMs = 60_000): Promise<string[]> {
+  const client = await connectClient(config);
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const { pollers } = await client.workflowService.describeTaskQueue({
+        namespace: config.temporal.namespace,
+        taskQueue: { name: config.temporal.task_queue },
+        taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+      });
+      if (pollers.length >= n) return pollers.map((p) => p.identity ?? '');
+      await sleep(200);
+    }
+    throw new Error(`${n} workers never polled ${config.temporal.task_queue}`);
+  } finally {
+    await client.connection.close();
+  }
 }
 
 /** Attempts above 1 on any started activity: the fault cost a retry. */
