@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +15,7 @@ import type { Storage } from '../src/storage/types.js';
 import { connectClient, isWorkflowRunning } from '../src/temporal/connection.js';
 import { seedSnapshot } from '../src/workflows/snapshot.js';
 import { freshDatabase } from './support/db.js';
-import { downloadVersion, execFileAsync, runSnapshot } from './support/snapshot.js';
+import { downloadVersion, execFileAsync, runSnapshot, versionsOf } from './support/snapshot.js';
 import { createBucket, testConfig, uniqueName, withWorker } from './support/stack.js';
 import { parquetRows, tableRows } from './support/table-rows.js';
 
@@ -30,12 +29,6 @@ async function setup(name: string) {
   const config = testConfig(env);
   const worker = await withWorker(config);
   return { db, env, config, worker, storage: createStorage(config.storage) };
-}
-
-/** Versions in a year no other run of this file used, since workflow ids outlive buckets in Temporal. */
-function versionsOf(days: string[]): string[] {
-  const year = 2100 + randomInt(7900);
-  return days.map((day) => `${year}.${day}`);
 }
 
 const ORDER_BY: Record<string, string> = {

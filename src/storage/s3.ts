@@ -12,6 +12,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { SeedvaultConfig } from '../config/schema.js';
 import { assertSafeKey } from './keys.js';
+import { s3NoRoomError } from './s3-no-room.js';
 import type { ObjectInfo, Storage } from './types.js';
 
 /** S3's minimum part size: each in-flight part is a buffer, so small parts keep memory flat. */
@@ -47,6 +48,16 @@ export class S3Storage implements Storage {
     return new S3Storage(storage.bucket, client);
   }
 
+  /** A full store or quota is a StorageFullError naming the bucket and object, so workflows stop retrying. */
+  private async writing<T>(key: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      throw s3NoRoomError(err, this.location, key) ?? err;
+    }
+  }
+
+  /** One PutObject for a small body, else a multipart upload that is aborted (its parts deleted) on failure. */
   async put(key: string, body: Readable | string, options: { contentType?: string } = {}): Promise<void> {
     const upload = new Upload({
       client: this.client,
@@ -55,12 +66,12 @@ export class S3Storage implements Storage {
       queueSize: 2,
       leavePartsOnError: false,
     });
-    await upload.done();
+    await this.writing(key, () => upload.done());
   }
 
   async putIfAbsent(key: string, body: string): Promise<boolean> {
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: assertSafeKey(key), Body: body, IfNoneMatch: '*' }));
+      await this.writing(key, () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: assertSafeKey(key), Body: body, IfNoneMatch: '*' })));
       return true;
     } catch (err) {
       if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 412) return false;
@@ -120,12 +131,14 @@ export class S3Storage implements Storage {
   }
 
   async copy(fromKey: string, toKey: string): Promise<void> {
-    await this.client.send(
-      new CopyObjectCommand({
-        Bucket: this.bucket,
-        Key: assertSafeKey(toKey),
-        CopySource: `${this.bucket}/${encodeURIComponent(assertSafeKey(fromKey)).replaceAll('%2F', '/')}`,
-      }),
+    await this.writing(toKey, () =>
+      this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: assertSafeKey(toKey),
+          CopySource: `${this.bucket}/${encodeURIComponent(assertSafeKey(fromKey)).replaceAll('%2F', '/')}`,
+        }),
+      ),
     );
   }
 
