@@ -14,6 +14,7 @@ import { migrateCommand } from './migrate.js';
 import { restoreCommand } from './restore.js';
 import { scheduleCommand } from './schedule.js';
 import { seedCommand } from './seed.js';
+import { setupCommand } from './setup.js';
 import { snapshotCommand } from './snapshot.js';
 import { stackCommand } from './stack.js';
 import { verifyCommand } from './verify.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
     stackCommand(),
     configCommand(),
     migrateCommand(),
+    setupCommand(),
     demoDataCommand(),
     workerCommand(),
     snapshotCommand(),
