@@ -41,7 +41,7 @@ export function routeLogs(format: LogFormat, file?: string): void {
 /** `SEEDVAULT_LOG_FORMAT` when set, else pretty lines in a terminal and JSON anywhere else. */
 export function workerLogFormat(): LogFormat {
   const forced = process.env.SEEDVAULT_LOG_FORMAT;
-  if (forced === 'json' || forced === 'pretty' || forced === 'human') return forced;
+  if (forced === 'json' || forced === 'pretty') return forced;
   return process.stdout.isTTY && process.stderr.isTTY ? 'pretty' : 'json';
 }
 

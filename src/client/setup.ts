@@ -50,10 +50,10 @@ export function setupCommand(): Command {
         '(safe on every start and from several processes at once)',
     )
     .option('--check', 'change nothing; exit 4 naming what is missing')
-    .option('--wait <duration>', 'retry while PostgreSQL, the object store or Temporal is unreachable, up to this long (e.g. 2m)', '0')
+    .option('--wait <duration>', 'retry while PostgreSQL, the object store or Temporal is unreachable, up to this long (e.g. 2m; default: fail at once)')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { check?: boolean; wait: string; json?: boolean }, command: Command) => {
-      const waitMs = opts.wait === '0' ? 0 : parseDuration(opts.wait, '--wait');
+    .action(async (opts: { check?: boolean; wait?: string; json?: boolean }, command: Command) => {
+      const waitMs = opts.wait === undefined ? 0 : parseDuration(opts.wait, '--wait');
       const config = await commandConfig(command);
       const items = await retryWhileUnreachable(waitMs, () => runSetup(config, { check: opts.check }));
       const missing = notInPlace(items);
