@@ -101,12 +101,15 @@ describe('seedvault setup on a new deployment', () => {
     await assert.rejects(client.schedule.getHandle('file-backup-retired-type').describe(), ScheduleNotFoundError);
   });
 
-  test('--wait retries while a service is unreachable, then exits 3 with one line; a bad --wait exits 2', async () => {
+  test('--wait retries while a service is unreachable, then exits 3 with one line; so does a missing namespace; a bad --wait exits 2', async () => {
     const started = Date.now();
     const down = await cli(['setup', '--wait', '3s'], { DATABASE_URL: 'postgres://seedvault@127.0.0.1:1/none' });
     assert.equal(down.code, 3, down.stderr);
     assert.ok(Date.now() - started >= 3000, 'it kept trying for the whole --wait');
     assert.match(down.stderr, /^waiting: cannot reach PostgreSQL at 127\.0\.0\.1:1: .*\nseedvault: cannot reach PostgreSQL at 127\.0\.0\.1:1: [^\n]*\n$/);
+    const noNamespace = await cli(['setup', '--check'], { TEMPORAL_NAMESPACE: 'no-such-namespace' });
+    assert.equal(noNamespace.code, 3);
+    assert.match(noNamespace.stderr, /^seedvault: Temporal has no namespace "no-such-namespace"; create it: temporal operator namespace create -n no-such-namespace\n$/);
     const bad = await cli(['setup', '--wait', 'soon']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /^seedvault: --wait: expected a duration such as 30s, 5m or 2h, got "soon"\n$/);
