@@ -265,7 +265,7 @@ describe('seed init on a first deployment', () => {
     try {
       const refused = await cli('seed', 'init', '--json').then(() => null, (e: { code: number; stderr: string }) => e);
       assert.equal(refused?.code, 4);
-      assert.match(refused.stderr, /no table was changed: no source could restore usdcop_m5_ohlcv/);
+      assert.match(refused.stderr, /no table was changed: no source could restore usdcop_m5_ohlcv.*; a first deployment with no snapshot anywhere: seed init --allow-empty\n$/);
 
       const out = JSON.parse((await cli('seed', 'init', '--allow-empty', '--json')).stdout);
       assert.deepEqual(

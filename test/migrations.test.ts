@@ -104,7 +104,7 @@ describe('migrations', () => {
 
 describe('seedvault worker --migrate', () => {
   test('applies the pending migrations before polling; without the flag the schema is left alone', async () => {
-    const db = await freshDatabase('worker_migrate', { migrate: false });
+    const db = await freshDatabase('worker_migrate', { migrated: false });
     const env = { ...process.env, DATABASE_URL: db.url, SEEDVAULT_TASK_QUEUE: uniqueName('worker-migrate'), SEEDVAULT_NO_LOCAL_STACK: '1', SEEDVAULT_LOG_LEVEL: 'info' };
     const applied = async () => {
       const { rows } = await sql(db.url, `select count(*)::int as n from pg_tables where tablename = 'seedvault_migrations'`);

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { SeedvaultError } from '../errors.js';
+import { routeLogs } from '../logging.js';
 import { backfillCommand } from './backfill.js';
 import { configCommand } from './config.js';
 import { demoCommand } from './demo.js';
@@ -14,6 +15,7 @@ import { migrateCommand } from './migrate.js';
 import { restoreCommand } from './restore.js';
 import { scheduleCommand } from './schedule.js';
 import { seedCommand } from './seed.js';
+import { setupCommand } from './setup.js';
 import { snapshotCommand } from './snapshot.js';
 import { stackCommand } from './stack.js';
 import { verifyCommand } from './verify.js';
@@ -29,6 +31,7 @@ export function buildProgram(): Command {
     stackCommand(),
     configCommand(),
     migrateCommand(),
+    setupCommand(),
     demoDataCommand(),
     workerCommand(),
     snapshotCommand(),
@@ -58,6 +61,8 @@ export function buildProgram(): Command {
 
 /** Runs the CLI; returns the exit code: 0 ok, 1 failure, 2 bad input, 3 service down, 4 integrity. */
 export async function main(argv: string[]): Promise<number> {
+  // A command a person types reports progress in plain lines; `worker` and hosted workers reroute.
+  routeLogs('human');
   try {
     await buildProgram().parseAsync(argv);
     return 0;

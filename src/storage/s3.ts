@@ -1,8 +1,12 @@
 import type { Readable } from 'node:stream';
 import {
+  BucketAlreadyOwnedByYou,
+  type BucketLocationConstraint,
   CopyObjectCommand,
+  CreateBucketCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -11,6 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { SeedvaultConfig } from '../config/schema.js';
+import { errorMessage, InputError, ServiceError } from '../errors.js';
 import { assertSafeKey } from './keys.js';
 import { s3NoRoomError } from './s3-no-room.js';
 import type { ObjectInfo, Storage } from './types.js';
@@ -47,6 +52,44 @@ export class S3Storage implements Storage {
     });
     return new S3Storage(storage.bucket, client);
   }
+
+  async bucketExists(): Promise<boolean> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return true;
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw this.unreachable(err);
+    }
+  }
+
+  async createBucket(): Promise<boolean> {
+    if (await this.bucketExists()) return false;
+    const region = await this.client.config.region();
+    try {
+      await this.client.send(
+        new CreateBucketCommand({
+          Bucket: this.bucket,
+          // AWS refuses a create outside us-east-1 that does not name its region; MinIO ignores it.
+          CreateBucketConfiguration: region && region !== 'us-east-1' ? { LocationConstraint: region as BucketLocationConstraint } : undefined,
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof BucketAlreadyOwnedByYou) return false; // another process created it first
+      throw this.unreachable(err);
+    }
+  }
+
+  /** Refused credentials (bucket calls answer with no message) and network failures as one-line errors. */
+  private unreachable(err: unknown): unknown {
+    if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 403) {
+      return new InputError(`the object store refused access to ${this.location} (check S3_ACCESS_KEY and S3_SECRET_KEY)`, { cause: err });
+    }
+    if (err instanceof S3ServiceException) return err;
+    return new ServiceError(`cannot reach the object store for ${this.location}: ${errorMessage(err)}`, { cause: err });
+  }
+
 
   /** A full store or quota is a StorageFullError naming the bucket and object, so workflows stop retrying. */
   private async writing<T>(key: string, write: () => Promise<T>): Promise<T> {
