@@ -17,7 +17,7 @@ import { createStorage } from '../src/storage/index.js';
 
 export const PG_BIN = '/usr/lib/postgresql/15/bin';
 /** The checkout: bench scripts run compiled from dist/bench. */
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = fileURLToPath(new URL('../../bin/seedvault.js', import.meta.url));
 
 /** `--name value` flags of a bench script, with defaults. */
