@@ -20,7 +20,7 @@ import { progressQuery, type seedSnapshot } from '../src/workflows/snapshot.js';
 import { downloadVersion, execFileAsync } from '../test/support/snapshot.js';
 export { sql as sqlQuery } from '../test/support/restore.js';
 import { createBucket, testConfig, uniqueName } from '../test/support/stack.js';
-import { CLI, rssMiB } from '../bench/support.js';
+import { activityRuns, CLI, rssMiB, stopProcess } from '../bench/support.js';
 
 export { CLI, rssMiB };
 
@@ -130,11 +130,7 @@ export async function kill(worker: ChildProcess): Promise<void> {
 /** Stops a worker gracefully (SIGTERM drains), SIGKILL after 20 s. */
 export async function stopWorker(worker: ChildProcess): Promise<void> {
   stopping.add(worker);
-  if (worker.exitCode !== null || worker.signalCode !== null) return;
-  worker.kill('SIGTERM');
-  const timer = setTimeout(() => worker.kill('SIGKILL'), 20_000);
-  await once(worker, 'exit');
-  clearTimeout(timer);
+  await stopProcess(worker);
 }
 
 /** Stops a stack component for `ms`, then starts it again on the same port and data. */
@@ -217,12 +213,8 @@ export async function waitForActivityStarted(handle: WorkflowHandle, activityTyp
 
 /** Duration of the first completed attempt of an activity type, from the history, ms. */
 export async function activityDurationMs(handle: WorkflowHandle, activityType: string): Promise<number> {
-  const events = (await handle.fetchHistory()).events ?? [];
-  const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType);
-  const started = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId));
-  const completed = events.find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled?.eventId));
-  const ms = (e: typeof started) => Number(e?.eventTime?.seconds ?? 0) * 1000 + Math.floor((e?.eventTime?.nanos ?? 0) / 1e6);
-  return ms(completed) - ms(started);
+  const run = (await activityRuns(handle)).find((r) => r.activity === activityType);
+  return (run?.seconds ?? 0) * 1000;
 }
 
 /** Waits until `n` workers poll the config's task queue for activities; returns their identities (`<pid>@<host>`). */
@@ -247,16 +239,7 @@ export async function waitForPollers(config: SeedvaultConfig, n: number, timeout
 
 /** Attempts above 1 on any started activity: the fault cost a retry. */
 export async function retriedActivities(handle: WorkflowHandle): Promise<string[]> {
-  const events = (await handle.fetchHistory()).events ?? [];
-  const scheduled = new Map<string, string>();
-  const out: string[] = [];
-  for (const e of events) {
-    const s = e.activityTaskScheduledEventAttributes;
-    if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
-    const started = e.activityTaskStartedEventAttributes;
-    if (started && (started.attempt ?? 1) > 1) out.push(`${scheduled.get(String(started.scheduledEventId))}#${started.attempt}`);
-  }
-  return out;
+  return (await activityRuns(handle)).filter((r) => r.attempt > 1).map((r) => `${r.activity}#${r.attempt}`);
 }
 
 export type ManifestFingerprint = Record<string, unknown>;

@@ -41,7 +41,7 @@ export const mixedLoadScenario: Scenario = {
     const db = await freshDatabase('chaos_load_mixed');
     const fake = await startProviderFake({ apiKey: process.env.TWELVEDATA_API_KEY!, latencyMs: 100 });
     try {
-      await fillOhlcv(db.url, ROWS);
+      await fillOhlcv(db.url, ROWS, 'key');
       const { env, config } = await scenarioEnv('load-mixed', db.url, providerVars(fake.url, fake.apiKey, 10));
       const worker = spawnWorker(ctx, env);
       const samples: number[] = [];
