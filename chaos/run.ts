@@ -58,7 +58,7 @@ async function main(): Promise<number> {
   const facts = await runFacts();
   await stackUp({ stateDir });
   // Every worker and CLI of the suite connects with a password (the secret scan looks for it).
-  const postgresPassword = `chaos-pg-${randomBytes(8).toString('hex')}`;
+  const postgresPassword = `chaos-pgpw-${randomBytes(8).toString('hex')}`;
   await setPostgresPassword(postgresPassword, { stateDir });
   const stack = (await readStackEnv({ stateDir }))!;
   Object.assign(process.env, stack, { SEEDVAULT_STATE_DIR: stateDir, TWELVEDATA_API_KEY: 'chaos-provider-key-7f3a9c1e5b' });
