@@ -10,6 +10,7 @@ import { setPostgresPassword, type StackEnv, stackRemove, stackStatus, stackUp, 
 import { isAlive } from '../src/stack/process.js';
 import { readState } from '../src/stack/state.js';
 import { resolvePaths } from '../src/stack/paths.js';
+import { connectionAnswer } from './support/db.js';
 import { execFileAsync } from './support/snapshot.js';
 
 // The test runner starts one shared stack and exports SEEDVAULT_STATE_DIR and its env.
@@ -144,18 +145,6 @@ test('seedvault stack remove needs --yes, then stops every process and deletes a
   }
 });
 
-/** Connects and disconnects; resolves to the SQLSTATE of a refusal, or 'ok'. */
-async function connects(url: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url });
-  try {
-    await client.connect();
-    await client.end();
-    return 'ok';
-  } catch (err) {
-    return (err as { code?: string }).code ?? (err as Error).message;
-  }
-}
-
 // On a PostgreSQL of its own, like the MinIO test above.
 test('setPostgresPassword: TCP connections must give the password, also after a restart; status never shows it', { skip }, async () => {
   const opts = { stateDir: mkdtempSync(join(tmpdir(), 'seedvault-stack-password-')) };
@@ -168,24 +157,24 @@ test('setPostgresPassword: TCP connections must give the password, also after a 
       u.password = password;
       return u.toString();
     };
-    assert.equal(await connects(await url()), 'ok', 'trust before');
+    assert.equal(await connectionAnswer(await url()), 'ok', 'trust before');
     await setPostgresPassword(password, opts);
     assert.equal(readState(resolvePaths(opts)).postgres!.password, password);
     // The reload that brings the new pg_hba.conf in is asynchronous.
     let refusal = 'ok';
     for (let i = 0; i < 50 && refusal === 'ok'; i += 1) {
-      refusal = await connects(await url());
+      refusal = await connectionAnswer(await url());
       if (refusal === 'ok') await new Promise((r) => setTimeout(r, 100));
     }
     assert.notEqual(refusal, 'ok', 'a connection without the password is refused');
-    assert.equal(await connects((await url()).replace('seedvault@', 'seedvault:wrong@')), '28P01', 'a wrong password is refused');
-    assert.equal(await connects(await withPassword()), 'ok');
+    assert.equal(await connectionAnswer((await url()).replace('seedvault@', 'seedvault:wrong@')), '28P01', 'a wrong password is refused');
+    assert.equal(await connectionAnswer(await withPassword()), 'ok');
 
     // A restart connects (database check, migrations) with the recorded password.
     await stopComponent('postgres', opts);
     await startComponent('postgres', opts);
-    assert.equal(await connects(await withPassword()), 'ok');
-    assert.notEqual(await connects(await url()), 'ok');
+    assert.equal(await connectionAnswer(await withPassword()), 'ok');
+    assert.notEqual(await connectionAnswer(await url()), 'ok');
     assert.doesNotMatch(await url(), /pw-4b1d9e/);
   } finally {
     await stackRemove(opts);

@@ -1,28 +1,14 @@
 /** The secrets set for the run must not appear in worker logs, CLI output or any workflow history. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { connectClient } from '../../src/temporal/connection.js';
+import { connectionAnswer } from '../../test/support/db.js';
 import { testConfig } from '../../test/support/stack.js';
 import { recordedCliRuns, type Scenario } from '../support.js';
 
 /** History JSON with every payload's bytes as text (payload data is bytes, else invisible to grep). */
 function historyText(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v));
-}
-
-/** The SQLSTATE PostgreSQL answers a wrong password with (28P01 when a password is required), or 'accepted'. */
-async function wrongPasswordAnswer(databaseUrl: string): Promise<string> {
-  const url = new URL(databaseUrl);
-  url.password = 'not-the-password';
-  const client = new pg.Client({ connectionString: url.toString() });
-  try {
-    await client.connect();
-    await client.end();
-    return 'accepted';
-  } catch (err) {
-    return (err as { code?: string }).code ?? (err as Error).message;
-  }
 }
 
 export const secretScenario: Scenario = {
@@ -53,7 +39,9 @@ export const secretScenario: Scenario = {
     } finally {
       await client.connection.close();
     }
-    const wrongPassword = await wrongPasswordAnswer(process.env.DATABASE_URL!);
+    const wrong = new URL(process.env.DATABASE_URL!);
+    wrong.password = 'not-the-password';
+    const wrongPassword = await connectionAnswer(wrong.toString());
     return {
       observed:
         `PostgreSQL answered a wrong password with ${wrongPassword === '28P01' ? '28P01 (invalid_password): the password is in force' : `${wrongPassword}: NO PASSWORD IN FORCE`}; ` +
