@@ -191,7 +191,7 @@ try {
   // Untimed preparation: the same rows in the same order, by a sort (5x faster than the index scan at 10M rows).
   await psql(`\\copy (${keyOrderSql}) to '${copyFile}' with binary`, '-c enable_indexscan=off');
   const copyFileBytes = statSync(copyFile).size;
-  await createStaging(db, TABLE, COPY_TABLE, true);
+  await createStaging(db, TABLE, COPY_TABLE, 'twin');
   const copyFrom = await timed(() => psql(`\\copy ${COPY_TABLE} from '${copyFile}' with binary`));
   const indexBuild = await timed(() => completeTwin(db, TABLE, COPY_TABLE, 'copy_baseline'));
   await db.query(`drop table ${COPY_TABLE}`);

@@ -132,6 +132,8 @@ export interface ActivityRun {
   attempt: number;
   /** From that attempt's start to its completion; null when it did not complete. */
   seconds: number | null;
+  /** The ApplicationFailure type it failed with, when it failed. */
+  failure: string | null;
 }
 
 /** Every activity a run scheduled, in order, from its history. */
@@ -141,12 +143,15 @@ export async function activityRuns(handle: WorkflowHandle): Promise<ActivityRun[
   const runs = new Map<string, ActivityRun & { startedMs: number }>();
   for (const e of events) {
     const scheduled = e.activityTaskScheduledEventAttributes;
-    if (scheduled) runs.set(String(e.eventId), { activity: scheduled.activityType?.name ?? '?', attempt: 0, seconds: null, startedMs: 0 });
+    if (scheduled) runs.set(String(e.eventId), { activity: scheduled.activityType?.name ?? '?', attempt: 0, seconds: null, failure: null, startedMs: 0 });
     const started = e.activityTaskStartedEventAttributes;
     const run = started && runs.get(String(started.scheduledEventId));
     if (run) Object.assign(run, { attempt: started.attempt ?? 1, startedMs: ms(e) });
     const completed = runs.get(String(e.activityTaskCompletedEventAttributes?.scheduledEventId));
     if (completed) completed.seconds = (ms(e) - completed.startedMs) / 1000;
+    const failed = e.activityTaskFailedEventAttributes;
+    const failedRun = failed && runs.get(String(failed.scheduledEventId));
+    if (failedRun) failedRun.failure = failed.failure?.applicationFailureInfo?.type ?? 'failed';
   }
   return [...runs.values()].map(({ startedMs: _startedMs, ...run }) => run);
 }

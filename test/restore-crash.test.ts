@@ -9,7 +9,6 @@ import { randomInt } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
 import type { WorkflowHandle } from '@temporalio/client';
 import { restoreInput, startRestore, type RestoreOptions } from '../src/client/restore-run.js';
 import { loadDemoData } from '../src/db/demo-data.js';
@@ -18,7 +17,7 @@ import { crashPostgresComponent, startComponent, type CrashKind } from '../src/s
 import { createStorage } from '../src/storage/index.js';
 import { restoreProgressQuery, type seedRestore } from '../src/workflows/restore.js';
 import { freshDatabase } from './support/db.js';
-import { sql, tableDigests } from './support/restore.js';
+import { holdLock, sql, tableDigests, waitForLockWaiter } from './support/restore.js';
 import { runSnapshot } from './support/snapshot.js';
 import { createBucket, testConfig, uniqueName, withWorker } from './support/stack.js';
 
@@ -34,26 +33,6 @@ async function setup(name: string, env: Record<string, string> = {}) {
   const version = `${2100 + randomInt(7900)}.03.01`;
   await runSnapshot(config, { version });
   return { db, config, worker, version, original: await tableDigests(db.url) };
-}
-
-/** A connection that holds a lock until released; a crash of the server ends it quietly. */
-async function holdLock(url: string, statement: string): Promise<{ release(): Promise<void> }> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => {});
-  await client.connect();
-  await client.query('BEGIN');
-  await client.query(statement);
-  return { release: () => client.query('COMMIT').then(() => client.end()).catch(() => client.end().catch(() => {})) };
-}
-
-/** Waits until some backend waits for a lock on `relation` (a regclass text). */
-async function waitForLockWaiter(url: string, relation: string): Promise<void> {
-  for (let i = 0; i < 600; i += 1) {
-    const { rows } = await sql(url, `select count(*)::int as n from pg_locks where not granted and relation = to_regclass($1)`, [relation]);
-    if (rows[0].n > 0) return;
-    await sleep(50);
-  }
-  assert.fail(`nothing ever waited for a lock on ${relation}`);
 }
 
 async function attempts(handle: WorkflowHandle<typeof seedRestore>, activity: string): Promise<number[]> {

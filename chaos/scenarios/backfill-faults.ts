@@ -11,7 +11,7 @@ import { backfillProgressQuery } from '../../src/workflows/backfill.js';
 import { freshDatabase } from '../../test/support/db.js';
 import { startProviderFake } from '../../test/support/provider-fake.js';
 import { testConfig, uniqueName } from '../../test/support/stack.js';
-import { FAULT_POINTS, kill, rssMiB, spawnWorker, sqlQuery, stopWorker, waitForPollers, type ChaosContext, type Scenario } from '../support.js';
+import { FAULT_POINTS, kill, retriedOnTaskQueue, rssMiB, spawnWorker, sqlQuery, stopWorker, waitForPollers, type ChaosContext, type Scenario } from '../support.js';
 
 /** Monday 5 to Wednesday 7 January 2026: three sessions, 180 bars per symbol. */
 const RANGE = { from: '2026-01-05T00:00:00Z', to: '2026-01-08T00:00:00Z' };
@@ -40,8 +40,8 @@ function killDuringFanOut(fraction: number): Scenario {
   const killAfter = Math.round(FAN_OUT_SYMBOLS * fraction);
   return {
     name: `backfill: worker SIGKILL at ${pct}% of the fan-out`,
-    injected: `backfill of ${FAN_OUT_SYMBOLS} symbols x 3 sessions (provider fake, 150 ms latency, concurrency ${FAN_OUT_CONCURRENCY}); worker SIGKILLed when ${killAfter} symbols were done, new worker started`,
-    expected: `the execution completes: ${FAN_OUT_SYMBOLS} symbols x 180 bars, no duplicate bar, finished symbols not fetched again (at most the ${FAN_OUT_CONCURRENCY} in flight refetch)`,
+    injected: `backfill of ${FAN_OUT_SYMBOLS} symbols x 3 sessions (provider fake, 150 ms latency, concurrency ${FAN_OUT_CONCURRENCY}); worker SIGKILLed when ${killAfter} symbols were done and a symbol's fetchBarBatch was between its requests, new worker started`,
+    expected: `the interrupted fetchBarBatch is retried (attempt 2 in its history); the execution completes: ${FAN_OUT_SYMBOLS} symbols x 180 bars, no duplicate bar, finished symbols not fetched again (at most the ${FAN_OUT_CONCURRENCY} in flight refetch)`,
     async run(ctx) {
       const db = await freshDatabase(`chaos_backfill_kill_${pct}`);
       const fake = await startProviderFake({ apiKey: process.env.TWELVEDATA_API_KEY!, latencyMs: 150 });
@@ -55,7 +55,8 @@ function killDuringFanOut(fraction: number): Scenario {
         while (Date.now() < deadline) {
           const p = await handle.query(backfillProgressQuery).catch(() => null);
           doneAtKill = p?.completed ?? 0;
-          if (doneAtKill >= killAfter) break;
+          // A symbol with 1 or 2 of its 3 requests made is inside fetchBarBatch: the kill interrupts it.
+          if (doneAtKill >= killAfter && [...fake.requests.values()].some((n) => n % 3 !== 0)) break;
           await sleep(50);
         }
         await kill(worker);
@@ -69,11 +70,15 @@ function killDuringFanOut(fraction: number): Scenario {
         const requests = [...fake.requests.values()].reduce((a, b) => a + b, 0);
         const expectedRows = symbols.length * BARS;
         const refetched = requests - symbols.length * 3;
+        const retried = (await retriedOnTaskQueue(testConfig(env))).filter((r) => r.startsWith('fetchBarBatch#'));
         const passed =
+          retried.length > 0 &&
           summary.completed + summary.alreadyCompleted === FAN_OUT_SYMBOLS && rows[0].n === expectedRows && rows[0].d === rows[0].n && refetched <= FAN_OUT_CONCURRENCY * 3;
         return {
           observed:
-            `killed with ${doneAtKill} symbols done (${requestsAtKill} requests); summary: ${summary.completed} completed, ${summary.alreadyCompleted} resumed, ` +
+            `killed with ${doneAtKill} symbols done (${requestsAtKill} requests); ` +
+            (retried.length ? `fault hit: ${retried.join(', ')} in the histories` : 'MISSED: no fetchBarBatch attempt above 1 in any history') +
+            `; summary: ${summary.completed} completed, ${summary.alreadyCompleted} resumed, ` +
             `failed ${JSON.stringify(summary.failed)}, ${summary.runs} run(s); table: ${rows[0].n}/${expectedRows} bars over ${rows[0].s} symbols, ` +
             `${rows[0].n - rows[0].d} duplicates; ${requests} provider requests in all (${refetched} beyond one per session)`,
           passed,
@@ -274,7 +279,9 @@ const hostileResponses: Scenario = {
       const { rows: states } = await sqlQuery(db.url, `select symbol, status, left(coalesce(error_message, ''), 90) as error from backfill_state_persistent order by symbol`);
       const alive = worker.exitCode === null && worker.signalCode === null;
       if (outcome === null) await handle.terminate('chaos: gave up').catch(() => {});
-      const classified = states.every((s) => s.status === 'failed' && /provider|non-JSON|values|invalid|bad_symbol/i.test(s.error) || s.status === 'completed');
+      // Each hostile answer must have taken its own path: refused with its reason, or (TYPES) every bar skipped.
+      const refusals: Record<string, RegExp> = { 'GARBAGE/COP': /non-JSON/, 'HUGE/COP': /larger than 16 MiB/, 'STRING/COP': /without values/ };
+      const classified = states.length === symbols.length && states.every((s) => (refusals[s.symbol] ? s.status === 'failed' && refusals[s.symbol]!.test(s.error) : s.status === 'completed'));
       const passed = outcome !== null && !(outcome instanceof Error) && rows[0].n === 0 && alive && classified && peakMiB < 512;
       return {
         observed:

@@ -32,8 +32,10 @@ function serverOptions(port: number): string {
   ].join(' ');
 }
 
+/** With the role's password when the stack has one (setPostgresPassword). */
 export function databaseUrl(rec: PostgresRecord, database = rec.database): string {
-  return `postgres://${rec.dbUser}@${HOST}:${rec.port}/${database}`;
+  const user = rec.password ? `${rec.dbUser}:${encodeURIComponent(rec.password)}` : rec.dbUser;
+  return `postgres://${user}@${HOST}:${rec.port}/${database}`;
 }
 
 export async function postgresIsRunning(rec: PostgresRecord): Promise<boolean> {
@@ -102,6 +104,7 @@ export async function startPostgres(paths: StackPaths, prev: PostgresRecord | un
     osUser: user ?? userInfo().username,
     dbUser: DB_USER,
     database: DATABASE,
+    password: prev?.password,
   };
   const pgRun = (tool: string, args: string[], timeoutMs = 120_000) => {
     const [cmd, argv] = asUser(user, join(BIN_DIR, tool), args);
@@ -152,6 +155,30 @@ async function ensureDatabase(rec: PostgresRecord): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** initdb's trust for every connection, replaced: the unix socket is off, TCP must prove the password. */
+const PASSWORD_HBA = `# Written by seedvault (setPostgresPassword): TCP connections must give the role's password.
+local all all trust
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+`;
+
+/**
+ * Gives the stack's role a password (stored as a SCRAM verifier) and makes TCP connections
+ * prove it, from the reload on; the record keeps it so later starts and migrations connect.
+ */
+export async function requirePassword(rec: PostgresRecord, password: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl(rec, 'postgres') });
+  await client.connect();
+  try {
+    await client.query(`alter role ${pg.escapeIdentifier(rec.dbUser)} password ${pg.escapeLiteral(password)}`);
+    writeFileSync(join(rec.dataDir, 'pg_hba.conf'), PASSWORD_HBA);
+    await client.query('select pg_reload_conf()');
+  } finally {
+    await client.end();
+  }
+  rec.password = password;
 }
 
 /** Applies pending migrations; an empty migrations folder means nothing to apply. */

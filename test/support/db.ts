@@ -40,3 +40,15 @@ async function withAdmin(adminUrl: string, work: (admin: pg.Client) => Promise<u
     await admin.end();
   }
 }
+
+/** Connects and disconnects: 'ok', or the SQLSTATE (else the message) of the refusal. */
+export async function connectionAnswer(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+    await client.end();
+    return 'ok';
+  } catch (err) {
+    return (err as { code?: string }).code ?? (err as Error).message;
+  }
+}
