@@ -4,6 +4,7 @@ import { backfillCommand } from './backfill.js';
 import { configCommand } from './config.js';
 import { demoCommand } from './demo.js';
 import { demoDataCommand } from './demo-data.js';
+import { doctorCommand } from './doctor.js';
 import { gapsCommand } from './gaps.js';
 import { healthCommand } from './health.js';
 import { maintenanceCommand } from './maintenance.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   for (const command of [
     stackCommand(),
     configCommand(),
+    doctorCommand(),
     migrateCommand(),
     demoDataCommand(),
     workerCommand(),

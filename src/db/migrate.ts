@@ -5,6 +5,9 @@ import { log } from '../logging.js';
 /** The repo's migrations folder, found from the compiled file (dist/src/db/migrate.js). */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations', import.meta.url));
 
+/** Where node-pg-migrate records the applied migrations. */
+export const MIGRATIONS_TABLE = 'seedvault_migrations';
+
 /**
  * Applies every pending migration under an advisory lock (safe when several workers start
  * at once) and returns the names applied; an up-to-date database returns [].
@@ -14,7 +17,7 @@ export async function migrate(databaseUrl: string): Promise<string[]> {
     databaseUrl,
     dir: MIGRATIONS_DIR,
     direction: 'up',
-    migrationsTable: 'seedvault_migrations',
+    migrationsTable: MIGRATIONS_TABLE,
     checkOrder: true,
     singleTransaction: true,
     logger: { info: (m) => log.debug(m), warn: (m) => log.warn(m), error: (m) => log.error(m), debug: () => {} },
