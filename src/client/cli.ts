@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { SeedvaultError } from '../errors.js';
+import { alertsCommand } from './alerts.js';
 import { backfillCommand } from './backfill.js';
 import { configCommand } from './config.js';
 import { demoCommand } from './demo.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
     stackCommand(),
     configCommand(),
     doctorCommand(),
+    alertsCommand(),
     migrateCommand(),
     demoDataCommand(),
     workerCommand(),

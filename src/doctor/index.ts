@@ -12,14 +12,15 @@ import { temporalChecks } from './temporal.js';
  */
 export async function runDoctor(config: SeedvaultConfig, configFile: string, env: NodeJS.ProcessEnv = process.env): Promise<DoctorReport> {
   const now = new Date();
-  const [postgres, storage, temporal] = await Promise.all([postgresChecks(config), storageChecks(config, now), temporalChecks(config, now)]);
+  const [postgres, storage, temporal] = await Promise.all([postgresChecks(config, env), storageChecks(config, now), temporalChecks(config, now)]);
   const checks: DoctorCheck[] = [
     green('config', `${configFile}: valid`),
-    ...postgres,
+    ...postgres.database,
     ...storage,
     ...temporal,
     providerKeyCheck(config),
     fileBackupKeyCheck(config, env),
+    ...postgres.alerts,
   ];
   return doctorReport(checks, now);
 }

@@ -154,3 +154,33 @@ export function lastRunVerdict(id: string, runs: ScheduledRun[]): DoctorCheck {
     `see why: temporal workflow show --workflow-id ${finished.workflowId}; once fixed: seedvault schedule trigger ${id}`,
   );
 }
+
+/** An alert channel's recent deliveries (alert_deliveries). */
+export interface DeliveryHistory {
+  /** The newest finished delivery. */
+  last: { kind: string; status: 'delivered' | 'failed'; at: Date; error: string | null } | null;
+  /** Deliveries that gave up in the last 24 h. */
+  failedLastDay: number;
+}
+
+export interface ChannelFacts {
+  channel: string;
+  urlEnv: string;
+  urlSet: boolean;
+  /** A string: why the history is unknown. */
+  history: DeliveryHistory | string;
+}
+
+/** An alert channel: its URL variable set here, and whether its recent alerts got through. */
+export function alertChannelVerdict(f: ChannelFacts): DoctorCheck {
+  const check = `alerts ${f.channel}`;
+  if (!f.urlSet) return red(check, `environment variable ${f.urlEnv} is not set`, `set ${f.urlEnv} to the channel's webhook URL, here and where the worker runs`, 'config');
+  if (typeof f.history === 'string') return skipped(check, f.history);
+  const { last, failedLastDay } = f.history;
+  const test = 'once the receiver is fixed: seedvault alerts test';
+  if (last?.status === 'failed') return red(check, `the last alert (${last.kind}) was not delivered, ${last.at.toISOString()}: ${last.error ?? 'no reason recorded'}`, test);
+  if (failedLastDay > 0) {
+    return yellow(check, `${failedLastDay} alert(s) not delivered in the last 24 h; the newest (${last!.kind}) was, ${last!.at.toISOString()}`, `see the worker log ("alert not delivered"); ${test}`);
+  }
+  return green(check, last ? `last alert (${last.kind}) delivered ${last.at.toISOString()}` : 'nothing sent yet (try: seedvault alerts test)');
+}
