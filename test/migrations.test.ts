@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { CLI } from '../bench/support.js';
-import { migrate, MIGRATIONS_DIR } from '../src/db/migrate.js';
+import { migrate, migrationNames } from '../src/db/migrate.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { sql } from './support/restore.js';
 import { uniqueName } from './support/stack.js';
@@ -128,7 +127,7 @@ describe('seedvault worker --migrate', () => {
           worker.kill('SIGTERM');
           await exited;
         }
-        if (args.includes('--migrate')) assert.equal(count, readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).length);
+        if (args.includes('--migrate')) assert.equal(count, migrationNames().length);
         else assert.equal(count, 0);
       }
     } finally {

@@ -17,6 +17,7 @@ const EXPECTED: Record<string, { old: number; kept: number }> = {
   pipeline_health: { old: 5, kept: 1 },
   data_anomalies: { old: 1, kept: 1 },
   duplicate_records_log: { old: 1, kept: 1 },
+  alert_deliveries: { old: 1, kept: 1 },
   backup_metadata: { old: 1, kept: 2 },
 };
 
@@ -56,6 +57,8 @@ describe('retention maintenance', () => {
         ('A', 'gap', 'HIGH', '2025-01-02', now() - interval '89 days');
       insert into duplicate_records_log (symbol, duplicates_removed, kept_rule, cleaned_at) values
         ('A', 1, 'x', now() - interval '91 days'), ('A', 1, 'x', now() - interval '1 day');
+      insert into alert_deliveries (dedupe_key, channel, kind, status, updated_at) values
+        ('test:old', 'ops', 'test', 'delivered', now() - interval '31 days'), ('test:new', 'ops', 'test', 'failed', now() - interval '29 days');
       insert into backup_metadata (file_path, is_active, deactivated_at, created_at) values
         ('old', false, now() - interval '8 days', now() - interval '60 days'),
         ('recent', false, now() - interval '6 days', now() - interval '60 days'),

@@ -1,3 +1,4 @@
+import { alertActivities } from './alerts.js';
 import { executionActivities } from './backfill/execution.js';
 import { fetchActivities } from './backfill/fetch.js';
 import { finishActivities } from './backfill/finish.js';
@@ -41,6 +42,7 @@ export function createActivities(deps: ActivityDeps) {
     ...healthActivities(deps),
     ...qualityActivities(deps),
     ...signalActivities(deps),
+    ...alertActivities(deps),
   };
 }
 

@@ -1,10 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { SeedvaultError } from '../errors.js';
 import { routeLogs } from '../logging.js';
+import { alertsCommand } from './alerts.js';
 import { backfillCommand } from './backfill.js';
 import { configCommand } from './config.js';
 import { demoCommand } from './demo.js';
 import { demoDataCommand } from './demo-data.js';
+import { doctorCommand } from './doctor.js';
 import { gapsCommand } from './gaps.js';
 import { healthCommand } from './health.js';
 import { maintenanceCommand } from './maintenance.js';
@@ -30,6 +32,8 @@ export function buildProgram(): Command {
   for (const command of [
     stackCommand(),
     configCommand(),
+    doctorCommand(),
+    alertsCommand(),
     migrateCommand(),
     setupCommand(),
     demoDataCommand(),

@@ -6,14 +6,29 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Human output: left-aligned columns with a header row. */
-export function printTable(rows: Record<string, string | number | boolean | null | undefined>[]): void {
+type Row = Record<string, string | number | boolean | null | undefined>;
+
+/**
+ * Human output: left-aligned columns with a header row. `paint` may decorate a padded cell
+ * (colour), after the widths are measured.
+ */
+export function printTable<R extends Row>(rows: R[], paint?: (column: keyof R, text: string, row: R) => string): void {
   if (rows.length === 0) return;
   const headers = Object.keys(rows[0]!);
   const cells = rows.map((row) => headers.map((h) => formatCell(row[h])));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
-  process.stdout.write(`${line(headers.map((h) => h.toUpperCase()))}\n${cells.map(line).join('\n')}\n`);
+  const line = (values: string[], row?: R) =>
+    values.map((v, i) => (row && paint ? paint(headers[i]!, v.padEnd(widths[i]!), row) : v.padEnd(widths[i]!))).join('  ').trimEnd();
+  process.stdout.write(`${line(headers.map((h) => h.toUpperCase()))}\n${cells.map((c, i) => line(c, rows[i])).join('\n')}\n`);
+}
+
+const ANSI: Record<string, string> = { green: '32', yellow: '33', red: '31', skipped: '2' };
+
+/** Colours a status word (green / yellow / red / skipped) when stdout is a terminal and NO_COLOR is unset. */
+export function paintStatus(status: string, text = status): string {
+  const code = ANSI[status];
+  if (!code || !process.stdout.isTTY || process.env.NO_COLOR) return text;
+  return `\u001b[${code}m${text}\u001b[0m`;
 }
 
 function formatCell(value: string | number | boolean | null | undefined): string {

@@ -4,6 +4,9 @@ import { z } from 'zod';
 const booleanish = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 const positiveInt = z.coerce.number().int().positive();
 
+/** The name of an environment variable (the config names where a secret is, never holds it). */
+export const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+
 const typeSchema = z.strictObject({
   /** Files, directories or globs; relative paths are relative to the worker's working directory. */
   sources: z.array(z.string().min(1)).default([]),
@@ -18,11 +21,11 @@ const encryptionSchema = z
   .strictObject({
     enabled: booleanish.default(false),
     /** Name of the environment variable holding the key (64 hex chars or base64 of 32 bytes). */
-    key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+    key_env: envVarName.optional(),
     /** A file holding the key; keep it outside the backup storage. */
     key_file: z.string().min(1).optional(),
     /** Keys rotated out: never used to encrypt, only to verify and restore the backups made with them. */
-    previous_key_envs: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be environment variable names')).default([]),
+    previous_key_envs: z.array(envVarName).default([]),
     previous_key_files: z.array(z.string().min(1)).default([]),
   })
   .refine((e) => !e.enabled || Boolean(e.key_env) !== Boolean(e.key_file), 'when enabled, set exactly one of key_env and key_file');

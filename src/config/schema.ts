@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { IANAZone } from 'luxon';
 import { BAR_MINUTES, BUILTIN_CALENDARS, COLOMBIA_FX, isHolidayCountry, SessionCalendar } from '../domain/calendar.js';
 import { QUALITY_DEFAULTS } from '../domain/quality-settings.js';
+import { alertsSchema } from './alerts-schema.js';
 import { fileBackupsSchema } from './file-backups-schema.js';
 
 /** PostgreSQL identifiers we accept for tables and columns: plain names, quoted anyway when used. */
@@ -127,6 +128,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       health_cron: cron.default(QUALITY_DEFAULTS.health_cron),
       maintenance_cron: cron.default(QUALITY_DEFAULTS.maintenance_cron),
+      signal_expiry_cron: cron.default(QUALITY_DEFAULTS.signal_expiry_cron),
       stale_market_hours: positiveNumber.default(QUALITY_DEFAULTS.stale_market_hours),
       snapshot_warn_days: positiveNumber.default(QUALITY_DEFAULTS.snapshot_warn_days),
       snapshot_critical_days: positiveNumber.default(QUALITY_DEFAULTS.snapshot_critical_days),
@@ -139,6 +141,7 @@ export const configSchema = z.strictObject({
       path: ['snapshot_warn_days'],
     })
     .prefault({}),
+  alerts: alertsSchema,
 });
 
 export type SeedvaultConfig = z.infer<typeof configSchema>;

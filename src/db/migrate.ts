@@ -6,7 +6,9 @@ import { log } from '../logging.js';
 
 /** The repo's migrations folder, found from the compiled file (dist/src/db/migrate.js). */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations', import.meta.url));
-const MIGRATIONS_TABLE = 'seedvault_migrations';
+
+/** Where node-pg-migrate records the applied migrations. */
+export const MIGRATIONS_TABLE = 'seedvault_migrations';
 
 /**
  * Applies every pending migration under an advisory lock (a second process waits for it,

@@ -1,8 +1,12 @@
 import pg from 'pg';
 
-/** One pool per process; activities borrow clients from it. */
-export function createPool(databaseUrl: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max, application_name: 'seedvault' });
+/**
+ * One pool per process; activities borrow clients from it. `timeoutMs` bounds connecting and
+ * each query (for callers that must answer even when the server does not, like doctor).
+ */
+export function createPool(databaseUrl: string, max = 10, timeoutMs?: number): pg.Pool {
+  const bounds = timeoutMs ? { connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs } : {};
+  const pool = new pg.Pool({ connectionString: databaseUrl, max, application_name: 'seedvault', ...bounds });
   // An idle client dropped by a server restart must not crash the worker; the next query reconnects.
   pool.on('error', () => {});
   // The same for a client checked out but between queries (the export's coordinator holding its

@@ -29,6 +29,6 @@ export function classifyFileBackup(type: string, newest: NewestBackup | null, no
 }
 
 /** The worst level among components (red > yellow > green). */
-export function worstLevel(items: ComponentHealth[]): HealthLevel {
+export function worstLevel(items: { status: HealthLevel }[]): HealthLevel {
   return items.some((i) => i.status === 'red') ? 'red' : items.some((i) => i.status === 'yellow') ? 'yellow' : 'green';
 }

@@ -5,8 +5,10 @@
 export interface QualitySettings {
   /** Health check schedule (seed 004: every 6 hours). */
   health_cron: string;
-  /** Retention maintenance and signal expiry schedule. */
+  /** Retention maintenance schedule (it expires overdue signals too). */
   maintenance_cron: string;
+  /** Signal expiry schedule: overdue ready signals move to expired and each is alerted. */
+  signal_expiry_cron: string;
   /** Health: a symbol with no bar for more than this much open-market time is red. */
   stale_market_hours: number;
   /** Health: the latest snapshot older than this is yellow / red. */
@@ -23,6 +25,7 @@ export interface QualitySettings {
 export const QUALITY_DEFAULTS: QualitySettings = {
   health_cron: '0 0,6,12,18 * * *',
   maintenance_cron: '30 3 * * *',
+  signal_expiry_cron: '*/10 * * * *',
   stale_market_hours: 6,
   snapshot_warn_days: 8,
   snapshot_critical_days: 15,

@@ -98,6 +98,20 @@ export async function healthReport(options: HealthOptions): Promise<HealthReport
   return { status: worstLevel(components), measured_at: now.toISOString(), components };
 }
 
+/**
+ * The overall level of the newest recorded report other than `runId`'s (the worst of its
+ * rows), or null when there is none: what a health transition is measured from. Excluding
+ * the run's own rows keeps the answer the same when its activity is retried.
+ */
+export async function previousHealthStatus(pool: pg.Pool, runId: string): Promise<HealthLevel | null> {
+  const { rows } = await pool.query<{ status: HealthLevel }>(
+    `with theirs as (select status, measured_at from pipeline_health where pipeline_name = $1 and details->>'run_id' is distinct from $2)
+     select status from theirs where measured_at = (select max(measured_at) from theirs)`,
+    [PIPELINE_NAME, runId],
+  );
+  return rows.length === 0 ? null : worstLevel(rows);
+}
+
 /** One pipeline_health row per component, in one statement. */
 export async function recordHealth(pool: pg.Pool, report: HealthReport, runId?: string): Promise<number> {
   const c = report.components;

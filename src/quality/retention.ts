@@ -38,6 +38,7 @@ export const RETENTION_RULES: readonly RetentionRule[] = [
     where: `cleaned_at < $1::timestamptz - interval '90 days'`,
     policy: 'duplicate cleanup log: 90 days (as anomalies)',
   },
+  { name: 'alert_deliveries', table: 'alert_deliveries', where: `updated_at < $1::timestamptz - interval '30 days'`, policy: 'alert deliveries: 30 days' },
   {
     name: 'backup_metadata',
     table: 'backup_metadata',

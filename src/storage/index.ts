@@ -3,9 +3,12 @@ import { LocalStorage } from './local.js';
 import { S3Storage } from './s3.js';
 import type { Storage } from './types.js';
 
-/** The storage backend `storage.type` names. */
-export function createStorage(storage: SeedvaultConfig['storage']): Storage {
-  return storage.type === 'local' ? new LocalStorage(storage.local_path) : S3Storage.fromConfig(storage);
+/**
+ * The storage backend `storage.type` names. `answerWithinMs`: each S3 call gets one attempt
+ * that fails when the server does not answer in time (for doctor; the jobs keep retrying).
+ */
+export function createStorage(storage: SeedvaultConfig['storage'], answerWithinMs?: number): Storage {
+  return storage.type === 'local' ? new LocalStorage(storage.local_path) : S3Storage.fromConfig(storage, answerWithinMs);
 }
 
 export type { ObjectInfo, Storage } from './types.js';

@@ -37,7 +37,7 @@ export class S3Storage implements Storage {
     this.location = `s3://${bucket}`;
   }
 
-  static fromConfig(storage: SeedvaultConfig['storage']): S3Storage {
+  static fromConfig(storage: SeedvaultConfig['storage'], answerWithinMs?: number): S3Storage {
     const minio = storage.type === 'minio';
     const endpoint = storage.endpoint
       ? /^https?:\/\//.test(storage.endpoint) ? storage.endpoint : `${storage.use_ssl ? 'https' : 'http'}://${storage.endpoint}`
@@ -48,7 +48,8 @@ export class S3Storage implements Storage {
       forcePathStyle: minio,
       // Empty keys fall through to the AWS default credential chain (env, profile, IMDS).
       credentials: storage.access_key ? { accessKeyId: storage.access_key, secretAccessKey: storage.secret_key } : undefined,
-      maxAttempts: 3,
+      maxAttempts: answerWithinMs ? 1 : 3,
+      ...(answerWithinMs ? { requestHandler: { connectionTimeout: answerWithinMs, requestTimeout: answerWithinMs, throwOnRequestTimeout: true } } : {}),
     });
     return new S3Storage(storage.bucket, client);
   }

@@ -1,6 +1,8 @@
 import { ActivityFailure, ApplicationFailure, TimeoutFailure, log, proxyActivities, proxyLocalActivities, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { SymbolTarget } from '../activities/backfill/plan.js';
+import { symbolFailingAlert, symbolRecoveredAlert } from '../domain/alerts.js';
+import { currentRun, raiseAlert } from './alerting.js';
 import { BackfillSymbol, FailureAlert, SeedvaultJob } from './search-attributes.js';
 
 export type SymbolOutcome = 'completed' | 'failed' | 'already_completed';
@@ -73,9 +75,15 @@ export async function backfillSymbol(target: SymbolTarget): Promise<BackfillSymb
   result.completenessPct = finish.completenessPct;
   result.consecutiveFailures = finish.consecutiveFailures;
   result.alert = finish.shouldAlert;
+  const at = new Date().toISOString();
   if (finish.shouldAlert) {
     log.warn('backfill failure alert', { symbol: target.symbol, consecutiveFailures: finish.consecutiveFailures, error: failure?.message });
     upsertSearchAttributes([{ key: FailureAlert, value: true }]);
+    // One alert per streak: later failures of the same streak share its key.
+    const streak = { symbol: target.symbol, streakStartedAt: finish.streakStartedAt ?? at, consecutiveFailures: finish.consecutiveFailures, error: failure?.message };
+    await raiseAlert(symbolFailingAlert(streak, currentRun(), at));
+  } else if (finish.recovered) {
+    await raiseAlert(symbolRecoveredAlert({ symbol: target.symbol, streakStartedAt: finish.streakStartedAt ?? at }, currentRun(), at));
   }
   setCurrentDetails(
     `**${target.symbol}**: ${result.outcome}${failure ? ` (${failure.failureClass})` : ''}, ${result.barsInserted} bars inserted, ` +

@@ -2,7 +2,9 @@ import { ApplicationFailure, log, proxyActivities, workflowInfo } from '@tempora
 import type { Activities } from '../activities/index.js';
 import { causeMessage } from '../errors.js';
 import type { FileBackupSummary } from '../activities/files/backup.js';
+import { fileBackupFailedAlert } from '../domain/alerts.js';
 import type { CleanupPlan } from '../domain/file-backup-selection.js';
+import { alertingOnFailure, currentRun } from './alerting.js';
 import { trackFileRun } from './file-backup-progress.js';
 
 export interface FileBackupInput {
@@ -39,9 +41,14 @@ const long = proxyActivities<Activities>({
 /**
  * File and directory backups (seed 003): per type, claim `<type>_<YYYYMMDD_HHMMSS>`,
  * stream the archive and metadata.json to storage, read it back to verify. One failing
- * type does not stop the others; the run fails at the end naming every failed type.
+ * type does not stop the others; the run fails at the end naming every failed type, and
+ * raises a `file_backup_failed` alert.
  */
 export async function fileBackup(input: FileBackupInput = {}): Promise<FileBackupResult> {
+  return alertingOnFailure(() => backUp(input), (error) => fileBackupFailedAlert(currentRun(), error, new Date().toISOString()));
+}
+
+async function backUp(input: FileBackupInput): Promise<FileBackupResult> {
   const { workflowId } = workflowInfo();
   const run = trackFileRun('file-backup', input.types ?? []);
   run.phase('planning');

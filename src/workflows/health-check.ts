@@ -1,6 +1,8 @@
 import { log, proxyActivities, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { healthAlert, healthTransition } from '../domain/alerts.js';
 import type { HealthReport } from '../quality/health.js';
+import { currentRun, raiseAlert } from './alerting.js';
 import { HealthStatus, SeedvaultJob } from './search-attributes.js';
 
 const { checkPipelineHealth } = proxyActivities<Activities>({
@@ -27,13 +29,15 @@ export interface HealthCheckInput {
  * The 6-hourly health check: one pipeline_health row per component, the overall level in
  * the HealthStatus search attribute (`HealthStatus = "red"` finds the bad runs) and a
  * warning log line naming every red or yellow component. A red report does not fail the
- * run: the run's job is to measure.
+ * run: the run's job is to measure. Turning red (and leaving red) raises an alert.
  */
 export async function healthCheck(input: HealthCheckInput = {}): Promise<HealthReport> {
   upsertSearchAttributes([{ key: SeedvaultJob, value: 'health' }]);
   if (input.detectAnomalies ?? true) await detectSymbolAnomalies({});
   const report = await checkPipelineHealth({ verifySnapshot: input.verifySnapshot });
   upsertSearchAttributes([{ key: HealthStatus, value: report.status }]);
+  const transition = healthTransition(report.previousStatus, report.status);
+  if (transition) await raiseAlert(healthAlert(transition, currentRun(), report, new Date().toISOString()));
   const bad = report.components.filter((c) => c.status !== 'green');
   if (bad.length > 0) {
     log.warn(`health ${report.status}: ${bad.map((c) => `${c.component} ${c.status} (${c.details})`).join('; ')}`, {

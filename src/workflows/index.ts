@@ -10,3 +10,5 @@ export { fileBackupCleanup } from './file-backup-cleanup.js';
 export { healthCheck } from './health-check.js';
 export { waitForSignal } from './wait-for-signal.js';
 export { maintenance } from './maintenance.js';
+export { signalExpiry } from './signal-expiry.js';
+export { deliverAlert } from './alerting.js';

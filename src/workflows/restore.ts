@@ -14,7 +14,9 @@ import type { Activities } from '../activities/index.js';
 import { causeMessage } from '../errors.js';
 import type { TableProgress } from '../activities/snapshot/progress.js';
 import type { RestoreTableSettings } from '../activities/restore/settings.js';
+import { restoreFailedAlert } from '../domain/alerts.js';
 import { describeCandidate, restoreChain, STAGING_CHANGED, type Candidate, type RestoreMode, type RestoreSource, type TableOutcome } from '../domain/restore.js';
+import { alertingOnFailure, currentRun } from './alerting.js';
 import { RestoreStatus, SeedvaultJob, SnapshotVersion } from './search-attributes.js';
 
 export interface SeedRestoreInput {
@@ -77,9 +79,14 @@ const COMMIT_OPTIONS: ActivityOptions = {
  * Restores tables from the newest good snapshot through the fallback chain (seed 002),
  * validating each source in a staging table and swapping all tables in at once, so a
  * failure leaves every live table as it was. A required table no source can give fails
- * the run naming every source tried; an optional one is left empty with a warning.
+ * the run naming every source tried; an optional one is left empty with a warning. A
+ * failed run raises a `restore_failed` alert.
  */
 export async function seedRestore(input: SeedRestoreInput = {}): Promise<SeedRestoreResult> {
+  return alertingOnFailure(() => restore(input), (error) => restoreFailedAlert(currentRun(), error, new Date().toISOString()));
+}
+
+async function restore(input: SeedRestoreInput): Promise<SeedRestoreResult> {
   const mode = input.mode ?? 'replace';
   const version = input.version ?? 'latest';
   const state: RestoreProgress = { phase: 'planning', current: null, tables: [] };

@@ -11,9 +11,11 @@ import {
 import type { Activities } from '../activities/index.js';
 import { causeMessage } from '../errors.js';
 import type { TableProgress } from '../activities/snapshot/progress.js';
+import { snapshotFailedAlert } from '../domain/alerts.js';
 import type { Manifest } from '../domain/manifest.js';
 import type { PrunePlan } from '../domain/retention.js';
 import { versionDay, versionForDate } from '../domain/version.js';
+import { alertingOnFailure, currentRun } from './alerting.js';
 import { SeedvaultJob, SnapshotStatus, SnapshotVersion } from './search-attributes.js';
 
 export interface SeedSnapshotInput {
@@ -86,11 +88,19 @@ const { verifyUploads } = proxyActivities<Activities>({
 /**
  * The seed snapshot (seed 002): export -> verify -> manifest -> move latest -> prune.
  * Every step is an idempotent activity, so a worker killed anywhere resumes cleanly;
- * a version becomes latest only once its manifest is published.
+ * a version becomes latest only once its manifest is published. A failed run raises a
+ * `snapshot_failed` alert.
  */
 export async function seedSnapshot(input: SeedSnapshotInput = {}): Promise<SeedSnapshotResult> {
-  const info = workflowInfo();
   const state: SnapshotProgress = { version: input.version ?? null, phase: 'claiming', tables: [] };
+  return alertingOnFailure(
+    () => takeSnapshot(input, state),
+    (error) => snapshotFailedAlert(currentRun(), state.version, error, new Date().toISOString()),
+  );
+}
+
+async function takeSnapshot(input: SeedSnapshotInput, state: SnapshotProgress): Promise<SeedSnapshotResult> {
+  const info = workflowInfo();
   const report = (phase: SnapshotPhase) => {
     state.phase = phase;
     const rows = state.tables.map((t) => `${t.table}: ${t.rows.toLocaleString('en-US')} rows${t.done ? ' (done)' : ''}`);

@@ -22,7 +22,12 @@ export interface FinishSymbolResult {
   gapsFilled: number;
   gapsOpen: number;
   consecutiveFailures: number;
+  /** The streak has reached the alert threshold (seed 004: 3 failed runs in a row). */
   shouldAlert: boolean;
+  /** When the current (or, on `recovered`, the just ended) run of failures began. */
+  streakStartedAt: string | null;
+  /** This success ended a streak that had reached the alert threshold. */
+  recovered: boolean;
 }
 
 /**
@@ -69,7 +74,7 @@ export function finishActivities({ config, pool }: ActivityDeps) {
              missing === 0 ? null : (error ?? `${missing} bars still missing after the fetch`)],
           );
         }
-        const { rows } = await client.query<{ consecutive_failures: number; should_alert: boolean }>(
+        const { rows } = await client.query<{ consecutive_failures: number; should_alert: boolean; streak_started_at: Date | null; recovered: boolean }>(
           firstFinish ? (failed ? RECORD_FAILURE : RECORD_SUCCESS) : READ_STREAK,
           firstFinish && failed ? [input.symbol, error, FAILURE_ALERT_STREAK] : [input.symbol],
         );
@@ -79,6 +84,8 @@ export function finishActivities({ config, pool }: ActivityDeps) {
           gapsOpen: gaps.length - gapsFilled,
           consecutiveFailures: rows[0]?.consecutive_failures ?? 0,
           shouldAlert: rows[0]?.should_alert ?? false,
+          streakStartedAt: rows[0]?.streak_started_at?.toISOString() ?? null,
+          recovered: rows[0]?.recovered ?? false,
         };
       });
     },
@@ -109,19 +116,26 @@ function countBars(calendar: MarketCalendar, gap: { start: number; end: number }
   return n;
 }
 
+/** A failure: the streak grows (a new streak starts now); from the threshold on it alerts. */
 const RECORD_FAILURE = `
-  insert into symbol_failure_tracking (symbol, consecutive_failures, total_failures, last_failure_at, last_error, should_alert)
-  values ($1, 1, 1, now(), $2, 1 >= $3)
+  insert into symbol_failure_tracking (symbol, consecutive_failures, total_failures, last_failure_at, last_error, should_alert, streak_started_at)
+  values ($1, 1, 1, now(), $2, 1 >= $3, now())
   on conflict (symbol) do update set
     consecutive_failures = symbol_failure_tracking.consecutive_failures + 1,
     total_failures = symbol_failure_tracking.total_failures + 1,
     last_failure_at = now(), last_error = $2,
-    should_alert = symbol_failure_tracking.consecutive_failures + 1 >= $3
-  returning consecutive_failures, should_alert`;
+    should_alert = symbol_failure_tracking.consecutive_failures + 1 >= $3,
+    streak_started_at = case when symbol_failure_tracking.consecutive_failures = 0 or symbol_failure_tracking.streak_started_at is null
+                             then now() else symbol_failure_tracking.streak_started_at end
+  returning consecutive_failures, should_alert, streak_started_at, false as recovered`;
 
+/** A success resets the streak; `recovered` when the streak it ends had reached the alert threshold. */
 const RECORD_SUCCESS = `
+  with before as (select should_alert, streak_started_at from symbol_failure_tracking where symbol = $1)
   insert into symbol_failure_tracking (symbol, last_success_at) values ($1, now())
   on conflict (symbol) do update set consecutive_failures = 0, should_alert = false, last_success_at = now()
-  returning consecutive_failures, should_alert`;
+  returning consecutive_failures, should_alert,
+            (select streak_started_at from before) as streak_started_at,
+            coalesce((select should_alert from before), false) as recovered`;
 
-const READ_STREAK = `select consecutive_failures, should_alert from symbol_failure_tracking where symbol = $1`;
+const READ_STREAK = `select consecutive_failures, should_alert, streak_started_at, false as recovered from symbol_failure_tracking where symbol = $1`;
