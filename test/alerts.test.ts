@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import pg from 'pg';
+import { createPool } from '../src/db/pool.js';
 import { CLI } from '../bench/support.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
 import type { SeedvaultConfig } from '../src/config/schema.js';
@@ -65,7 +66,7 @@ describe('alerts reach people', () => {
 
   before(async () => {
     db = await freshDatabase('alerts');
-    sql = new pg.Pool({ connectionString: db.url, max: 2 });
+    sql = createPool(db.url, 2);
     receiver = await startAlertReceiver();
     fake = await startProviderFake();
     const bucket = uniqueName('alerts');

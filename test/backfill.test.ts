@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import pg from 'pg';
+import { createPool } from '../src/db/pool.js';
 import { CLI, spawnWorker } from '../bench/support.js';
 import { startBackfill } from '../src/client/backfill-start.js';
 import { connectClient } from '../src/temporal/connection.js';
@@ -34,7 +35,7 @@ describe('backfill against a fake provider', () => {
   before(async () => {
     db = await freshDatabase('backfill');
     fake = await startProviderFake();
-    sql = new pg.Pool({ connectionString: db.url, max: 2 });
+    sql = createPool(db.url, 2);
     env = {
       DATABASE_URL: db.url,
       SEEDVAULT_TASK_QUEUE: uniqueName('backfill'),

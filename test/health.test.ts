@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { createPool } from '../src/db/pool.js';
 import { CLI } from '../bench/support.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { HEALTH_SCHEDULE_ID, MAINTENANCE_SCHEDULE_ID } from '../src/temporal/quality-schedules.js';
@@ -22,7 +23,7 @@ describe('health check', () => {
   let worker: Awaited<ReturnType<typeof withWorker>>;
   before(async () => {
     db = await freshDatabase('health');
-    sql = new pg.Pool({ connectionString: db.url, max: 2 });
+    sql = createPool(db.url, 2);
     const bucket = uniqueName('health');
     await createBucket(bucket);
     env = { DATABASE_URL: db.url, S3_BUCKET: bucket, SEEDVAULT_TASK_QUEUE: uniqueName('health') };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { createPool } from '../src/db/pool.js';
 import { loadDemoData } from '../src/db/demo-data.js';
 import { QUALITY_DEFAULTS } from '../src/domain/quality-settings.js';
 import { detectAnomalies, findAnomalies } from '../src/quality/anomalies.js';
@@ -15,7 +16,7 @@ describe('data quality', () => {
   let sql: pg.Pool;
   before(async () => {
     db = await freshDatabase('quality');
-    sql = new pg.Pool({ connectionString: db.url, max: 3 });
+    sql = createPool(db.url, 3);
   });
   after(async () => {
     await sql?.end();
@@ -62,7 +63,7 @@ describe('data quality', () => {
 
   test('clean demo data has no anomalies', async () => {
     const demo = await freshDatabase('quality_demo');
-    const pool = new pg.Pool({ connectionString: demo.url, max: 2 });
+    const pool = createPool(demo.url, 2);
     try {
       await loadDemoData(demo.url, {});
       const last = (await pool.query<{ t: Date }>(`select max(time) as t from usdcop_m5_ohlcv where symbol = 'USD/COP'`)).rows[0]!.t;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { createPool } from '../src/db/pool.js';
 import { CLI } from '../bench/support.js';
 import { RETENTION_RULES } from '../src/quality/retention.js';
 import type { MaintenanceResult } from '../src/workflows/maintenance.js';
@@ -28,7 +29,7 @@ describe('retention maintenance', () => {
   let worker: Awaited<ReturnType<typeof withWorker>>;
   before(async () => {
     db = await freshDatabase('retention');
-    sql = new pg.Pool({ connectionString: db.url, max: 2 });
+    sql = createPool(db.url, 2);
     env = { DATABASE_URL: db.url, SEEDVAULT_TASK_QUEUE: uniqueName('retention') };
     worker = await withWorker(testConfig(env));
     await sql.query(`

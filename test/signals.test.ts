@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { createPool } from '../src/db/pool.js';
 import { CLI } from '../bench/support.js';
 import { waitForReadySignal } from '../src/client/signal-wait.js';
 import type { SeedvaultConfig } from '../src/config/schema.js';
@@ -20,7 +21,7 @@ describe('ready signals', () => {
   let worker: Awaited<ReturnType<typeof withWorker>>;
   before(async () => {
     db = await freshDatabase('signals');
-    sql = new pg.Pool({ connectionString: db.url, max: 2 });
+    sql = createPool(db.url, 2);
     env = { DATABASE_URL: db.url, SEEDVAULT_TASK_QUEUE: uniqueName('signals') };
     config = testConfig(env);
     worker = await withWorker(config);
