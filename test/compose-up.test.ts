@@ -32,6 +32,7 @@ describe('docker compose up, replayed against the test stack', () => {
     // The .env of this deployment: what compose substitutes into the file.
     const vars: Record<string, string> = {
       POSTGRES_USER: database.username,
+      POSTGRES_PASSWORD: database.password, // as it stands in a URL; empty (no password): compose's default, which trust ignores
       POSTGRES_DB: database.pathname.slice(1),
       MINIO_ROOT_USER: process.env.S3_ACCESS_KEY!,
       MINIO_ROOT_PASSWORD: process.env.S3_SECRET_KEY!,
