@@ -1,14 +1,19 @@
-# seedvault worker and CLI image.
-FROM node:20-bookworm-slim AS build
+# seedvault worker and CLI image: `docker run IMAGE worker | setup | seed init | doctor | ...`
+# (the entrypoint is the CLI; the arguments are its command).
+
+# Build: production sources only. `npm ci` runs the prepare script (`npm run build:src`:
+# tsc over src/ with tsconfig.src.json, then the workflow bundle); tests, benchmarks and
+# the chaos suite are neither copied nor compiled.
+FROM node:20.20.2-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json tsconfig.json ./
+COPY package.json package-lock.json tsconfig.json tsconfig.src.json ./
 COPY src ./src
-COPY test ./test
-COPY bench ./bench
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
-ENV NODE_ENV=production
+# Runtime: production dependencies, the compiled code, the CLI, config and migrations.
+FROM node:20.20.2-bookworm-slim
+ENV NODE_ENV=production \
+    SEEDVAULT_NO_LOCAL_STACK=1
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
@@ -17,5 +22,7 @@ COPY bin ./bin
 COPY config ./config
 COPY migrations ./migrations
 USER node
+# Cheap probe: the CLI starts and the config (with this container's environment) is valid.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=15s --retries=3 CMD ["node", "bin/seedvault.js", "config", "check"]
 ENTRYPOINT ["node", "bin/seedvault.js"]
 CMD ["worker"]

@@ -15,12 +15,12 @@ import pg from 'pg';
 import { restoreInput, startRestore } from '../src/client/restore-run.js';
 import { startSnapshot } from '../src/client/snapshot-create.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
-import { libpqEnv, ohlcvBench, rssMiB, PG_BIN, printResult, round, rowsFlag, run, spawnWorker, timed } from './support.js';
+import { libpqEnv, ohlcvBench, rssMiB, PG_BIN, printResult, round, rowsFlag, run, spawnWorker, timed, versus } from './support.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const rows = rowsFlag();
-const bench = await ohlcvBench('bench_restore', rows);
+const bench = await ohlcvBench('bench_restore', rows, 'key');
 const { databaseUrl, bucket, env } = bench;
 const config = loadConfig(DEFAULT_CONFIG_PATH, { ...process.env, ...env, SEEDVAULT_LOCAL_SEEDS: join(tmpdir(), bucket) });
 const libpq = libpqEnv(databaseUrl);
@@ -64,10 +64,7 @@ const result = {
   rows,
   copy_from_binary_s: round(copy.seconds),
   pg_restore_s: round(restoreDump.seconds),
-  restore_workflow_s: round(restore.seconds),
-  restore_rows_per_s: Math.round(rows / restore.seconds),
-  ratio_restore_to_copy: round(restore.seconds / copy.seconds),
-  ratio_restore_to_pg_restore: round(restore.seconds / restoreDump.seconds),
+  ...versus('restore', restore.seconds, rows, { copy: copy.seconds, pg_restore: restoreDump.seconds }),
   worker_peak_rss_mib: Math.round(rss),
 };
 printResult(result);

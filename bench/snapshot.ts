@@ -11,12 +11,12 @@ import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSnapshot } from '../src/client/snapshot-create.js';
-import { libpqEnv, ohlcvBench, rssMiB, PG_BIN, printResult, round, rowsFlag, run, spawnWorker, timed } from './support.js';
+import { libpqEnv, ohlcvBench, rssMiB, PG_BIN, printResult, round, rowsFlag, run, spawnWorker, timed, versus } from './support.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const rows = rowsFlag();
-const { bucket, databaseUrl, env, config } = await ohlcvBench('bench_snapshot', rows);
+const { bucket, databaseUrl, env, config } = await ohlcvBench('bench_snapshot', rows, 'key');
 const libpq = libpqEnv(databaseUrl);
 
 process.stderr.write('(a) psql \\copy to /dev/null (binary)...\n');
@@ -40,10 +40,7 @@ const result = {
   rows,
   copy_to_devnull_s: round(copy.seconds),
   pg_dump_fc_s: round(dump.seconds),
-  snapshot_workflow_s: round(snapshot.seconds),
-  snapshot_rows_per_s: Math.round(rows / snapshot.seconds),
-  ratio_snapshot_to_copy: round(snapshot.seconds / copy.seconds),
-  ratio_snapshot_to_pg_dump: round(snapshot.seconds / dump.seconds),
+  ...versus('snapshot', snapshot.seconds, rows, { copy: copy.seconds, pg_dump: dump.seconds }),
   parquet_bytes: table.size_bytes,
   pg_dump_bytes: statSync(dumpFile).size,
   worker_peak_rss_mib: Math.round(rss),

@@ -3,18 +3,19 @@
  * faults and bad inputs one scenario at a time, and writes docs/RELIABILITY.md.
  * Not part of `npm test` (it takes several minutes). Arguments filter scenarios by substring.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadDemoData } from '../src/db/demo-data.js';
-import { stackRemove, stackUp } from '../src/stack/index.js';
+import { readStackEnv, setPostgresPassword, stackRemove, stackUp } from '../src/stack/index.js';
 import { freshDatabase } from '../test/support/db.js';
 import { tableDigests } from '../test/support/restore.js';
 import { startSnapshot } from '../src/client/snapshot-create.js';
 import { testConfig, uniqueName, withWorker } from '../test/support/stack.js';
 import { restoreInput, startRestore } from '../src/client/restore-run.js';
-import { renderReport } from './report.js';
+import { renderReport, runFacts } from './report.js';
 import { SCENARIOS } from './scenarios/index.js';
 import { activityDurationMs, crashes, fingerprint, kill, liveWorkers, stopWorker, freshVersion, readManifest, scenarioEnv, sqlQuery, type ChaosContext, type ScenarioResult } from './support.js';
 
@@ -54,7 +55,12 @@ async function main(): Promise<number> {
       void (keep ? Promise.resolve() : stackRemove({ stateDir })).finally(() => process.exit(130));
     });
   }
-  const stack = await stackUp({ stateDir });
+  const facts = await runFacts();
+  await stackUp({ stateDir });
+  // Every worker and CLI of the suite connects with a password (the secret scan looks for it).
+  const postgresPassword = `chaos-pgpw-${randomBytes(8).toString('hex')}`;
+  await setPostgresPassword(postgresPassword, { stateDir });
+  const stack = (await readStackEnv({ stateDir }))!;
   Object.assign(process.env, stack, { SEEDVAULT_STATE_DIR: stateDir, TWELVEDATA_API_KEY: 'chaos-provider-key-7f3a9c1e5b' });
   process.stderr.write(`chaos: stack up in ${((Date.now() - started) / 1000).toFixed(1)} s (${stateDir}); logs in ${workDir}\n`);
   const results: ScenarioResult[] = [];
@@ -89,7 +95,7 @@ async function main(): Promise<number> {
       sourceDigests: await tableDigests(db.url),
       baseBucket: base.bucket,
       baseVersion,
-      secrets: [stack.S3_SECRET_KEY, process.env.TWELVEDATA_API_KEY!],
+      secrets: [stack.S3_SECRET_KEY, process.env.TWELVEDATA_API_KEY!, postgresPassword],
     };
     for (const scenario of scenarios) {
       const t = Date.now();
@@ -120,7 +126,7 @@ async function main(): Promise<number> {
   const earlier: ScenarioResult[] = merge ? readFileSync(merge, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as ScenarioResult) : [];
   const byName = new Map([...earlier, ...results].map((r) => [r.name, r]));
   const all = SCENARIOS.flatMap((s) => (byName.has(s.name) ? [byName.get(s.name)!] : []));
-  if (all.length === SCENARIOS.length) writeFileSync(REPORT, renderReport(all, all.reduce((sum, r) => sum + (r.seconds ?? 0), 0), earlier.length > 0));
+  if (all.length === SCENARIOS.length) writeFileSync(REPORT, renderReport(all, all.reduce((sum, r) => sum + (r.seconds ?? 0), 0), facts, earlier.length > 0));
   else process.stderr.write(`chaos: ${all.length}/${SCENARIOS.length} scenarios have results, docs/RELIABILITY.md not rewritten (results: ${join(workDir, 'results.jsonl')})\n`);
   const passed = results.filter((r) => r.passed).length;
   const lost = results.filter((r) => r.dataLost).length;

@@ -9,16 +9,18 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import type { SeedvaultConfig } from '../src/config/schema.js';
 import type { Manifest } from '../src/domain/manifest.js';
 import { createStorage } from '../src/storage/index.js';
+import { connectClient } from '../src/temporal/connection.js';
 import { readLatestVersion } from '../src/storage/seed-catalog.js';
-import { startComponent, stopComponent, type ComponentName, type StackEnv } from '../src/stack/index.js';
+import { crashPostgresComponent, startComponent, stopComponent, type ComponentName, type CrashKind, type StackEnv } from '../src/stack/index.js';
 import { progressQuery, type seedSnapshot } from '../src/workflows/snapshot.js';
 import { downloadVersion, execFileAsync } from '../test/support/snapshot.js';
 export { sql as sqlQuery } from '../test/support/restore.js';
 import { createBucket, testConfig, uniqueName } from '../test/support/stack.js';
-import { CLI, rssMiB } from '../bench/support.js';
+import { activityRuns, CLI, rssMiB, stopProcess } from '../bench/support.js';
 
 export { CLI, rssMiB };
 
@@ -58,6 +60,12 @@ export interface ChaosContext {
   baseVersion: string;
   /** Distinctive secrets set for every process of the suite. */
   secrets: string[];
+}
+
+/** Whether a fault demonstrably hit the work, and what showed it (or that it missed). */
+export interface Evidence {
+  hit: boolean;
+  text: string;
 }
 
 export interface Scenario {
@@ -128,11 +136,7 @@ export async function kill(worker: ChildProcess): Promise<void> {
 /** Stops a worker gracefully (SIGTERM drains), SIGKILL after 20 s. */
 export async function stopWorker(worker: ChildProcess): Promise<void> {
   stopping.add(worker);
-  if (worker.exitCode !== null || worker.signalCode !== null) return;
-  worker.kill('SIGTERM');
-  const timer = setTimeout(() => worker.kill('SIGKILL'), 20_000);
-  await once(worker, 'exit');
-  clearTimeout(timer);
+  await stopProcess(worker);
 }
 
 /** Stops a stack component for `ms`, then starts it again on the same port and data. */
@@ -144,6 +148,25 @@ export async function outage(ctx: ChaosContext, component: ComponentName, ms: nu
   } finally {
     await startComponent(component, stack);
   }
+}
+
+/** How the suite's PostgreSQL goes down: `fast` is a clean stop (sessions rolled back), the others crash it. */
+export type PostgresStop = 'fast' | CrashKind;
+
+/**
+ * Takes the suite's PostgreSQL down and starts it again on the same port and data: `fast`
+ * stays down 3 s; a crash is followed at once by the start, which runs crash recovery.
+ * Returns how long it was away, s.
+ */
+export async function bouncePostgres(ctx: ChaosContext, how: PostgresStop): Promise<number> {
+  const started = Date.now();
+  if (how === 'fast') {
+    await outage(ctx, 'postgres', 3000);
+  } else {
+    await crashPostgresComponent(how, { stateDir: ctx.stateDir });
+    await startComponent('postgres', { stateDir: ctx.stateDir });
+  }
+  return (Date.now() - started) / 1000;
 }
 
 /** Rows exported so far by a snapshot run (progress query), or null when not exporting. */
@@ -213,28 +236,81 @@ export async function waitForActivityStarted(handle: WorkflowHandle, activityTyp
   throw new Error(`${activityType} never started`);
 }
 
-/** Duration of the first completed attempt of an activity type, from the history, ms. */
-export async function activityDurationMs(handle: WorkflowHandle, activityType: string): Promise<number> {
+const eventMs = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null } | undefined) =>
+  Number(e?.eventTime?.seconds ?? 0) * 1000 + Math.floor((e?.eventTime?.nanos ?? 0) / 1e6);
+
+/** When the last attempt of the first activity of that type started and when it completed (epoch ms; 0 when not yet). */
+export async function activityTimes(handle: WorkflowHandle, activityType: string): Promise<{ started: number; completed: number }> {
   const events = (await handle.fetchHistory()).events ?? [];
   const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType);
-  const started = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId));
-  const completed = events.find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled?.eventId));
-  const ms = (e: typeof started) => Number(e?.eventTime?.seconds ?? 0) * 1000 + Math.floor((e?.eventTime?.nanos ?? 0) / 1e6);
-  return ms(completed) - ms(started);
+  const of = (e: (typeof events)[number]) => e.activityTaskStartedEventAttributes?.scheduledEventId ?? e.activityTaskCompletedEventAttributes?.scheduledEventId;
+  const mine = events.filter((e) => scheduled && String(of(e)) === String(scheduled.eventId));
+  return { started: eventMs(mine.find((e) => e.activityTaskStartedEventAttributes)), completed: eventMs(mine.find((e) => e.activityTaskCompletedEventAttributes)) };
+}
+
+/** Duration of the first completed attempt of an activity type, from the history, ms. */
+export async function activityDurationMs(handle: WorkflowHandle, activityType: string): Promise<number> {
+  const { started, completed } = await activityTimes(handle, activityType);
+  return completed - started;
+}
+
+/** Waits until `n` workers poll the config's task queue for activities; returns their identities (`<pid>@<host>`). */
+export async function waitForPollers(config: SeedvaultConfig, n: number, timeoutMs = 60_000): Promise<string[]> {
+  const client = await connectClient(config);
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const { pollers } = await client.workflowService.describeTaskQueue({
+        namespace: config.temporal.namespace,
+        taskQueue: { name: config.temporal.task_queue },
+        taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+      });
+      if (pollers.length >= n) return pollers.map((p) => p.identity ?? '');
+      await sleep(200);
+    }
+    throw new Error(`${n} workers never polled ${config.temporal.task_queue}`);
+  } finally {
+    await client.connection.close();
+  }
 }
 
 /** Attempts above 1 on any started activity: the fault cost a retry. */
 export async function retriedActivities(handle: WorkflowHandle): Promise<string[]> {
-  const events = (await handle.fetchHistory()).events ?? [];
-  const scheduled = new Map<string, string>();
-  const out: string[] = [];
-  for (const e of events) {
-    const s = e.activityTaskScheduledEventAttributes;
-    if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
-    const started = e.activityTaskStartedEventAttributes;
-    if (started && (started.attempt ?? 1) > 1) out.push(`${scheduled.get(String(started.scheduledEventId))}#${started.attempt}`);
+  return (await activityRuns(handle)).filter((r) => r.attempt > 1).map((r) => `${r.activity}#${r.attempt}`);
+}
+
+/** Retried activities (type#attempt) of every workflow run on the config's task queue: a parent and its children. */
+export async function retriedOnTaskQueue(config: SeedvaultConfig): Promise<string[]> {
+  const client = await connectClient(config);
+  try {
+    const retried: string[] = [];
+    for await (const w of client.workflow.list({ query: `TaskQueue = "${config.temporal.task_queue}"` })) {
+      retried.push(...(await retriedActivities(client.workflow.getHandle(w.workflowId, w.runId))));
+    }
+    return retried;
+  } finally {
+    await client.connection.close();
   }
-  return out;
+}
+
+/** The fault hit `activity` when the history shows it retried (an attempt above 1) or, given `refusal`, failed with that type. */
+export async function retryEvidence(handle: WorkflowHandle, activity: string, refusal?: string): Promise<Evidence> {
+  const runs = (await activityRuns(handle)).filter((r) => r.activity === activity);
+  const retried = runs.filter((r) => r.attempt > 1).map((r) => `${activity}#${r.attempt}`);
+  const refused = refusal ? runs.filter((r) => r.failure === refusal).length : 0;
+  const seen = [...retried, ...(refused ? [`${activity} refused ${refused}x with ${refusal}`] : [])];
+  return seen.length
+    ? { hit: true, text: `fault hit: ${seen.join(', ')} in the history` }
+    : { hit: false, text: `MISSED: no ${activity} attempt above 1${refusal ? ` nor ${refusal} refusal` : ''} in the history` };
+}
+
+/** For a fault that costs no retry: the activity started before the fault began and completed after it ended. */
+export async function spanEvidence(handle: WorkflowHandle, activity: string, fault: { from: number; to: number }): Promise<Evidence> {
+  const { started, completed } = await activityTimes(handle, activity);
+  const at = (ms: number) => `${((ms - fault.from) / 1000).toFixed(1)} s`;
+  return started > 0 && started < fault.from && completed > fault.to
+    ? { hit: true, text: `fault hit: ${activity} was running across it (started ${at(started)}, completed ${at(completed)} from the fault's start)` }
+    : { hit: false, text: `MISSED: ${activity} started ${started ? at(started) : 'never'}, completed ${completed ? at(completed) : 'never'} from the fault's start (${at(fault.to)} long)` };
 }
 
 export type ManifestFingerprint = Record<string, unknown>;
@@ -286,12 +362,18 @@ export async function checkVersion(ctx: ChaosContext, config: SeedvaultConfig, v
   return problems;
 }
 
-/** Runs the CLI; never rejects. */
+/** Every CLI run of the suite: the credentials it was given and its stdout + stderr (the secret scan greps them). */
+export const recordedCliRuns: { credentials: string[]; output: string }[] = [];
+
+/** Runs the CLI and records its output; never rejects. */
 export async function cli(args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return execFileAsync(process.execPath, [CLI, ...args], { env: { ...process.env, SEEDVAULT_NO_LOCAL_STACK: '1', ...env }, timeout: timeoutMs }).then(
+  const full: Record<string, string | undefined> = { ...process.env, SEEDVAULT_NO_LOCAL_STACK: '1', ...env };
+  const outcome = await execFileAsync(process.execPath, [CLI, ...args], { env: full, timeout: timeoutMs }).then(
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
     (e: { code: number | string; stdout: string; stderr: string }) => ({ code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
   );
+  recordedCliRuns.push({ credentials: [full.DATABASE_URL ?? '', full.S3_SECRET_KEY ?? '', full.TWELVEDATA_API_KEY ?? ''], output: outcome.stdout + outcome.stderr });
+  return outcome;
 }
 
 let versionSeq = 0;

@@ -32,6 +32,20 @@ export class IntegrityError extends SeedvaultError {
   override readonly exitCode = 4;
 }
 
+/**
+ * A validated staging table no longer holds the rows it was validated with (emptied by a
+ * crash, cut short, dropped): the restore must stage it again before anything is swapped.
+ */
+export class StagingChangedError extends IntegrityError {
+  constructor(readonly tables: { table: string; expected: number; found: number | null }[]) {
+    super(
+      `staging changed since validation, nothing was swapped: ${tables
+        .map((t) => `${t.table} holds ${t.found === null ? 'no staging table' : `${t.found} rows`}, validated ${t.expected}`)
+        .join('; ')}`,
+    );
+  }
+}
+
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);

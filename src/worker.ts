@@ -26,8 +26,10 @@ function installRuntimeLogger(): void {
 
 export interface RunningWorker {
   worker: Worker;
-  /** Resolves when the worker has stopped (after shutdown() or a SIGINT/SIGTERM). */
+  /** Resolves when the worker has stopped (after stop() or a SIGINT/SIGTERM). */
   done: Promise<void>;
+  /** Graceful shutdown; resolves once the worker has stopped. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -50,7 +52,8 @@ export async function startWorker(config: SeedvaultConfig): Promise<RunningWorke
   // Activities signal progress to their workflows through a plain client.
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const temporal = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
-  await ensureSearchAttributes(clientConnection, config.temporal.namespace);
+  const registered = await ensureSearchAttributes(clientConnection, config.temporal.namespace);
+  if (registered.length > 0) log.info({ registered }, 'registered search attributes');
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -67,5 +70,12 @@ export async function startWorker(config: SeedvaultConfig): Promise<RunningWorke
     await connection.close();
     log.info('worker stopped');
   });
-  return { worker, done };
+  return {
+    worker,
+    done,
+    stop: async () => {
+      worker.shutdown();
+      await done;
+    },
+  };
 }

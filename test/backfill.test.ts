@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -127,29 +128,41 @@ describe('backfill against a fake provider', () => {
     }
   });
 
-  test('a child ended from outside (terminated) is marked failed, and retry-failed completes it', async () => {
+  test('a child ended from outside (terminated mid-fetch, or never started) is marked failed, and retry-failed completes it over the same range', async () => {
     const worker = await withWorker(testConfig(env));
-    fake.latencyMs = 700; // under the 1 s provider timeout, long enough to end the child mid-fetch
+    const client = await connectClient(testConfig(env));
+    // A workflow already holding N1's child id: that child cannot start, so N1 never plans its range.
+    const executionId = randomUUID();
+    const blocker = await client.workflow.start('backfillSymbol', { taskQueue: uniqueName('nobody-polls'), workflowId: `backfill-${executionId}/N1/COP` });
+    fake.latencyMs = 700; // under the 1 s provider timeout: T1's child is ended while its first request is in flight
     try {
-      const handle = await startBackfill(testConfig(env), { ...RANGE, symbols: ['T1/COP', 'T2/COP'], concurrency: 2 });
-      const client = await connectClient(testConfig(env));
-      const child = client.workflow.getHandle(`${handle.workflowId}/T1/COP`);
-      for (let i = 0; i < 200 && !(await child.describe().then((d) => d.status.name === 'RUNNING', () => false)); i += 1) await sleep(50);
-      await child.terminate('test: an operator ended it');
-      await client.connection.close();
+      const handle = await startBackfill(testConfig(env), { ...RANGE, executionId, symbols: ['N1/COP', 'T1/COP', 'T2/COP'], concurrency: 3 });
+      await fake.requested('T1/COP');
+      await client.workflow.getHandle(`${handle.workflowId}/T1/COP`).terminate('test: an operator ended it');
       const summary = await handle.result();
-      assert.deepEqual([summary.completed, summary.failed], [1, { internal: 1 }]);
-      const { rows } = await sql.query(`select status, error_message from backfill_state_persistent where execution_id = $1 and symbol = 'T1/COP'`, [summary.executionId]);
-      assert.equal(rows[0].status, 'failed', 'not left in_progress');
-      assert.match(rows[0].error_message, /^internal: .*terminated/i);
+      assert.deepEqual([summary.completed, summary.failed], [1, { internal: 2 }]);
+      const { rows } = await sql.query(
+        `select symbol, status, error_message, range_from, range_to from backfill_state_persistent where execution_id = $1 and symbol <> 'T2/COP' order by symbol`,
+        [executionId],
+      );
+      assert.deepEqual(rows.map((r) => r.status), ['failed', 'failed'], 'not left pending or in_progress');
+      assert.match(rows[0].error_message, /^internal: .*already (started|running)/i);
+      assert.match(rows[1].error_message, /^internal: .*terminated/i);
+      for (const r of rows) assert.deepEqual([r.range_from, r.range_to], [new Date(RANGE.from), new Date(RANGE.to)], `${r.symbol}: range fixed at registration`);
       assert.equal((await streak('T1/COP')).consecutive_failures, 1);
 
+      await blocker.terminate('test: done blocking');
       fake.latencyMs = 0;
-      const retried = await (await startBackfill(testConfig(env), { executionId: summary.executionId, retryFailed: true })).result();
-      assert.deepEqual([retried.total, retried.completed], [1, 1]);
-      assert.deepEqual(await barCounts(['T1/COP']), [{ symbol: 'T1/COP', n: BARS, distinct_times: BARS }]);
+      const retried = await (await startBackfill(testConfig(env), { executionId, retryFailed: true })).result();
+      assert.deepEqual([retried.total, retried.completed], [2, 2]);
+      assert.deepEqual(await barCounts(['N1/COP', 'T1/COP']), [
+        { symbol: 'N1/COP', n: BARS, distinct_times: BARS },
+        { symbol: 'T1/COP', n: BARS, distinct_times: BARS },
+      ]);
     } finally {
       fake.latencyMs = 0;
+      await blocker.terminate().catch(() => {});
+      await client.connection.close();
       await worker.stop();
     }
   });
@@ -252,7 +265,7 @@ describe('seed init on a first deployment', () => {
     try {
       const refused = await cli('seed', 'init', '--json').then(() => null, (e: { code: number; stderr: string }) => e);
       assert.equal(refused?.code, 4);
-      assert.match(refused.stderr, /no table was changed: no source could restore usdcop_m5_ohlcv/);
+      assert.match(refused.stderr, /no table was changed: no source could restore usdcop_m5_ohlcv.*; a first deployment with no snapshot anywhere: seed init --allow-empty\n$/);
 
       const out = JSON.parse((await cli('seed', 'init', '--allow-empty', '--json')).stdout);
       assert.deepEqual(

@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { migrate } from '../src/db/migrate.js';
+import { CLI } from '../bench/support.js';
+import { migrate, MIGRATIONS_DIR } from '../src/db/migrate.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
+import { sql } from './support/restore.js';
+import { uniqueName } from './support/stack.js';
 
 const EXPECTED_TABLES = [
   'backfill_state_persistent',
@@ -92,5 +99,40 @@ describe('migrations', () => {
     await client.query(`update symbol_failure_tracking set consecutive_failures = 1, total_failures = 1 where symbol = 'USD/COP'`);
     const { rows } = await client.query(`select updated_at > '2020-01-02' as touched from symbol_failure_tracking`);
     assert.deepEqual(rows, [{ touched: true }]);
+  });
+});
+
+describe('seedvault worker --migrate', () => {
+  test('applies the pending migrations before polling; without the flag the schema is left alone', async () => {
+    const db = await freshDatabase('worker_migrate', { migrated: false });
+    const env = { ...process.env, DATABASE_URL: db.url, SEEDVAULT_TASK_QUEUE: uniqueName('worker-migrate'), SEEDVAULT_NO_LOCAL_STACK: '1', SEEDVAULT_LOG_LEVEL: 'info' };
+    const applied = async () => {
+      const { rows } = await sql(db.url, `select count(*)::int as n from pg_tables where tablename = 'seedvault_migrations'`);
+      return rows[0].n ? (await sql(db.url, 'select count(*)::int as n from seedvault_migrations')).rows[0].n : 0;
+    };
+    try {
+      for (const args of [['worker'], ['worker', '--migrate']]) {
+        const worker = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+        let log = '';
+        worker.stderr.on('data', (d: Buffer) => (log += d));
+        // Migrations (when asked for) come before the worker starts polling.
+        let count: number;
+        try {
+          for (let i = 0; !log.includes('worker started'); i += 1) {
+            assert.ok(i < 600 && worker.exitCode === null, `worker ${args.join(' ')} did not start: ${log.slice(-400)}`);
+            await sleep(50);
+          }
+          count = await applied();
+        } finally {
+          const exited = worker.exitCode === null ? once(worker, 'exit') : Promise.resolve();
+          worker.kill('SIGTERM');
+          await exited;
+        }
+        if (args.includes('--migrate')) assert.equal(count, readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).length);
+        else assert.equal(count, 0);
+      }
+    } finally {
+      await db.drop();
+    }
   });
 });

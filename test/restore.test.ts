@@ -11,7 +11,7 @@ import type { Manifest } from '../src/domain/manifest.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { verifySnapshot } from '../src/workflows/verify.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
-import { runRestore, sql, tableDigests, TABLES } from './support/restore.js';
+import { holdLock, runRestore, sql, tableDigests, TABLES } from './support/restore.js';
 import { execFileAsync, runSnapshot } from './support/snapshot.js';
 import { createBucket, testConfig, uniqueName, withWorker } from './support/stack.js';
 import { tableRows } from './support/table-rows.js';
@@ -122,6 +122,21 @@ describe('restore of a seed snapshot', () => {
     assert.equal((await tableDigests(db.url)).macro_indicators_daily, original.macro_indicators_daily);
     assert.ok((await sql(db.url, `select count(*)::int as n from recent_macro`)).rows[0].n > 0);
     await sql(db.url, `drop view recent_macro`);
+  });
+
+  test('a lock another session holds on an unrelated table with a column default does not hold the restore back', async () => {
+    await sql(db.url, `create table unrelated_locked (id int default 1)`);
+    await sql(db.url, `delete from macro_indicators_daily where date > '2020-01-01'`);
+    const lock = await holdLock(db.url, 'lock table unrelated_locked in access exclusive mode');
+    try {
+      const restored = runRestore(config, { version, tables: 'macro' });
+      const outcome = await Promise.race([restored.then(() => 'done'), new Promise((r) => setTimeout(r, 60_000, 'still waiting after 60 s'))]);
+      assert.equal(outcome, 'done');
+    } finally {
+      await lock.release();
+      await sql(db.url, `drop table unrelated_locked`);
+    }
+    assert.equal((await tableDigests(db.url)).macro_indicators_daily, original.macro_indicators_daily);
   });
 
   test('with no snapshot anywhere, auto falls back to the source\'s CSV glob', async () => {

@@ -10,6 +10,7 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { routeLogs } from '../src/logging.js';
 import { stackRemove, stackUp } from '../src/stack/index.js';
 
 // The AWS SDK warns under Node 20 about its future minimum version; not actionable here.
@@ -26,6 +27,7 @@ function testFiles(dir: string): string[] {
 }
 
 async function main(): Promise<number> {
+  routeLogs('human');
   const filters = process.argv.slice(2);
   const files = testFiles(testDir)
     .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))

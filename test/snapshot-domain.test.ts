@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { findManifest } from '../src/restore/source-file.js';
 import { LocalStorage } from '../src/storage/local.js';
 import { MANIFEST_FILE, renderChecksums } from '../src/domain/manifest.js';
-import { planPrune, type StoredVersion } from '../src/domain/retention.js';
+import { planPrune, retentionPolicy, type RetentionPolicy, type StoredVersion } from '../src/domain/retention.js';
 import { compareVersionsDesc, nextFreeVersion, versionForDate, versionPrefix, versionProblem } from '../src/domain/version.js';
 import { assertSafeKey } from '../src/storage/keys.js';
 
@@ -37,16 +37,17 @@ describe('snapshot versions', () => {
 describe('retention plan', () => {
   const v = (version: string, complete = true, pinned = false): StoredVersion => ({ version, complete, pinned });
   const deleted = (plan: ReturnType<typeof planPrune>) => plan.delete.map((d) => d.version).sort();
+  const byCount = (count: number, maxAgeDays: number | null = null, today = '2026.02.10'): RetentionPolicy => ({ count, maxAgeDays, today: today.replaceAll('.', '-') });
 
   test('keeps the newest four complete versions', () => {
     const versions = ['2026.01.01', '2026.01.08', '2026.01.15', '2026.01.22', '2026.01.29'].map((x) => v(x));
-    assert.deepEqual(deleted(planPrune(versions, '2026.01.29', 4)), ['2026.01.01']);
+    assert.deepEqual(deleted(planPrune(versions, '2026.01.29', byCount(4))), ['2026.01.01']);
   });
 
   test('never deletes latest or a pinned version', () => {
     const versions = [v('2026.01.01', true, true), v('2026.01.08'), v('2026.01.15'), v('2026.01.22'), v('2026.01.29'), v('2026.02.05')];
     // latest points at an old version (e.g. a rollback): it stays, as does the pinned one.
-    const plan = planPrune(versions, '2026.01.08', 2);
+    const plan = planPrune(versions, '2026.01.08', byCount(2));
     assert.deepEqual(deleted(plan), ['2026.01.15', '2026.01.22']);
     assert.deepEqual(plan.keep.map((k) => `${k.version}:${k.reason}`).sort(), [
       '2026.01.01:pinned', '2026.01.08:latest', '2026.01.29:newest 2', '2026.02.05:newest 2',
@@ -55,14 +56,25 @@ describe('retention plan', () => {
 
   test('sweeps incomplete versions older than the newest complete one, keeps newer ones', () => {
     const versions = [v('2026.01.01', false), v('2026.01.08'), v('2026.01.15', false)];
-    assert.deepEqual(deleted(planPrune(versions, '2026.01.08', 4)), ['2026.01.01']);
-    assert.deepEqual(deleted(planPrune([v('2026.01.01', false)], null, 4)), []);
+    assert.deepEqual(deleted(planPrune(versions, '2026.01.08', byCount(4))), ['2026.01.01']);
+    assert.deepEqual(deleted(planPrune([v('2026.01.01', false)], null, byCount(4))), []);
     const writing = { ...v('2026.01.01', false), writing: true };
-    assert.deepEqual(deleted(planPrune([writing, v('2026.01.08')], '2026.01.08', 4)), [], 'its run is still writing it');
+    assert.deepEqual(deleted(planPrune([writing, v('2026.01.08')], '2026.01.08', byCount(4))), [], 'its run is still writing it');
   });
 
   test('rejects a retention count below one', () => {
-    assert.throws(() => planPrune([], null, 0), /positive integer/);
+    assert.throws(() => planPrune([], null, byCount(0)), /positive integer/);
+    assert.throws(() => planPrune([], null, byCount(4, 0)), /retention days must be a positive integer/);
+  });
+
+  test('by age as well: older than retention_days goes even within the count, never latest, pinned or the newest complete', () => {
+    const versions = [v('2025.11.02', true, true), v('2025.12.01'), v('2026.01.01'), v('2026.01.10'), v('2026.01.31')];
+    // 2026-02-10: 2026.01.10 is 31 days old, 2026.01.01 40, 2025.12.01 71.
+    assert.deepEqual(deleted(planPrune(versions, '2026.01.01', byCount(4, 30))), ['2025.12.01', '2026.01.10']);
+    assert.deepEqual(deleted(planPrune(versions, '2026.01.31', byCount(4, 31))), ['2025.12.01', '2026.01.01']);
+    // Every complete version too old: the newest one still stays.
+    assert.deepEqual(deleted(planPrune([v('2025.01.01'), v('2025.02.01')], null, byCount(4, 7))), ['2025.01.01']);
+    assert.deepEqual(retentionPolicy({ retention_count: 4, retention_days: 30 }, new Date('2026-02-10T23:59:00Z')), { count: 4, maxAgeDays: 30, today: '2026-02-10' });
   });
 });
 

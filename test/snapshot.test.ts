@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +15,7 @@ import type { Storage } from '../src/storage/types.js';
 import { connectClient, isWorkflowRunning } from '../src/temporal/connection.js';
 import { seedSnapshot } from '../src/workflows/snapshot.js';
 import { freshDatabase } from './support/db.js';
-import { downloadVersion, execFileAsync, runSnapshot } from './support/snapshot.js';
+import { downloadVersion, execFileAsync, runSnapshot, versionsOf } from './support/snapshot.js';
 import { createBucket, testConfig, uniqueName, withWorker } from './support/stack.js';
 import { parquetRows, tableRows } from './support/table-rows.js';
 
@@ -30,12 +29,6 @@ async function setup(name: string) {
   const config = testConfig(env);
   const worker = await withWorker(config);
   return { db, env, config, worker, storage: createStorage(config.storage) };
-}
-
-/** Versions in a year no other run of this file used, since workflow ids outlive buckets in Temporal. */
-function versionsOf(days: string[]): string[] {
-  const year = 2100 + randomInt(7900);
-  return days.map((day) => `${year}.${day}`);
 }
 
 const ORDER_BY: Record<string, string> = {
@@ -149,7 +142,7 @@ describe('seed snapshot of demo data', () => {
       );
       await racer.terminate('test: the racer died');
       assert.equal((await listed())?.writing, false);
-      const plan = await pruneVersions(ctx.storage, 4, true, (id) => isWorkflowRunning(client, id));
+      const plan = await pruneVersions(ctx.storage, { count: 4, maxAgeDays: null, today: '2026-01-01' }, true, (id) => isWorkflowRunning(client, id));
       assert.ok(plan.delete.some((d) => d.version === guess), 'once its run has ended, the incomplete version is swept');
     } finally {
       await racer.terminate().catch(() => {});
@@ -205,7 +198,7 @@ describe('retention', () => {
 
     // latest names an older version (say, a rollback): a newer snapshot run never deletes it.
     await ctx.storage.put('LATEST_VERSION', `${v4}\n`);
-    const prune = await pruneVersions(ctx.storage, 2, true, async () => false);
+    const prune = await pruneVersions(ctx.storage, { count: 2, maxAgeDays: null, today: '2026-01-01' }, true, async () => false);
     assert.ok(prune.keep.some((k) => k.version === v4 && k.reason === 'latest'));
     assert.ok(prune.keep.some((k) => k.version === v2 && k.reason === 'pinned'));
     assert.deepEqual(prune.delete.map((d) => d.version), [v3]);

@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import pg from 'pg';
 import { CLI } from '../bench/support.js';
-import { type StackEnv, stackStatus, stackUp, startComponent, stopComponent } from '../src/stack/index.js';
+import { setPostgresPassword, type StackEnv, stackRemove, stackStatus, stackUp, startComponent, stopComponent } from '../src/stack/index.js';
 import { isAlive } from '../src/stack/process.js';
 import { readState } from '../src/stack/state.js';
 import { resolvePaths } from '../src/stack/paths.js';
+import { connectionAnswer } from './support/db.js';
 import { execFileAsync } from './support/snapshot.js';
 
 // The test runner starts one shared stack and exports SEEDVAULT_STATE_DIR and its env.
@@ -141,6 +142,42 @@ test('seedvault stack remove needs --yes, then stops every process and deletes a
   } finally {
     await cli('remove', '--yes').catch(() => {});
     rmSync(stateDir, { recursive: true, force: true });
+  }
+});
+
+// On a PostgreSQL of its own, like the MinIO test above.
+test('setPostgresPassword: TCP connections must give the password, also after a restart; status never shows it', { skip }, async () => {
+  const opts = { stateDir: mkdtempSync(join(tmpdir(), 'seedvault-stack-password-')) };
+  const password = 'pw-4b1d9e/+ x';
+  try {
+    await startComponent('postgres', opts);
+    const url = async () => (await stackStatus(opts)).find((c) => c.name === 'postgres')!.url!;
+    const withPassword = async () => {
+      const u = new URL(await url());
+      u.password = password;
+      return u.toString();
+    };
+    assert.equal(await connectionAnswer(await url()), 'ok', 'trust before');
+    await setPostgresPassword(password, opts);
+    assert.equal(readState(resolvePaths(opts)).postgres!.password, password);
+    // The reload that brings the new pg_hba.conf in is asynchronous.
+    let refusal = 'ok';
+    for (let i = 0; i < 50 && refusal === 'ok'; i += 1) {
+      refusal = await connectionAnswer(await url());
+      if (refusal === 'ok') await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.notEqual(refusal, 'ok', 'a connection without the password is refused');
+    assert.equal(await connectionAnswer((await url()).replace('seedvault@', 'seedvault:wrong@')), '28P01', 'a wrong password is refused');
+    assert.equal(await connectionAnswer(await withPassword()), 'ok');
+
+    // A restart connects (database check, migrations) with the recorded password.
+    await stopComponent('postgres', opts);
+    await startComponent('postgres', opts);
+    assert.equal(await connectionAnswer(await withPassword()), 'ok');
+    assert.notEqual(await connectionAnswer(await url()), 'ok');
+    assert.doesNotMatch(await url(), /pw-4b1d9e/);
+  } finally {
+    await stackRemove(opts);
   }
 });
 

@@ -4,13 +4,7 @@ import { join } from 'node:path';
 import { BAD_CONFIGS, BAD_IDENTIFIERS, DEAD_ENDPOINTS, refusalProblem } from '../bad-input-cases.js';
 import { cli, type Scenario } from '../support.js';
 
-export const recordedCliOutput: string[] = [];
-
-async function run(args: string[], env: Record<string, string>) {
-  const outcome = await cli(args, { ...DEAD_ENDPOINTS, ...env });
-  recordedCliOutput.push(outcome.stdout, outcome.stderr);
-  return outcome;
-}
+const run = (args: string[], env: Record<string, string>) => cli(args, { ...DEAD_ENDPOINTS, ...env });
 
 const badConfigs: Scenario = {
   name: 'bad input: hostile config values',

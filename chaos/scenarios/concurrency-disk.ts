@@ -16,7 +16,8 @@ const exec = promisify(execFile);
 const raceScenario: Scenario = {
   name: 'snapshot: two manual snapshots and the schedule at once',
   injected: 'two `seedvault snapshot create` (no --version: both want today) and `seedvault schedule trigger seed-snapshot-weekly` started in the same instant, one worker',
-  expected: 'each version is written by exactly one run: one completed workflow and one complete manifest per version, none written twice',
+  expected:
+    'the three runs overlap in time (each starts before any ends); each version is written by exactly one run: one completed workflow and one complete manifest per version, none written twice',
   async run(ctx) {
     const { env, config } = await scenarioEnv('race', ctx.sourceDb);
     const worker = spawnWorker(ctx, env);
@@ -32,12 +33,18 @@ const raceScenario: Scenario = {
       const bad = starts.filter((s) => s.code !== 0);
       // Wait for every run on this task queue to finish.
       const deadline = Date.now() + 420_000;
-      let runs: { id: string; status: string; version: string | null }[] = [];
+      let runs: { id: string; status: string; version: string | null; start: number; close: number }[] = [];
       for (;;) {
         runs = [];
         for await (const w of client.workflow.list({ query: `TaskQueue = "${config.temporal.task_queue}"` })) {
           const v = w.searchAttributes?.SnapshotVersion as unknown;
-          runs.push({ id: w.workflowId, status: w.status.name, version: Array.isArray(v) ? String(v[0]) : typeof v === 'string' ? v : null });
+          runs.push({
+            id: w.workflowId,
+            status: w.status.name,
+            version: Array.isArray(v) ? String(v[0]) : typeof v === 'string' ? v : null,
+            start: w.startTime.getTime(),
+            close: w.closeTime?.getTime() ?? Infinity,
+          });
         }
         if (runs.length >= 3 && runs.every((r) => r.status !== 'RUNNING')) break;
         if (Date.now() > deadline) break;
@@ -51,11 +58,16 @@ const raceScenario: Scenario = {
       for (const r of runs.filter((r) => r.status === 'COMPLETED' && r.version)) perVersion.set(r.version!, [...(perVersion.get(r.version!) ?? []), r.id]);
       const twice = [...perVersion].filter(([, ids]) => ids.length > 1);
       const orphan = complete.filter((v) => !perVersion.has(v));
-      const passed = bad.length === 0 && twice.length === 0 && orphan.length === 0 && complete.length >= 1 && runs.every((r) => r.status !== 'RUNNING');
+      // The race happened only if every run started before any of them ended.
+      const overlap = Math.min(...runs.map((r) => r.close)) - Math.max(...runs.map((r) => r.start));
+      const raced = runs.length === 3 && overlap > 0;
+      const passed = raced && bad.length === 0 && twice.length === 0 && orphan.length === 0 && complete.length >= 1 && runs.every((r) => r.status !== 'RUNNING');
       const summary = runs.map((r) => `${r.id}=${r.status}${r.version ? `(${r.version})` : ''}`).join(', ');
       return {
         observed:
-          `${runs.length} runs: ${summary}; complete versions: ${complete.join(', ') || 'none'}` +
+          `${runs.length} runs: ${summary}; ` +
+          (raced ? `all three ran at once for ${(overlap / 1000).toFixed(1)} s` : 'NO RACE: the runs did not all run at once') +
+          `; complete versions: ${complete.join(', ') || 'none'}` +
           (twice.length ? `; WRITTEN TWICE: ${twice.map(([v]) => v).join(', ')}` : '; every version written by one run') +
           (bad.length ? `; CLI failures: ${bad.map((b) => b.stderr.trim()).join(' / ')}` : ''),
         passed,

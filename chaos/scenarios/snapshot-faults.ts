@@ -2,23 +2,27 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import { startSnapshot } from '../../src/client/snapshot-create.js';
-import type { ComponentName } from '../../src/stack/index.js';
+import type { ComponentName, CrashKind } from '../../src/stack/index.js';
 import { createStorage } from '../../src/storage/index.js';
 import { readLatestVersion } from '../../src/storage/seed-catalog.js';
 import type { seedSnapshot, SeedSnapshotResult } from '../../src/workflows/snapshot.js';
 import {
+  bouncePostgres,
   checkVersion,
   FAULT_POINTS,
   freshVersion,
   kill,
   outage,
   retriedActivities,
+  retryEvidence,
   scenarioEnv,
+  spanEvidence,
   spawnWorker,
   stopWorker,
   waitForActivityRunning,
   waitForExportPoint,
   type ChaosContext,
+  type Evidence,
   type Scenario,
 } from '../support.js';
 
@@ -36,14 +40,21 @@ async function resultSurvivingServer(handle: WorkflowHandle<typeof seedSnapshot>
   }
 }
 
+/** What a scenario's injection did, and how to tell from the finished run that it hit. */
+interface Injected {
+  what: string;
+  evidence(): Promise<Evidence>;
+}
+
 /**
- * One snapshot run with a fault injected by `inject` once the run is far enough; then the
- * version must be latest, pass sha256sum -c, and equal the undisturbed run.
+ * One snapshot run with a fault injected by `inject` once the run is far enough; right after
+ * the fault the version must not be latest unless complete, and at the end it must be
+ * latest, pass sha256sum -c, and equal the undisturbed run; the fault must have hit.
  */
 async function snapshotUnderFault(
   ctx: ChaosContext,
   name: string,
-  inject: (h: { handle: WorkflowHandle<typeof seedSnapshot>; respawn(): Promise<void>; notLatestYet(): Promise<boolean> }) => Promise<string>,
+  inject: (h: { handle: WorkflowHandle<typeof seedSnapshot>; respawn(): Promise<void> }) => Promise<Injected>,
 ): Promise<{ observed: string; passed: boolean; dataLost: boolean }> {
   const { env, config } = await scenarioEnv(name, ctx.sourceDb);
   let worker = spawnWorker(ctx, env);
@@ -51,29 +62,29 @@ async function snapshotUnderFault(
   const started = Date.now();
   try {
     const handle = await startSnapshot(config, { version });
-    let notLatest = true;
-    const what = await inject({
+    const injected = await inject({
       handle,
       respawn: async () => {
         await kill(worker);
-        notLatest = (await readLatestVersion(createStorage(config.storage)).catch(() => null)) !== version;
         worker = spawnWorker(ctx, env);
       },
-      notLatestYet: async () => (await readLatestVersion(createStorage(config.storage)).catch(() => null)) !== version,
     });
+    // Made latest while incomplete is data lost: a restore of `latest` would read a partial version.
+    const latestNow = (await readLatestVersion(createStorage(config.storage)).catch(() => null)) === version;
+    const incompleteLatest = latestNow ? await checkVersion(ctx, config, version) : [];
     const result = await resultSurvivingServer(handle);
     const problems = await checkVersion(ctx, config, version);
     const retried = await retriedActivities(handle);
+    const evidence = await injected.evidence();
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
-    const passed = result.version === version && problems.length === 0;
     return {
       observed:
-        `${what}; run completed in ${seconds} s` +
+        `${injected.what}; ${evidence.text}; run completed in ${seconds} s` +
         (retried.length ? ` (retried: ${[...new Set(retried)].join(', ')})` : ' (no activity retried)') +
         (problems.length ? `; PROBLEMS: ${problems.join('; ')}` : '; version latest, sha256sum -c OK, manifest equal to the undisturbed run') +
-        (notLatest ? '' : '; version was latest while the fault was active'),
-      passed,
-      dataLost: problems.some((p) => /manifest|sha256sum|no manifest/.test(p)),
+        (incompleteLatest.length ? `; MADE LATEST WHILE INCOMPLETE (right after the fault: ${incompleteLatest.join('; ')})` : latestNow ? '; latest right after the fault, and complete then' : ''),
+      passed: result.version === version && problems.length === 0 && incompleteLatest.length === 0 && evidence.hit,
+      dataLost: incompleteLatest.length > 0 || problems.some((p) => /manifest|sha256sum|no manifest/.test(p)),
     };
   } finally {
     await stopWorker(worker);
@@ -90,7 +101,7 @@ function killAtExportFraction(fraction: number): Scenario {
       snapshotUnderFault(ctx, `kill-export-${pct}`, async ({ handle, respawn }) => {
         const point = await waitForExportPoint(ctx, handle, fraction);
         await respawn();
-        return `killed at ${point}`;
+        return { what: `killed at ${point}`, evidence: () => retryEvidence(handle, 'exportTables') };
       }),
   };
 }
@@ -104,7 +115,10 @@ function killAtActivity(activity: 'moveLatest' | 'pruneSnapshots' | 'verifyUploa
       snapshotUnderFault(ctx, `kill-${activity}`, async ({ handle, respawn }) => {
         const state = await waitForActivityRunning(handle, activity);
         await respawn();
-        return state === 'running' ? `killed while ${activity} was running` : `${activity} finished before the poll saw it running (killed right after)`;
+        return {
+          what: state === 'running' ? `killed while ${activity} was running` : `${activity} finished before the poll saw it running (killed right after)`,
+          evidence: () => retryEvidence(handle, activity),
+        };
       }),
   };
 }
@@ -117,11 +131,26 @@ function componentOutage(component: ComponentName, seconds: number, fraction: nu
     injected: `${component} stopped ${Math.round(fraction * 100)}% of the way through the export (by time), started again ${seconds} s later on the same port and data`,
     expected: 'the export attempt fails and is retried once the service is back; version complete, latest, identical to an undisturbed run',
     run: (ctx) =>
-      snapshotUnderFault(ctx, `${component}-export-${pct}`, async ({ handle, notLatestYet }) => {
+      snapshotUnderFault(ctx, `${component}-export-${pct}`, async ({ handle }) => {
         const point = await waitForExportPoint(ctx, handle, fraction);
         await outage(ctx, component, seconds * 1000);
-        const latestOk = component === 'minio' ? await notLatestYet() : true;
-        return `${component} down for ${seconds} s from ${point}${latestOk ? '' : ' (version already latest!)'}`;
+        return { what: `${component} down for ${seconds} s from ${point}`, evidence: () => retryEvidence(handle, 'exportTables') };
+      }),
+  };
+}
+
+function postgresCrash(kind: CrashKind, fraction: number): Scenario {
+  const pct = Math.round(fraction * 100);
+  const how = kind === 'immediate' ? '`pg_ctl stop -m immediate`' : 'SIGKILL of the postmaster';
+  return {
+    name: `snapshot: PostgreSQL crashed (${kind}) at ${pct}% of export`,
+    injected: `PostgreSQL crashed by ${how} ${pct}% of the way through the export (by time), started again at once (crash recovery)`,
+    expected: 'the export attempt fails and is retried from a new database snapshot once PostgreSQL has recovered; version complete, latest, identical to an undisturbed run',
+    run: (ctx) =>
+      snapshotUnderFault(ctx, `pg-crash-${kind}-${pct}`, async ({ handle }) => {
+        const point = await waitForExportPoint(ctx, handle, fraction);
+        const away = await bouncePostgres(ctx, kind);
+        return { what: `crashed at ${point}, back after ${away.toFixed(1)} s of crash recovery`, evidence: () => retryEvidence(handle, 'exportTables') };
       }),
   };
 }
@@ -131,12 +160,14 @@ function temporalRestart(fraction: number): Scenario {
   return {
     name: `snapshot: Temporal dev server restarted at ${pct}% of export`,
     injected: `Temporal dev server stopped ${pct}% of the way through the export (by time) and started again 10 s later (same port, same sqlite db); worker and CLI client keep running`,
-    expected: 'worker and client reconnect by themselves; the run completes; version identical to an undisturbed run',
+    expected: 'worker and client reconnect by themselves; exportTables, running across the restart, completes after it without a retry; version identical to an undisturbed run',
     run: (ctx) =>
       snapshotUnderFault(ctx, `temporal-restart-${pct}`, async ({ handle }) => {
         const point = await waitForExportPoint(ctx, handle, fraction);
+        const fault = { from: Date.now(), to: 0 };
         await outage(ctx, 'temporal', 10_000);
-        return `Temporal down for 10 s from ${point}`;
+        fault.to = Date.now();
+        return { what: `Temporal down for 10 s from ${point}`, evidence: () => spanEvidence(handle, 'exportTables', fault) };
       }),
   };
 }
@@ -147,5 +178,7 @@ export const snapshotFaultScenarios: Scenario[] = [
   killAtActivity('pruneSnapshots'),
   ...FAULT_POINTS.map((f) => componentOutage('minio', 30, f)),
   ...FAULT_POINTS.map((f) => componentOutage('postgres', 3, f)),
+  postgresCrash('immediate', 0.5),
+  postgresCrash('sigkill', 0.5),
   ...FAULT_POINTS.map(temporalRestart),
 ];

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { SeedvaultError } from '../errors.js';
+import { routeLogs } from '../logging.js';
 import { alertsCommand } from './alerts.js';
 import { backfillCommand } from './backfill.js';
 import { configCommand } from './config.js';
@@ -16,6 +17,7 @@ import { migrateCommand } from './migrate.js';
 import { restoreCommand } from './restore.js';
 import { scheduleCommand } from './schedule.js';
 import { seedCommand } from './seed.js';
+import { setupCommand } from './setup.js';
 import { snapshotCommand } from './snapshot.js';
 import { stackCommand } from './stack.js';
 import { verifyCommand } from './verify.js';
@@ -33,6 +35,7 @@ export function buildProgram(): Command {
     doctorCommand(),
     alertsCommand(),
     migrateCommand(),
+    setupCommand(),
     demoDataCommand(),
     workerCommand(),
     snapshotCommand(),
@@ -62,6 +65,8 @@ export function buildProgram(): Command {
 
 /** Runs the CLI; returns the exit code: 0 ok, 1 failure, 2 bad input, 3 service down, 4 integrity. */
 export async function main(argv: string[]): Promise<number> {
+  // A command a person types reports progress in plain lines; `worker` and hosted workers reroute.
+  routeLogs('human');
   try {
     await buildProgram().parseAsync(argv);
     return 0;

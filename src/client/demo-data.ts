@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { DEFAULT_DEMO_SEED, loadDemoData, MAX_DEMO_SCALE } from '../db/demo-data.js';
+import { DEFAULT_DEMO_SEED, loadDemoData, MAX_DEMO_SCALE, type DemoDataCounts } from '../db/demo-data.js';
 import { migrate } from '../db/migrate.js';
 import { errorMessage, InputError, ServiceError } from '../errors.js';
 import { commandConfig } from './context.js';
@@ -34,13 +34,16 @@ export function demoDataCommand(): Command {
         printJson({ scale, seed, rows: counts, seconds });
       } else {
         process.stdout.write(
-          `loaded demo data (scale ${scale}, seed ${seed}) in ${seconds.toFixed(1)} s: ` +
-            `usdcop_m5_ohlcv ${counts.ohlcv.toLocaleString('en-US')}, ` +
-            `macro_indicators_daily ${counts.macro.toLocaleString('en-US')}, ` +
-            `trades_history ${counts.trades.toLocaleString('en-US')} rows\n`,
+          `loaded demo data (scale ${scale}, seed ${seed}) in ${seconds.toFixed(1)} s: ${describeDemoCounts(counts)}\n`,
         );
       }
     });
+}
+
+/** `usdcop_m5_ohlcv 88,699, macro_indicators_daily 10,771, trades_history 636 rows` */
+export function describeDemoCounts(counts: DemoDataCounts): string {
+  const n = (value: number) => value.toLocaleString('en-US');
+  return `usdcop_m5_ohlcv ${n(counts.ohlcv)}, macro_indicators_daily ${n(counts.macro)}, trades_history ${n(counts.trades)} rows`;
 }
 
 function integerFlag(flag: string, raw: string, min: number, max: number): number {

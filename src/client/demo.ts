@@ -5,7 +5,8 @@ import { loadDemoData } from '../db/demo-data.js';
 import { stackUp } from '../stack/index.js';
 import { connectClient, workflowUiLink } from '../temporal/connection.js';
 import { applySchedules } from '../temporal/schedules.js';
-import { startWorker } from '../worker.js';
+import { describeDemoCounts } from './demo-data.js';
+import { hostWorker } from './hosted-worker.js';
 import { printJson } from './output.js';
 import { printManifestSummary } from './snapshot.js';
 import { startSnapshot, waitWithProgress } from './snapshot-create.js';
@@ -18,18 +19,19 @@ export function demoCommand(): Command {
   return new Command('demo')
     .description('start the local stack, load demo data if empty, take a seed snapshot and print its Web UI link')
     .option('--reload', 'reload demo data even if the tables already hold rows')
+    .option('--verbose', "show the worker's log lines on stderr instead of writing them to the state folder")
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { reload?: boolean; json?: boolean }, command: Command) => {
+    .action(async (opts: { reload?: boolean; verbose?: boolean; json?: boolean }, command: Command) => {
       const env = await stackUp();
       Object.assign(process.env, env);
       const config = loadConfig(resolveConfigPath(command.optsWithGlobals<{ config?: string }>().config));
 
       if (opts.reload || (await criticalTablesEmpty(config.postgres.url))) {
         const counts = await loadDemoData(config.postgres.url, {});
-        process.stderr.write(`demo data loaded: ${JSON.stringify(counts)}\n`);
+        process.stderr.write(`demo data loaded: ${describeDemoCounts(counts)}\n`);
       }
 
-      const { worker, done } = await startWorker(config);
+      const worker = await hostWorker(config, { name: 'demo', verbose: opts.verbose });
       try {
         await applySchedules(await connectClient(config), config);
         const handle = await startSnapshot(config, {});
@@ -42,8 +44,7 @@ export function demoCommand(): Command {
           process.stdout.write(`latest -> ${result.version}\nWeb UI: ${link}\n`);
         }
       } finally {
-        worker.shutdown();
-        await done;
+        await worker.stop();
       }
     });
 }

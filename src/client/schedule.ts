@@ -1,8 +1,7 @@
 import { Command } from 'commander';
-import { ScheduleNotFoundError } from '@temporalio/client';
 import { InputError } from '../errors.js';
 import { connectClient } from '../temporal/connection.js';
-import { applySchedules, desiredSchedules } from '../temporal/schedules.js';
+import { applySchedules, describeSchedules, desiredSchedules } from '../temporal/schedules.js';
 import { commandConfig } from './context.js';
 import { printJson, printTable } from './output.js';
 
@@ -33,26 +32,16 @@ export function scheduleCommand(): Command {
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }, command: Command) => {
       const config = await commandConfig(command);
-      const client = await connectClient(config);
-      const rows = [];
-      for (const { scheduleId } of desiredSchedules(config)) {
-        try {
-          const d = await client.schedule.getHandle(scheduleId).describe();
-          rows.push({
-            scheduleId,
-            exists: true,
-            paused: d.state.paused,
-            cron: typeof d.memo?.cron === 'string' ? d.memo.cron : null,
-            nextRun: d.info.nextActionTimes[0]?.toISOString() ?? null,
-            lastRun: d.info.recentActions.at(-1)?.takenAt.toISOString() ?? null,
-          });
-        } catch (err) {
-          if (!(err instanceof ScheduleNotFoundError)) throw err;
-          rows.push({ scheduleId, exists: false, paused: null, cron: null, nextRun: null, lastRun: null });
-        }
-      }
+      const rows = (await describeSchedules(await connectClient(config), config)).map(({ scheduleId, description: d }) => ({
+        scheduleId,
+        exists: d !== null,
+        paused: d?.state.paused ?? null,
+        cron: typeof d?.memo?.cron === 'string' ? d.memo.cron : null,
+        nextRun: d?.info.nextActionTimes[0]?.toISOString() ?? null,
+        lastRun: d?.info.recentActions.at(-1)?.takenAt.toISOString() ?? null,
+      }));
       if (opts.json) printJson(rows);
-      else printTable(rows.map((r) => ({ ...r, exists: r.exists ? 'yes' : 'no (run: schedule apply)' })));
+      else printTable(rows.map((r) => ({ ...r, exists: r.exists ? 'yes' : 'no (run: seedvault setup)' })));
     });
 
   schedule

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { SeedvaultConfig } from '../config/schema.js';
 import { migrate } from '../db/migrate.js';
+import { IntegrityError } from '../errors.js';
 import { workflowUiLink } from '../temporal/connection.js';
 import { startBackfill } from './backfill-start.js';
 import { commandConfig } from './context.js';
@@ -39,7 +40,10 @@ export function seedCommand(): Command {
       const applied = await migrate(config.postgres.url);
       const input = { ...restoreInput(config, { source: 'auto', mode: 'if-empty', path: opts.path }), allowEmpty: opts.allowEmpty };
       const handle = await startRestore(config, input);
-      const result = await waitForRestore(handle, opts.json);
+      const result = await waitForRestore(handle, opts.json).catch((err: unknown) => {
+        if (!(err instanceof IntegrityError) || opts.allowEmpty || !err.message.includes('no source could restore')) throw err;
+        throw new IntegrityError(`${err.message}; a first deployment with no snapshot anywhere: seed init --allow-empty`);
+      });
       const backfill: CatchUp = opts.backfill ? await startCatchUp(config) : { started: false, reason: '--no-backfill' };
       if (opts.json) return printJson({ migrations: applied, workflowId: handle.workflowId, restore: result, backfill });
       process.stdout.write(applied.length ? `migrations applied: ${applied.join(', ')}\n` : 'schema up to date\n');

@@ -1,19 +1,8 @@
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import type { SeedvaultConfig } from '../config/schema.js';
-import { InputError } from '../errors.js';
 import { signalWaitWorkflowId, type ReadySignal, type SignalType } from '../quality/signals.js';
 import { connectClient } from '../temporal/connection.js';
 import type { WaitForSignalInput, WaitForSignalResult } from '../workflows/wait-for-signal.js';
-
-/** `--timeout 90`, `90s`, `5m`, `2h` -> milliseconds. */
-export function parseTimeout(value: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  if (!m) throw new InputError(`--timeout: expected a duration such as 30s, 5m or 2h, got "${value.slice(0, 40)}"`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  const ms = Number(m[1]) * unit;
-  if (ms <= 0 || ms > 7 * 86_400_000) throw new InputError('--timeout: between 1 ms and 7 days');
-  return Math.round(ms);
-}
 
 /**
  * Waits through the `waitForSignal` workflow of the type (started, or joined when one is

@@ -20,7 +20,8 @@ import { connectClient } from '../temporal/connection.js';
 import { commandConfig } from './context.js';
 import { withDatabase } from './database.js';
 import { printJson, printTable } from './output.js';
-import { parseTimeout, waitForReadySignal } from './signal-wait.js';
+import { parseDuration } from './duration.js';
+import { waitForReadySignal } from './signal-wait.js';
 
 function row(s: ReadySignal) {
   return {
@@ -87,7 +88,7 @@ export function signalsCommand(): Command {
     .action(async (typeArg: string, opts: { timeout: string; ack?: boolean; by?: string; json?: boolean }, command: Command) => {
       const config = await commandConfig(command);
       const type = parseSignalType(typeArg);
-      const timeoutMs = parseTimeout(opts.timeout);
+      const timeoutMs = parseDuration(opts.timeout, '--timeout');
       let signal = await waitForReadySignal(config, type, timeoutMs);
       if (!signal) throw new TimeoutError(`no ${type} signal within ${opts.timeout}`);
       if (opts.ack) signal = await withDatabase(config, (pool) => acknowledgeSignal(pool, signal!.signal_id, opts.by ?? defaultConsumer()));

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { SeedvaultConfig } from '../config/schema.js';
 import type { Manifest } from '../domain/manifest.js';
+import { retentionPolicy } from '../domain/retention.js';
 import { InputError } from '../errors.js';
 import { createStorage } from '../storage/index.js';
 import { listVersions, pruneVersions, readLatestVersion, readManifest, reservationOwner } from '../storage/seed-catalog.js';
@@ -118,13 +119,13 @@ export function snapshotCommand(): Command {
 
   snapshot
     .command('prune')
-    .description(`keep the newest backup.retention_count complete snapshots (plus latest and pinned)`)
+    .description(`keep the newest backup.retention_count complete snapshots, none older than backup.retention_days (plus latest, pinned and the newest complete)`)
     .option('--dry-run', 'list what would be deleted, delete nothing')
     .option('--json', 'machine-readable output')
     .action(async (opts: { dryRun?: boolean; json?: boolean }, command: Command) => {
       const config = await commandConfig(command);
       const client = await connectClient(config);
-      const plan = await pruneVersions(createStorage(config.storage), config.backup.retention_count, Boolean(opts.dryRun), (id) =>
+      const plan = await pruneVersions(createStorage(config.storage), retentionPolicy(config.backup, new Date()), Boolean(opts.dryRun), (id) =>
         isWorkflowRunning(client, id),
       ).finally(() => client.connection.close());
       if (opts.json) return printJson({ dryRun: Boolean(opts.dryRun), ...plan });

@@ -68,6 +68,8 @@ export const configSchema = z.strictObject({
   backup: z.strictObject({
     schedule: cron,
     retention_count: positiveInt,
+    /** Seed 000's max_age_days: complete snapshots older than this go too (never latest, pinned or the newest). */
+    retention_days: z.preprocess((v) => (v === '' ? null : v), positiveInt.nullable()).default(null),
     format: z.enum(['parquet', 'csv.gz']),
     compression: z.enum(['snappy', 'gzip', 'none']),
     parallelism: positiveInt.max(16).default(2),
@@ -84,6 +86,8 @@ export const configSchema = z.strictObject({
     task_queue: z.string().min(1),
     /** Activity slots per worker: backfill children are I/O-bound; a snapshot export uses one slot. */
     max_concurrent_activities: positiveInt.max(1000).default(32),
+    /** How long a restore step may go without a heartbeat before its worker counts as dead. */
+    heartbeat_timeout_seconds: positiveInt.max(3600).default(20),
   }),
   postgres: z.strictObject({
     url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),

@@ -15,16 +15,8 @@ export async function barTimes(pool: pg.Pool, symbol: string, fromMs: number, to
   return rows.map((r) => Number(r.t));
 }
 
-export async function lastBarTime(pool: pg.Pool, symbol: string): Promise<number | null> {
-  return edgeBarTime(pool, symbol, 'max');
-}
-
 export async function firstBarTime(pool: pg.Pool, symbol: string): Promise<number | null> {
-  return edgeBarTime(pool, symbol, 'min');
-}
-
-async function edgeBarTime(pool: pg.Pool, symbol: string, edge: 'min' | 'max'): Promise<number | null> {
-  const { rows } = await pool.query<{ t: Date | null }>(`select ${edge}(time) as t from ${OHLCV_TABLE} where symbol = $1`, [symbol]);
+  const { rows } = await pool.query<{ t: Date | null }>(`select min(time) as t from ${OHLCV_TABLE} where symbol = $1`, [symbol]);
   return rows[0]?.t ? rows[0].t.getTime() : null;
 }
 

@@ -51,6 +51,9 @@ export function describeCandidate(candidate: Candidate): string {
   }
 }
 
+/** The failure type of a commit that found staging tables changed since validation; its details name the tables. */
+export const STAGING_CHANGED = 'StagingChanged';
+
 /** What happened to one table. */
 export interface TableOutcome {
   table: string;

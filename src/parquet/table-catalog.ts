@@ -11,6 +11,8 @@ export interface TableLayout {
   sql: string;
   /** Unquoted schema.table for messages. */
   label: string;
+  schema: string;
+  name: string;
   columns: ColumnSpec[];
   /** Columns of the primary key, or of the narrowest NOT NULL unique key; empty if none. */
   keyColumns: string[];
@@ -42,6 +44,8 @@ export async function describeTable(
   return {
     sql: `${pg.escapeIdentifier(relation.nspname)}.${pg.escapeIdentifier(relation.relname)}`,
     label,
+    schema: relation.nspname,
+    name: relation.relname,
     columns,
     keyColumns: await readKeyColumns(client, relation.oid),
     dateColumnIndex: dateColumn === undefined ? -1 : findDateColumn(columns, dateColumn, label),

@@ -9,10 +9,15 @@
  * points at it. Either way readers wait on the ACCESS EXCLUSIVE lock during the swap only,
  * not during the download and load. Like any TRUNCATE or DROP it is not MVCC-safe for
  * transactions whose snapshot predates the commit (they see the table empty).
+ *
+ * Before anything is swapped, every staging table is locked against writers and counted:
+ * it must hold exactly the rows validated when it was staged. A staging table emptied or
+ * cut short behind the restore's back (a crash, an operator) raises StagingChangedError
+ * with every live table untouched, and the workflow stages those tables again.
  */
 import pg from 'pg';
 import type { RestoreMode, TableOutcome } from '../domain/restore.js';
-import { IntegrityError } from '../errors.js';
+import { IntegrityError, StagingChangedError } from '../errors.js';
 import { describeTable, type TableLayout } from '../parquet/table-catalog.js';
 import { renameSwapBlocker, swapByRename } from './rename-swap.js';
 import { dropStaging, type Staging } from './staging.js';
@@ -21,8 +26,8 @@ export interface CommitInput {
   workflowId: string;
   runId: string;
   mode: RestoreMode;
-  /** Outcomes so far; `restored` ones name their staging table. */
-  tables: (TableOutcome & { staging: Staging | null })[];
+  /** Outcomes so far; `restored` ones name their staging table and whether it is a complete twin. */
+  tables: (TableOutcome & { staging: Staging | null; twin?: boolean })[];
 }
 
 export async function commitRestore(client: pg.ClientBase, input: CommitInput): Promise<TableOutcome[]> {
@@ -34,8 +39,9 @@ export async function commitRestore(client: pg.ClientBase, input: CommitInput): 
       await client.query('ROLLBACK');
       return recorded(client, input);
     }
+    await checkStagedRows(client, input.tables);
     const outcomes: TableOutcome[] = [];
-    for (const { staging, ...outcome } of input.tables) {
+    for (const { staging, twin, ...outcome } of input.tables) {
       if (outcome.status !== 'restored' || !staging) {
         outcomes.push(outcome);
         continue;
@@ -45,7 +51,7 @@ export async function commitRestore(client: pg.ClientBase, input: CommitInput): 
       if (input.mode === 'if-empty' && (await client.query(`SELECT 1 FROM ${layout.sql} LIMIT 1`)).rowCount) {
         outcomes.push({ ...outcome, status: 'skipped', rowsLoaded: 0, message: 'the table gained rows while the restore ran; left alone' });
       } else {
-        await swapIn(client, layout, staging, input.mode);
+        await swapIn(client, layout, staging, input.mode, twin ?? false, outcome.rowsLoaded);
         const after = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${layout.sql}`);
         outcomes.push({ ...outcome, rowsAfter: Number(after.rows[0]!.n) });
       }
@@ -75,9 +81,33 @@ export async function commitRestore(client: pg.ClientBase, input: CommitInput): 
   }
 }
 
-async function swapIn(client: pg.ClientBase, layout: TableLayout, twin: Staging, mode: RestoreMode): Promise<void> {
+/**
+ * The commit-time invariant: each staging table holds exactly the rows validated when it was
+ * staged. SHARE locks keep writers out until the swap commits, so the count stays true.
+ */
+async function checkStagedRows(client: pg.ClientBase, tables: CommitInput['tables']): Promise<void> {
+  const changed: { table: string; expected: number; found: number | null }[] = [];
+  for (const { staging, status, table, rowsLoaded } of tables) {
+    if (status !== 'restored' || !staging) continue;
+    await client.query('SAVEPOINT staged_rows');
+    try {
+      await client.query(`LOCK TABLE ${staging.sql} IN SHARE MODE`);
+      const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${staging.sql}`);
+      const found = Number(rows[0]!.n);
+      if (found !== rowsLoaded) changed.push({ table, expected: rowsLoaded, found });
+      await client.query('RELEASE SAVEPOINT staged_rows');
+    } catch (err) {
+      if ((err as { code?: string }).code !== '42P01') throw err;
+      await client.query('ROLLBACK TO SAVEPOINT staged_rows');
+      changed.push({ table, expected: rowsLoaded, found: null });
+    }
+  }
+  if (changed.length > 0) throw new StagingChangedError(changed);
+}
+
+async function swapIn(client: pg.ClientBase, layout: TableLayout, twin: Staging, mode: RestoreMode, isTwin: boolean, staged: number): Promise<void> {
   const staging = twin.sql;
-  if (mode !== 'merge' && (await isTwin(client, staging)) && (await renameSwapBlocker(client, layout.sql)) === null) {
+  if (mode !== 'merge' && isTwin && (await renameSwapBlocker(client, layout.sql)) === null) {
     // A dependency the checks did not foresee makes the DROP fail: fall back to copying rows.
     await client.query('SAVEPOINT rename_swap');
     try {
@@ -101,15 +131,10 @@ async function swapIn(client: pg.ClientBase, layout: TableLayout, twin: Staging,
     );
   } else {
     await client.query(`TRUNCATE ${layout.sql}`);
-    await client.query(`INSERT INTO ${layout.sql} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM ${staging}`);
+    const inserted = await client.query(`INSERT INTO ${layout.sql} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM ${staging}`);
+    if (inserted.rowCount !== staged) throw new IntegrityError(`${layout.label}: inserted ${inserted.rowCount} rows from staging, validated ${staged}; nothing was changed`);
   }
   await setIdentities(client, layout);
-}
-
-/** The stage step built a logged twin when the table could be swapped by rename. */
-async function isTwin(client: pg.ClientBase, staging: string): Promise<boolean> {
-  const { rows } = await client.query<{ logged: boolean }>(`SELECT relpersistence = 'p' AS logged FROM pg_class WHERE oid = $1::regclass`, [staging]);
-  return rows[0]?.logged ?? false;
 }
 
 async function setIdentities(client: pg.ClientBase, layout: TableLayout): Promise<void> {
@@ -130,7 +155,7 @@ async function recorded(client: pg.ClientBase, input: CommitInput): Promise<Tabl
     `SELECT table_name, status, rows_after, rows_loaded, message FROM restore_history WHERE workflow_id = $1 AND run_id = $2`,
     [input.workflowId, input.runId],
   );
-  return input.tables.map(({ staging: _staging, ...outcome }) => {
+  return input.tables.map(({ staging: _staging, twin: _twin, ...outcome }) => {
     const row = rows.find((r) => r.table_name === outcome.table);
     return row ? { ...outcome, status: row.status, rowsAfter: row.rows_after === null ? null : Number(row.rows_after), rowsLoaded: Number(row.rows_loaded ?? 0), message: row.message } : outcome;
   });

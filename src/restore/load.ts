@@ -15,6 +15,7 @@ import { CopyBinaryEncoder, copyBinaryHeader, copyBinaryTrailer } from '../parqu
 import { parquetFileInfo, readParquetBatches } from '../parquet/parquet-reader.js';
 import type { TableLayout } from '../parquet/table-catalog.js';
 import { columnsWithDefaults, matchColumns, parquetColumns } from './compatibility.js';
+import { customDumpScript, dumpCopyBlock } from './dump-copy.js';
 import type { SourceFile } from './source-file.js';
 
 export interface LoadOptions {
@@ -30,7 +31,15 @@ export interface LoadOptions {
 /** Loads the file; returns the rows COPY reported. */
 export async function loadIntoStaging(options: LoadOptions): Promise<number> {
   const defaults = await columnsWithDefaults(options.client, options.layout.sql);
-  return options.file.format === 'parquet' ? loadParquet(options, defaults) : loadCsv(options, defaults);
+  switch (options.file.format) {
+    case 'parquet':
+      return loadParquet(options, defaults);
+    case 'csv':
+    case 'csv.gz':
+      return loadCsv(options, defaults);
+    default:
+      return loadDump(options, defaults);
+  }
 }
 
 async function loadParquet({ client, layout, staging, file, onProgress, freeze }: LoadOptions, defaults: Set<string>): Promise<number> {
@@ -63,6 +72,35 @@ async function loadCsv({ client, layout, staging, file, onProgress, freeze }: Lo
     onProgress?.(Math.max(lines, 0));
   });
   return copyIn(client, `COPY ${staging} (${columnList(header)}) FROM STDIN (FORMAT csv, HEADER true${freeze ? ', FREEZE true' : ''})`, text);
+}
+
+/** The table's COPY block of a pg_dump script (plain, gzipped, or printed from a custom dump), rows in COPY text format. */
+async function loadDump({ client, layout, staging, file, onProgress, freeze }: LoadOptions, defaults: Set<string>): Promise<number> {
+  const script =
+    file.format === 'dump'
+      ? customDumpScript(file.path, layout.schema, layout.name)
+      : file.format === 'sql.gz'
+        ? createReadStream(file.path).pipe(createGunzip())
+        : createReadStream(file.path);
+  const block = dumpCopyBlock(script, layout.schema, layout.name, file.location)[Symbol.asyncIterator]();
+  try {
+    const header = await block.next();
+    if (header.done) throw new IntegrityError(`${file.location}: no COPY block for ${layout.label} in the dump`);
+    const columns = header.value as string[];
+    matchColumns(layout, columns, defaults);
+    let rows = 0;
+    async function* data(): AsyncGenerator<Buffer> {
+      for (let next = await block.next(); !next.done; next = await block.next()) {
+        const lines = next.value as Buffer;
+        for (let i = lines.indexOf(0x0a); i !== -1; i = lines.indexOf(0x0a, i + 1)) rows++;
+        onProgress?.(rows);
+        yield lines;
+      }
+    }
+    return await copyIn(client, `COPY ${staging} (${columnList(columns)}) FROM STDIN${freeze ? ' (FREEZE true)' : ''}`, Readable.from(data()));
+  } finally {
+    script.destroy();
+  }
 }
 
 async function copyIn(client: pg.ClientBase, sql: string, body: Readable): Promise<number> {

@@ -11,7 +11,11 @@
  */
 import pg from 'pg';
 
-/** Why the live table cannot be swapped by rename, or null when it can. */
+/**
+ * Why the live table cannot be swapped by rename, or null when it can. pg_get_expr opens the
+ * relation it deparses for: the CASE keeps it to this table's defaults, so a lock another
+ * session holds on some other table never holds the restore back.
+ */
 export async function renameSwapBlocker(client: pg.ClientBase, liveSql: string): Promise<string | null> {
   const { rows } = await client.query<{ blocker: string }>(
     `WITH t AS (SELECT $1::regclass AS oid)
@@ -24,7 +28,8 @@ export async function renameSwapBlocker(client: pg.ClientBase, liveSql: string):
      UNION ALL SELECT 'publication' FROM pg_publication_rel, t WHERE prrelid = t.oid
      UNION ALL SELECT 'inheritance' FROM pg_inherits, t WHERE inhrelid = t.oid OR inhparent = t.oid
      UNION ALL SELECT 'extended statistics' FROM pg_statistic_ext, t WHERE stxrelid = t.oid
-     UNION ALL SELECT 'serial default' FROM pg_attrdef, t WHERE adrelid = t.oid AND pg_get_expr(adbin, adrelid) LIKE '%nextval(%'
+     UNION ALL SELECT 'serial default' FROM pg_attrdef, t
+                WHERE CASE WHEN adrelid = t.oid THEN pg_get_expr(adbin, adrelid) LIKE '%nextval(%' END
      LIMIT 1`,
     [liveSql],
   );

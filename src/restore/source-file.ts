@@ -21,7 +21,16 @@ import { readJson } from '../storage/read-json.js';
 import { readLatestVersion } from '../storage/seed-catalog.js';
 import type { Storage } from '../storage/types.js';
 
-export type FileFormat = 'parquet' | 'csv' | 'csv.gz';
+export type FileFormat = 'parquet' | 'csv' | 'csv.gz' | 'sql' | 'sql.gz' | 'dump';
+
+/** Fallback files by name: CSV with a header, a plain pg_dump script, or a custom-format dump. */
+const FALLBACK_FORMATS: [suffix: string, format: FileFormat][] = [
+  ['.csv.gz', 'csv.gz'],
+  ['.csv', 'csv'],
+  ['.sql.gz', 'sql.gz'],
+  ['.sql', 'sql'],
+  ['.dump', 'dump'],
+];
 
 export interface SourceFile {
   path: string;
@@ -98,7 +107,7 @@ async function fallbackFile(pattern: string, table: string): Promise<SourceFile>
   const matches = (await glob(pattern, { absolute: true, nodir: true, cwd: process.cwd() })).sort();
   const path = matches.at(-1);
   if (!path) throw new IntegrityError(`no file matches ${resolve(pattern)}`);
-  const format: FileFormat | null = path.endsWith('.csv.gz') ? 'csv.gz' : path.endsWith('.csv') ? 'csv' : null;
-  if (!format) throw new IntegrityError(`${path}: only CSV fallbacks (.csv, .csv.gz, with a header) can be restored into ${table}`);
+  const format = FALLBACK_FORMATS.find(([suffix]) => path.endsWith(suffix))?.[1];
+  if (!format) throw new IntegrityError(`${path}: fallbacks are CSV with a header (.csv, .csv.gz) or pg_dump output (.sql, .sql.gz, .dump); cannot restore ${table} from it`);
   return { path, format, location: path, version: null, entry: null, cleanup: async () => {} };
 }

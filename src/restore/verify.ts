@@ -84,7 +84,7 @@ async function compareWithDatabase(pool: pg.Pool, table: string, dateColumn: str
   const staging = `${pg.escapeIdentifier(STAGING_SCHEMA)}.${pg.escapeIdentifier(`verify_${randomBytes(6).toString('hex')}`)}`;
   try {
     const layout = await describeTable(client, table, undefined, dateColumn);
-    await createStaging(client, layout.sql, staging);
+    await createStaging(client, layout.sql, staging, 'scratch');
     await loadIntoStaging({ client, layout, staging, file });
     const columns = file.entry?.columns.map((c) => c.name) ?? layout.columns.map((c) => c.name);
     return { file_facts: await tableFacts(client, staging, layout, columns), db_facts: await tableFacts(client, layout.sql, layout, columns) };

@@ -5,11 +5,12 @@ import { secondsSince } from './install.js';
 import { ensureBucket, minioEndpoint, minioIsRunning, startMinio, stopMinio } from './minio.js';
 import { resolvePaths, type StackOptions, type StackPaths } from './paths.js';
 import { canBind, HOST, waitUntil } from './ports.js';
-import { applyMigrations, databaseUrl, postgresIsRunning, removePostgresData, startPostgres, stopPostgres } from './postgres.js';
+import { applyMigrations, crashPostgres, type CrashKind, databaseUrl, postgresIsRunning, removePostgresData, requirePassword, startPostgres, stopPostgres } from './postgres.js';
 import { COMPONENT_NAMES, type ComponentName, type ComponentRecords, readState, type StackState, withStackLock, writeState } from './state.js';
 import { ensureStackSearchAttributes, startTemporal, stopTemporal, temporalIsRunning } from './temporal.js';
 
 export type { StackOptions } from './paths.js';
+export type { CrashKind } from './postgres.js';
 export type { ComponentName } from './state.js';
 export { COMPONENT_NAMES } from './state.js';
 
@@ -74,7 +75,7 @@ const DRIVERS: { [N in ComponentName]: Driver<ComponentRecords[N]> } = {
       if (applied.length > 0) log.info({ applied }, `postgres: applied ${applied.length} migration(s)`);
     },
     stop: stopPostgres,
-    url: (r) => databaseUrl(r),
+    url: (r) => databaseUrl({ ...r, password: undefined }),
     uiUrl: () => null,
   },
 };
@@ -175,6 +176,30 @@ export async function stackRemove(opts?: StackOptions): Promise<void> {
 export async function stopComponent(name: ComponentName, opts?: StackOptions): Promise<void> {
   const paths = resolvePaths(opts);
   await withStackLock(paths, async () => downOne(paths, readState(paths), name));
+}
+
+/** Crashes PostgreSQL (fault injection): the next start runs crash recovery on the same data. */
+export async function crashPostgresComponent(kind: CrashKind, opts?: StackOptions): Promise<void> {
+  const paths = resolvePaths(opts);
+  await withStackLock(paths, async () => {
+    const rec = readState(paths).postgres;
+    if (!rec) throw new ServiceError('postgres: not part of this stack');
+    await crashPostgres(rec, kind);
+  });
+}
+
+/**
+ * Gives the running PostgreSQL's role a password that every TCP connection must give from
+ * then on (the stack starts with trust); the stack's DATABASE_URL carries it afterwards.
+ */
+export async function setPostgresPassword(password: string, opts?: StackOptions): Promise<void> {
+  const paths = resolvePaths(opts);
+  await withStackLock(paths, async () => {
+    const state = readState(paths);
+    if (!state.postgres) throw new ServiceError('postgres: not part of this stack');
+    await requirePassword(state.postgres, password);
+    writeState(paths, state);
+  });
 }
 
 /** Starts one component again on its recorded port and data; a no-op when it runs. */

@@ -1,7 +1,8 @@
-import { BucketAlreadyOwnedByYou, CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { S3Storage } from '../storage/s3.js';
 import { ensureInstalled, goInstall } from './install.js';
 import type { StackPaths } from './paths.js';
 import { HOST, httpStatus, pickPort, portAnswers, waitUntil } from './ports.js';
@@ -74,13 +75,7 @@ export function minioClient(rec: MinioRecord): S3Client {
 export async function ensureBucket(rec: MinioRecord): Promise<void> {
   const s3 = minioClient(rec);
   try {
-    await s3.send(new HeadBucketCommand({ Bucket: rec.bucket }));
-  } catch {
-    try {
-      await s3.send(new CreateBucketCommand({ Bucket: rec.bucket }));
-    } catch (err) {
-      if (!(err instanceof BucketAlreadyOwnedByYou)) throw err;
-    }
+    await new S3Storage(rec.bucket, s3).createBucket();
   } finally {
     s3.destroy();
   }

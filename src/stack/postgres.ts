@@ -16,8 +16,10 @@ const DATABASE = 'seedvault';
 const IS_ROOT = process.getuid?.() === 0;
 
 /**
- * Dev/test settings: no durability (fsync off) for speed, loopback TCP only, no unix socket
- * (its default dir may not exist or be writable), room for parallel tests.
+ * Dev/test settings: fsync off for speed (safe unless the machine itself crashes), but
+ * commits reach the WAL before they return, so a crash of PostgreSQL alone loses nothing
+ * committed (the crash tests rely on it); loopback TCP only, no unix socket (its default
+ * dir may not exist or be writable), room for parallel tests.
  */
 function serverOptions(port: number): string {
   return [
@@ -25,14 +27,15 @@ function serverOptions(port: number): string {
     `-c listen_addresses=${HOST}`,
     "-c unix_socket_directories=''",
     '-c fsync=off',
-    '-c synchronous_commit=off',
     '-c full_page_writes=off',
     '-c max_connections=200',
   ].join(' ');
 }
 
+/** With the role's password when the stack has one (setPostgresPassword). */
 export function databaseUrl(rec: PostgresRecord, database = rec.database): string {
-  return `postgres://${rec.dbUser}@${HOST}:${rec.port}/${database}`;
+  const user = rec.password ? `${rec.dbUser}:${encodeURIComponent(rec.password)}` : rec.dbUser;
+  return `postgres://${user}@${HOST}:${rec.port}/${database}`;
 }
 
 export async function postgresIsRunning(rec: PostgresRecord): Promise<boolean> {
@@ -101,6 +104,7 @@ export async function startPostgres(paths: StackPaths, prev: PostgresRecord | un
     osUser: user ?? userInfo().username,
     dbUser: DB_USER,
     database: DATABASE,
+    password: prev?.password,
   };
   const pgRun = (tool: string, args: string[], timeoutMs = 120_000) => {
     const [cmd, argv] = asUser(user, join(BIN_DIR, tool), args);
@@ -153,6 +157,30 @@ async function ensureDatabase(rec: PostgresRecord): Promise<void> {
   }
 }
 
+/** initdb's trust for every connection, replaced: the unix socket is off, TCP must prove the password. */
+const PASSWORD_HBA = `# Written by seedvault (setPostgresPassword): TCP connections must give the role's password.
+local all all trust
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+`;
+
+/**
+ * Gives the stack's role a password (stored as a SCRAM verifier) and makes TCP connections
+ * prove it, from the reload on; the record keeps it so later starts and migrations connect.
+ */
+export async function requirePassword(rec: PostgresRecord, password: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl(rec, 'postgres') });
+  await client.connect();
+  try {
+    await client.query(`alter role ${pg.escapeIdentifier(rec.dbUser)} password ${pg.escapeLiteral(password)}`);
+    writeFileSync(join(rec.dataDir, 'pg_hba.conf'), PASSWORD_HBA);
+    await client.query('select pg_reload_conf()');
+  } finally {
+    await client.end();
+  }
+  rec.password = password;
+}
+
 /** Applies pending migrations; an empty migrations folder means nothing to apply. */
 export async function applyMigrations(rec: PostgresRecord): Promise<string[]> {
   const files = existsSync(MIGRATIONS_DIR) ? readdirSync(MIGRATIONS_DIR).filter((f) => /\.(sql|js|cjs|mjs|ts)$/.test(f)) : [];
@@ -175,6 +203,44 @@ export async function stopPostgres(rec: PostgresRecord): Promise<void> {
     await stopProcessGroup(rec.pid, 0);
   }
   if (!(await waitGone(rec.pid, 5000))) throw new ServiceError(`postgres: pid ${rec.pid} still running after stop`);
+}
+
+export type CrashKind = 'immediate' | 'sigkill';
+
+/**
+ * Crashes the server the way production does (fault tests): `immediate` is `pg_ctl stop -m
+ * immediate` (no checkpoint), `sigkill` kills the postmaster alone and waits for its
+ * orphaned backends to notice and exit. Either way the next start runs crash recovery.
+ */
+export async function crashPostgres(rec: PostgresRecord, kind: CrashKind): Promise<void> {
+  if (rec.pid === null || !isAlive(rec.pid, 'postgres')) throw new ServiceError('postgres: not running, nothing to crash');
+  if (kind === 'immediate') {
+    const user = rec.osUser === userInfo().username ? null : rec.osUser;
+    const [cmd, argv] = asUser(user, join(rec.binDir, 'pg_ctl'), ['-D', rec.dataDir, 'stop', '-m', 'immediate', '-w', '-t', '15']);
+    await run(cmd, argv, { timeoutMs: 30_000, cwd: '/' });
+  } else {
+    const backends = childPids(rec.pid);
+    process.kill(rec.pid, 'SIGKILL');
+    for (const pid of [rec.pid, ...backends]) {
+      if (!(await waitGone(pid, 10_000))) process.kill(pid, 'SIGKILL');
+    }
+  }
+  if (!(await waitGone(rec.pid, 5000))) throw new ServiceError(`postgres: pid ${rec.pid} survived the crash`);
+  // A killed postmaster that its parent has not reaped yet still answers kill(pid, 0), and
+  // PostgreSQL would refuse to start over its lock file; the process is dead, so is the lock.
+  if (kind === 'sigkill' && existsSync(`/proc/${rec.pid}`)) rmSync(join(rec.dataDir, 'postmaster.pid'), { force: true });
+}
+
+function childPids(parent: number): number[] {
+  return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).flatMap((name) => {
+    try {
+      // Field 4 of /proc/<pid>/stat is the parent pid; the name in field 2 may hold spaces, so split after it.
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent ? [Number(name)] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** Names the state dir a data dir under ROOT_DATA_PARENT belongs to. */

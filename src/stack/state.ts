@@ -42,6 +42,8 @@ export interface PostgresRecord {
   osUser: string;
   dbUser: string;
   database: string;
+  /** Set by setPostgresPassword: TCP connections must then give it (scram-sha-256). */
+  password?: string;
 }
 
 export interface ComponentRecords {

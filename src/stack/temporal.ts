@@ -120,7 +120,8 @@ async function waitTemporalReady(rec: TemporalRecord): Promise<void> {
 export async function ensureStackSearchAttributes(rec: TemporalRecord): Promise<void> {
   const connection = await Connection.connect({ address: `${HOST}:${rec.port}` });
   try {
-    await ensureSearchAttributes(connection, rec.namespace);
+    const registered = await ensureSearchAttributes(connection, rec.namespace);
+    if (registered.length > 0) log.info({ registered }, `temporal: registered search attributes ${registered.join(', ')}`);
   } finally {
     await connection.close();
   }

@@ -43,6 +43,20 @@ export class LocalStorage implements Storage {
     return new StorageFullError(`${this.location}: no space left writing ${key} (${code})`, { cause: err });
   }
 
+  async bucketExists(): Promise<boolean> {
+    try {
+      return (await stat(this.location)).isDirectory();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  async createBucket(): Promise<boolean> {
+    // mkdir -p names the first folder it made, or nothing when the folder was there already.
+    return (await mkdir(this.location, { recursive: true })) !== undefined;
+  }
+
   async put(key: string, body: Readable | string): Promise<void> {
     await this.atomically(key, (tmp) =>
       typeof body === 'string' ? writeFile(tmp, body) : pipeline(body, createWriteStream(tmp)),

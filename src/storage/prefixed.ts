@@ -11,6 +11,12 @@ export class PrefixedStorage implements Storage {
 
   private strip = (o: ObjectInfo): ObjectInfo => ({ ...o, key: o.key.slice(this.prefix.length) });
 
+  bucketExists(): Promise<boolean> {
+    return this.inner.bucketExists();
+  }
+  createBucket(): Promise<boolean> {
+    return this.inner.createBucket();
+  }
   put(key: string, body: Readable | string, options?: { contentType?: string }): Promise<void> {
     return this.inner.put(this.prefix + key, body, options);
   }

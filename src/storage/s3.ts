@@ -1,8 +1,12 @@
 import type { Readable } from 'node:stream';
 import {
+  BucketAlreadyOwnedByYou,
+  type BucketLocationConstraint,
   CopyObjectCommand,
+  CreateBucketCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -11,7 +15,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { SeedvaultConfig } from '../config/schema.js';
+import { errorMessage, InputError, ServiceError } from '../errors.js';
 import { assertSafeKey } from './keys.js';
+import { s3NoRoomError } from './s3-no-room.js';
 import type { ObjectInfo, Storage } from './types.js';
 
 /** S3's minimum part size: each in-flight part is a buffer, so small parts keep memory flat. */
@@ -48,6 +54,54 @@ export class S3Storage implements Storage {
     return new S3Storage(storage.bucket, client);
   }
 
+  async bucketExists(): Promise<boolean> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return true;
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw this.unreachable(err);
+    }
+  }
+
+  async createBucket(): Promise<boolean> {
+    if (await this.bucketExists()) return false;
+    const region = await this.client.config.region();
+    try {
+      await this.client.send(
+        new CreateBucketCommand({
+          Bucket: this.bucket,
+          // AWS refuses a create outside us-east-1 that does not name its region; MinIO ignores it.
+          CreateBucketConfiguration: region && region !== 'us-east-1' ? { LocationConstraint: region as BucketLocationConstraint } : undefined,
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof BucketAlreadyOwnedByYou) return false; // another process created it first
+      throw this.unreachable(err);
+    }
+  }
+
+  /** Refused credentials (bucket calls answer with no message) and network failures as one-line errors. */
+  private unreachable(err: unknown): unknown {
+    if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 403) {
+      return new InputError(`the object store refused access to ${this.location} (check S3_ACCESS_KEY and S3_SECRET_KEY)`, { cause: err });
+    }
+    if (err instanceof S3ServiceException) return err;
+    return new ServiceError(`cannot reach the object store for ${this.location}: ${errorMessage(err)}`, { cause: err });
+  }
+
+
+  /** A full store or quota is a StorageFullError naming the bucket and object, so workflows stop retrying. */
+  private async writing<T>(key: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      throw s3NoRoomError(err, this.location, key) ?? err;
+    }
+  }
+
+  /** One PutObject for a small body, else a multipart upload that is aborted (its parts deleted) on failure. */
   async put(key: string, body: Readable | string, options: { contentType?: string } = {}): Promise<void> {
     const upload = new Upload({
       client: this.client,
@@ -56,12 +110,12 @@ export class S3Storage implements Storage {
       queueSize: 2,
       leavePartsOnError: false,
     });
-    await upload.done();
+    await this.writing(key, () => upload.done());
   }
 
   async putIfAbsent(key: string, body: string): Promise<boolean> {
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: assertSafeKey(key), Body: body, IfNoneMatch: '*' }));
+      await this.writing(key, () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: assertSafeKey(key), Body: body, IfNoneMatch: '*' })));
       return true;
     } catch (err) {
       if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 412) return false;
@@ -121,12 +175,14 @@ export class S3Storage implements Storage {
   }
 
   async copy(fromKey: string, toKey: string): Promise<void> {
-    await this.client.send(
-      new CopyObjectCommand({
-        Bucket: this.bucket,
-        Key: assertSafeKey(toKey),
-        CopySource: `${this.bucket}/${encodeURIComponent(assertSafeKey(fromKey)).replaceAll('%2F', '/')}`,
-      }),
+    await this.writing(toKey, () =>
+      this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: assertSafeKey(toKey),
+          CopySource: `${this.bucket}/${encodeURIComponent(assertSafeKey(fromKey)).replaceAll('%2F', '/')}`,
+        }),
+      ),
     );
   }
 

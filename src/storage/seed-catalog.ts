@@ -5,7 +5,7 @@ import {
   RESERVATION_MARKER,
   type Manifest,
 } from '../domain/manifest.js';
-import { planPrune, type PrunePlan } from '../domain/retention.js';
+import { planPrune, type PrunePlan, type RetentionPolicy } from '../domain/retention.js';
 import { compareVersionsDesc, isVersion, versionPrefix } from '../domain/version.js';
 import { readJson } from './read-json.js';
 import type { Storage } from './types.js';
@@ -64,7 +64,7 @@ export type OwnerRunning = (workflowId: string) => Promise<boolean>;
  * version is swept only when the run named in its reservation marker has ended, so a
  * slow run is never pruned by a faster one that finished after it started.
  */
-export async function pruneVersions(storage: Storage, keep: number, dryRun: boolean, ownerRunning: OwnerRunning): Promise<PrunePlan> {
+export async function pruneVersions(storage: Storage, policy: RetentionPolicy, dryRun: boolean, ownerRunning: OwnerRunning): Promise<PrunePlan> {
   const versions = await Promise.all(
     (await listVersions(storage)).map(async (v) => {
       if (v.complete) return v;
@@ -72,7 +72,7 @@ export async function pruneVersions(storage: Storage, keep: number, dryRun: bool
       return { ...v, writing: owner ? await ownerRunning(owner) : false };
     }),
   );
-  const plan = planPrune(versions, await readLatestVersion(storage), keep);
+  const plan = planPrune(versions, await readLatestVersion(storage), policy);
   if (!dryRun) {
     for (const { version } of plan.delete) {
       const objects = await storage.list(versionPrefix(version));

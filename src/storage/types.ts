@@ -12,6 +12,10 @@ export interface ObjectInfo {
 export interface Storage {
   /** Human-readable location for messages, e.g. `s3://seeds` or `/srv/seeds`. */
   readonly location: string;
+  /** Whether the bucket (the folder, for a local storage) exists. */
+  bucketExists(): Promise<boolean>;
+  /** Creates the bucket (folder) when missing; true when this call created it. Safe when several processes race. */
+  createBucket(): Promise<boolean>;
   /** Streams `body` to `key` (multipart for S3); the object appears only when complete. */
   put(key: string, body: Readable | string, options?: { contentType?: string }): Promise<void>;
   /** Creates `key` only if absent; returns false when it already exists. */

@@ -1,5 +1,11 @@
-import { ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
-import { ScheduleNotFoundError } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleOptions,
+} from '@temporalio/client';
 import type { SeedvaultConfig } from '../config/schema.js';
 import { backfillSchedule } from './backfill-schedule.js';
 import { FILE_BACKUP_SCHEDULE_PREFIX, fileBackupSchedules } from './file-backup-schedules.js';
@@ -32,37 +38,67 @@ export function desiredSchedules(config: SeedvaultConfig): ScheduleOptions[] {
   ];
 }
 
+type ScheduleAction = 'created' | 'updated' | 'deleted';
+
 /**
  * Creates missing schedules, updates existing ones to match the config, and deletes the
  * file-backup schedules of this task queue whose type is no longer enabled (the other ids
- * are fixed); returns what it did per id.
+ * are fixed); returns what it did per id. Safe when several processes apply at once: a
+ * schedule another one created first is updated, one it deleted first is left out.
  */
-export async function applySchedules(client: Client, config: SeedvaultConfig): Promise<{ scheduleId: string; action: 'created' | 'updated' | 'deleted' }[]> {
-  const results: { scheduleId: string; action: 'created' | 'updated' | 'deleted' }[] = [];
-  const desired = desiredSchedules(config);
-  for (const options of desired) {
-    const handle = client.schedule.getHandle(options.scheduleId);
+export async function applySchedules(client: Client, config: SeedvaultConfig): Promise<{ scheduleId: string; action: ScheduleAction }[]> {
+  const results: { scheduleId: string; action: ScheduleAction }[] = [];
+  for (const options of desiredSchedules(config)) {
+    results.push({ scheduleId: options.scheduleId, action: await createOrUpdate(client, options) });
+  }
+  for (const scheduleId of await retiredSchedules(client, config)) {
     try {
-      await handle.update((previous) => ({
-        ...previous,
-        spec: options.spec,
-        action: options.action,
-        policies: { ...previous.policies, ...options.policies },
-      }));
-      results.push({ scheduleId: options.scheduleId, action: 'updated' });
+      await client.schedule.getHandle(scheduleId).delete();
+      results.push({ scheduleId, action: 'deleted' });
     } catch (err) {
       if (!(err instanceof ScheduleNotFoundError)) throw err;
-      await client.schedule.create(options);
-      results.push({ scheduleId: options.scheduleId, action: 'created' });
-    }
-  }
-  const wanted = new Set(desired.map((s) => s.scheduleId));
-  for await (const s of client.schedule.list()) {
-    const ours = s.memo?.managedBy === 'seedvault' && s.memo?.taskQueue === config.temporal.task_queue;
-    if (ours && s.scheduleId.startsWith(FILE_BACKUP_SCHEDULE_PREFIX) && !wanted.has(s.scheduleId)) {
-      await client.schedule.getHandle(s.scheduleId).delete();
-      results.push({ scheduleId: s.scheduleId, action: 'deleted' });
     }
   }
   return results;
+}
+
+async function createOrUpdate(client: Client, options: ScheduleOptions): Promise<'created' | 'updated'> {
+  try {
+    await client.schedule.create(options);
+    return 'created';
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+  }
+  await client.schedule.getHandle(options.scheduleId).update((previous) => ({
+    ...previous,
+    spec: options.spec,
+    action: options.action,
+    policies: { ...previous.policies, ...options.policies },
+  }));
+  return 'updated';
+}
+
+/** Seedvault's file-backup schedules of this task queue whose type the config no longer enables. */
+export async function retiredSchedules(client: Client, config: SeedvaultConfig): Promise<string[]> {
+  const wanted = new Set(desiredSchedules(config).map((s) => s.scheduleId));
+  const retired: string[] = [];
+  for await (const s of client.schedule.list()) {
+    const ours = s.memo?.managedBy === 'seedvault' && s.memo?.taskQueue === config.temporal.task_queue;
+    if (ours && s.scheduleId.startsWith(FILE_BACKUP_SCHEDULE_PREFIX) && !wanted.has(s.scheduleId)) retired.push(s.scheduleId);
+  }
+  return retired;
+}
+
+/** Each schedule the config asks for, described, or null when it does not exist. */
+export async function describeSchedules(client: Client, config: SeedvaultConfig): Promise<{ scheduleId: string; description: ScheduleDescription | null }[]> {
+  return Promise.all(
+    desiredSchedules(config).map(async ({ scheduleId }) => {
+      try {
+        return { scheduleId, description: await client.schedule.getHandle(scheduleId).describe() };
+      } catch (err) {
+        if (!(err instanceof ScheduleNotFoundError)) throw err;
+        return { scheduleId, description: null };
+      }
+    }),
+  );
 }

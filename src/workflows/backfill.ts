@@ -122,7 +122,7 @@ export async function backfill(input: BackfillInput = {}): Promise<BackfillSumma
 
   const childrenPerRun = input.childrenPerRun ?? DEFAULT_CHILDREN_PER_RUN;
   const failedOnly = input.retryFailed ?? false;
-  const from = input.from ? Date.parse(input.from) : undefined;
+  const from = instant(input.from);
   let cursor = carried.cursor;
   let started = 0;
   let exhausted = false;
@@ -175,16 +175,22 @@ export async function backfill(input: BackfillInput = {}): Promise<BackfillSumma
 async function firstRun(input: BackfillInput, executionId: string): Promise<Carried> {
   const settings = await quick.backfillSettings();
   const timeframe = settings.timeframe;
+  const to = instant(input.to) ?? Date.now();
+  // Each symbol's range is fixed in its row here; a retry reads it from there.
   const total = input.retryFailed
     ? await quick.countFailedSymbols({ executionId, timeframe })
-    : await quick.registerBackfill({ executionId, timeframe, symbols: input.symbols, symbolsFrom: input.symbolsFrom });
+    : await quick.registerBackfill({ executionId, timeframe, symbols: input.symbols, symbolsFrom: input.symbolsFrom, from: instant(input.from), to });
   return {
     summary: { executionId, total, completed: 0, alreadyCompleted: 0, failed: {}, barsInserted: 0, requests: 0, alerts: [], alertCount: 0, runs: 0 },
     cursor: null,
-    to: input.to ? Date.parse(input.to) : Date.now(),
+    to,
     concurrency: input.concurrency ?? settings.concurrency,
     timeframe,
   };
+}
+
+function instant(iso: string | undefined): number | undefined {
+  return iso ? Date.parse(iso) : undefined;
 }
 
 function record(state: BackfillProgress, result: BackfillSymbolResult): void {

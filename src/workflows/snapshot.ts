@@ -80,6 +80,7 @@ const { exportTables } = proxyActivities<Activities>({
 
 const { verifyUploads } = proxyActivities<Activities>({
   startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5s', maximumInterval: '2 minutes', maximumAttempts: 6, nonRetryableErrorTypes: ['IntegrityError'] },
   summary: 'read back every uploaded object and check size and sha256',
 });

@@ -6,6 +6,7 @@ import { SeedvaultJob } from './search-attributes.js';
 
 const { verifyVersions } = proxyActivities<Activities>({
   startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '1 minute',
   retry: { initialInterval: '5s', maximumInterval: '2 minutes', maximumAttempts: 3, nonRetryableErrorTypes: ['InputError', 'IntegrityError'] },
   summary: 'check objects, sha256 and footer row counts (and the live tables)',
 });

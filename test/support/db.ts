@@ -11,9 +11,10 @@ export interface FreshDatabase {
 
 /**
  * A new, migrated database on the test server (process.env.DATABASE_URL, a role allowed
- * to create databases), so each test file works on its own data.
+ * to create databases), so each test file works on its own data; `migrated: false` leaves
+ * it empty, as a new deployment finds it.
  */
-export async function freshDatabase(prefix: string): Promise<FreshDatabase> {
+export async function freshDatabase(prefix: string, opts: { migrated?: boolean } = {}): Promise<FreshDatabase> {
   const adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) throw new Error('DATABASE_URL is not set: run the tests through the test runner (npm test)');
   const name = `${prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 40)}_${randomBytes(5).toString('hex')}`;
@@ -21,7 +22,7 @@ export async function freshDatabase(prefix: string): Promise<FreshDatabase> {
   await withAdmin(adminUrl, (admin) => admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const applied = await migrate(url.toString());
+  const applied = opts.migrated === false ? [] : await migrate(url.toString());
 
   return {
     url: url.toString(),
@@ -37,5 +38,17 @@ async function withAdmin(adminUrl: string, work: (admin: pg.Client) => Promise<u
     await work(admin);
   } finally {
     await admin.end();
+  }
+}
+
+/** Connects and disconnects: 'ok', or the SQLSTATE (else the message) of the refusal. */
+export async function connectionAnswer(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+    await client.end();
+    return 'ok';
+  } catch (err) {
+    return (err as { code?: string }).code ?? (err as Error).message;
   }
 }

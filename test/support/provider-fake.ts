@@ -10,7 +10,7 @@ import { COLOMBIA_FX } from '../../src/domain/calendar.js';
  * injectable faults. Only the market-data provider is faked; everything else is real.
  */
 
-export type Fault = 'http-429' | 'credits-body' | 'error-body' | 'timeout' | 'huge-body';
+export type Fault = 'http-429' | 'credits-body' | 'error-body' | 'timeout' | 'slow-body' | 'huge-body';
 
 export interface FakeProvider {
   url: string;
@@ -25,6 +25,12 @@ export interface FakeProvider {
   latencyMs: number;
   /** The next requests of `symbol` fail like this, in order. */
   failNext(symbol: string, ...faults: Fault[]): void;
+  /** Resolves once a request for `symbol` has arrived (at once if one already has). */
+  requested(symbol: string): Promise<void>;
+  /** Requests within the quota per UTC clock minute (key: the minute's start, epoch ms). */
+  perMinute: Map<number, number>;
+  /** Requests answered HTTP 429 because `quotaPerMinute` was spent. */
+  readonly overQuota: number;
   close(): Promise<void>;
 }
 
@@ -32,16 +38,33 @@ export interface FakeProvider {
 const HANG_MS = 3000;
 const UTC_DATETIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 
-export async function startProviderFake(options: { apiKey?: string; latencyMs?: number } = {}): Promise<FakeProvider> {
+/**
+ * `quotaPerMinute`: like the real API, a request past that many in a UTC clock minute is
+ * answered HTTP 429 (TwelveData's body, no Retry-After) and does not count.
+ */
+export async function startProviderFake(options: { apiKey?: string; latencyMs?: number; quotaPerMinute?: number } = {}): Promise<FakeProvider> {
   const apiKey = options.apiKey ?? 'test-key';
   const faults = new Map<string, Fault[]>();
-  const fake: Omit<FakeProvider, 'url' | 'close'> = {
+  const arrivals = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  const arrivalOf = (symbol: string) => {
+    let entry = arrivals.get(symbol);
+    if (!entry) {
+      let resolve = () => {};
+      const promise = new Promise<void>((r) => (resolve = r));
+      arrivals.set(symbol, (entry = { promise, resolve }));
+    }
+    return entry;
+  };
+  let overQuota = 0;
+  const fake: Omit<FakeProvider, 'url' | 'close' | 'overQuota'> = {
     apiKey,
     requests: new Map(),
     badSymbols: new Set(),
     corruptBars: new Map(),
     latencyMs: options.latencyMs ?? 0,
     failNext: (symbol, ...list) => faults.set(symbol, [...(faults.get(symbol) ?? []), ...list]),
+    requested: (symbol) => arrivalOf(symbol).promise,
+    perMinute: new Map(),
   };
 
   const server: Server = createServer(async (req, res) => {
@@ -55,6 +78,16 @@ export async function startProviderFake(options: { apiKey?: string; latencyMs?: 
     const error = (code: number, message: string) => send(200, { code, message, status: 'error' });
     if (url.pathname !== '/time_series') return send(404, { code: 404, message: 'not found', status: 'error' });
     fake.requests.set(symbol, (fake.requests.get(symbol) ?? 0) + 1);
+    arrivalOf(symbol).resolve();
+    if (options.quotaPerMinute !== undefined) {
+      const minute = Math.floor(Date.now() / 60_000) * 60_000;
+      const used = fake.perMinute.get(minute) ?? 0;
+      if (used >= options.quotaPerMinute) {
+        overQuota += 1;
+        return send(429, { code: 429, message: 'You have run out of API credits for the current minute.', status: 'error' });
+      }
+      fake.perMinute.set(minute, used + 1);
+    }
     if (fake.latencyMs > 0) await sleep(fake.latencyMs);
     if (q.get('apikey') !== apiKey) return error(401, 'Invalid API key');
     const fault = faults.get(symbol)?.shift();
@@ -66,6 +99,7 @@ export async function startProviderFake(options: { apiKey?: string; latencyMs?: 
     if (fault === 'error-body') return error(500, 'Internal server error, please try again later.');
     if (fault === 'timeout') await sleep(HANG_MS);
     if (fault === 'huge-body') return sendHugeBody(res);
+    if (fault === 'slow-body') return sendSlowBody(res);
     if (fake.badSymbols.has(symbol)) return error(400, `**symbol** not found: ${symbol}. Please specify it correctly according to API Documentation.`);
     const start = q.get('start_date') ?? '';
     const end = q.get('end_date') ?? '';
@@ -92,6 +126,9 @@ export async function startProviderFake(options: { apiKey?: string; latencyMs?: 
     set latencyMs(ms: number) {
       fake.latencyMs = ms;
     },
+    get overQuota() {
+      return overQuota;
+    },
     async close() {
       server.closeAllConnections();
       server.close();
@@ -113,6 +150,14 @@ export function fakeBar(symbol: string, t: number, corrupt = false) {
     low: f(base - 1),
     close: f(base + 1),
   };
+}
+
+/** Headers and the start of a body at once, the rest after HANG_MS (unless the client hung up). */
+async function sendSlowBody(res: ServerResponse): Promise<void> {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.write('{"status":"ok","values":[');
+  await sleep(HANG_MS);
+  if (!res.destroyed) res.end(']}');
 }
 
 /** 64 MiB of a never-ending `values` array, chunked (no content-length), stopping early if the client hangs up. */

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { restoreInput, startRestore, type RestoreOptions } from '../../src/client/restore-run.js';
 import type { SeedvaultConfig } from '../../src/config/schema.js';
@@ -17,11 +18,17 @@ export async function runRestore(config: SeedvaultConfig, options: RestoreOption
   return (await startRestore(config, restoreInput(config, options))).result();
 }
 
-/** Row count and an order-independent hash of every row's text, per table: equal digests mean equal contents. */
+/**
+ * Row count and an order-independent hash of every row's text, per table: equal digests mean
+ * equal contents. All three in one snapshot, taken once they are locked (a swap under way
+ * commits first), so a restore committing meanwhile shows all old or all new tables.
+ */
 export async function tableDigests(databaseUrl: string): Promise<Record<string, string>> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    await client.query(`LOCK TABLE ${TABLES.map((t) => pg.escapeIdentifier(t)).join(', ')} IN ACCESS SHARE MODE`);
     const digests: Record<string, string> = {};
     for (const table of TABLES) {
       const { rows } = await client.query(
@@ -29,6 +36,7 @@ export async function tableDigests(databaseUrl: string): Promise<Record<string, 
       );
       digests[table] = rows[0].digest;
     }
+    await client.query('COMMIT');
     return digests;
   } finally {
     await client.end();
@@ -43,6 +51,40 @@ export async function sql(databaseUrl: string, text: string, values: unknown[] =
   } finally {
     await client.end();
   }
+}
+
+/** A connection that holds a lock until released; a crash of the server ends it quietly. */
+export async function holdLock(url: string, statement: string): Promise<{ release(): Promise<void> }> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => {});
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query(statement);
+  return { release: () => client.query('COMMIT').then(() => client.end()).catch(() => client.end().catch(() => {})) };
+}
+
+/** Polls `query` (one row with an integer column n) until n > 0; throws naming `what` after timeoutMs. */
+export async function waitForSql(url: string, query: string, values: unknown[], what: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await sql(url, query, values)).rows[0].n > 0) return;
+    await sleep(50);
+  }
+  throw new Error(`${what} never happened within ${timeoutMs / 1000} s`);
+}
+
+/**
+ * Waits until a backend of this database waits for a lock on `relation` (a regclass text)
+ * and, given `statement`, runs a statement starting with it (relation oids repeat across databases).
+ */
+export function waitForLockWaiter(url: string, relation: string, statement = ''): Promise<void> {
+  return waitForSql(
+    url,
+    `select count(*)::int as n from pg_locks l join pg_stat_activity a on a.pid = l.pid
+      where not l.granted and l.relation = to_regclass($1) and a.datname = current_database() and a.query like $2 || '%'`,
+    [relation, statement],
+    `a wait for a lock on ${relation}${statement ? ` by ${statement}...` : ''}`,
+  );
 }
 
 /** A local folder with the bucket layout holding one version as latest (the `local` source). */

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,4 +27,10 @@ export async function downloadVersion(storage: Storage, version: string): Promis
     await pipeline(await storage.get(object.key), createWriteStream(join(dir, name)));
   }
   return dir;
+}
+
+/** Versions in a year no other run used, since workflow ids outlive buckets in Temporal. */
+export function versionsOf(days: string[]): string[] {
+  const year = 2100 + randomInt(7900);
+  return days.map((day) => `${year}.${day}`);
 }

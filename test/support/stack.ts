@@ -29,13 +29,6 @@ export async function createBucket(name: string): Promise<void> {
 }
 
 /** An in-process worker for a test; stop() shuts it down gracefully. */
-export async function withWorker(config: SeedvaultConfig): Promise<RunningWorker & { stop(): Promise<void> }> {
-  const running = await startWorker(config);
-  return {
-    ...running,
-    async stop() {
-      running.worker.shutdown();
-      await running.done;
-    },
-  };
+export function withWorker(config: SeedvaultConfig): Promise<RunningWorker> {
+  return startWorker(config);
 }

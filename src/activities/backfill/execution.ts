@@ -8,6 +8,9 @@ export interface RegisterBackfillInput {
   /** Explicit symbols; otherwise `symbolsFrom` decides. */
   symbols?: string[];
   symbolsFrom?: 'config' | 'database';
+  /** Epoch ms; default per symbol: just after its last bar (or `default_lookback_days` before `to`). */
+  from?: number;
+  to: number;
 }
 
 export interface NextSymbolsInput {
@@ -18,6 +21,23 @@ export interface NextSymbolsInput {
   limit: number;
   /** true: only symbols that failed (retry-failed); false: those not yet done. */
   failedOnly: boolean;
+}
+
+/**
+ * SQL for where a symbol's range starts: `from` when given, else just after the symbol's
+ * last bar, else `lookbackDays` before `to`; never at or past `to` (a symbol already up
+ * to date gets an empty range, not a reversed one). Arguments are SQL expressions.
+ */
+export function rangeFromSql(symbol: string, from: string, to: string, lookbackDays: string): string {
+  return `least(coalesce(${from}::timestamptz,
+                         (select max(time) from ${OHLCV_TABLE} where symbol = ${symbol}) + interval '1 millisecond',
+                         ${to}::timestamptz - ${lookbackDays}::int * interval '1 day'),
+                ${to}::timestamptz - interval '1 millisecond')`;
+}
+
+/** An optional epoch-ms bound as a query parameter. */
+export function rangeBound(ms: number | undefined): Date | null {
+  return ms === undefined ? null : new Date(ms);
 }
 
 export interface BackfillSettings {
@@ -36,17 +56,22 @@ export function executionActivities({ config, pool, temporal }: ActivityDeps) {
       return { concurrency: config.backfill.concurrency, timeframe: config.backfill.timeframe };
     },
 
-    /** Adds a pending row per symbol (idempotent); returns how many symbols the execution has. */
+    /**
+     * Adds a pending row per symbol with its range fixed (idempotent: a row keeps its first
+     * range), before any child starts: a symbol whose child ends before planning is retried
+     * over the same bars. Returns how many symbols the execution has.
+     */
     async registerBackfill(input: RegisterBackfillInput): Promise<number> {
       const source =
         input.symbols?.length || input.symbolsFrom !== 'database'
-          ? { sql: 'select unnest($3::text[])', symbols: input.symbols?.length ? input.symbols : config.backfill.symbols }
+          ? { sql: 'select unnest($6::text[])', symbols: input.symbols?.length ? input.symbols : config.backfill.symbols }
           : { sql: `select distinct symbol from ${OHLCV_TABLE}`, symbols: null };
+      const params = [input.executionId, input.timeframe, rangeBound(input.from), new Date(input.to), config.backfill.default_lookback_days];
       await pool.query(
-        `insert into backfill_state_persistent (execution_id, symbol, timeframe, status)
-         select $1, s, $2, 'pending' from (${source.sql}) as x(s)
+        `insert into backfill_state_persistent (execution_id, symbol, timeframe, status, range_from, range_to)
+         select $1, s, $2, 'pending', ${rangeFromSql('s', '$3', '$4', '$5')}, $4 from (${source.sql}) as x(s)
          on conflict (execution_id, symbol, timeframe) do nothing`,
-        source.symbols ? [input.executionId, input.timeframe, source.symbols] : [input.executionId, input.timeframe],
+        source.symbols ? [...params, source.symbols] : params,
       );
       return countSymbols(input.executionId, input.timeframe, false);
     },

@@ -1,15 +1,14 @@
 import { calendarFor } from '../../config/calendars.js';
 import { batchRanges, DEFAULT_TOLERANCE_MS, detectGaps, requestRanges, type RequestRange } from '../../domain/gaps.js';
 import type { ActivityDeps } from '../deps.js';
-import { barTimes, lastBarTime } from '../../db/ohlcv-bars.js';
-
-const DAY_MS = 86_400_000;
+import { barTimes } from '../../db/ohlcv-bars.js';
+import { rangeBound, rangeFromSql } from './execution.js';
 
 export interface SymbolTarget {
   executionId: string;
   symbol: string;
   timeframe: string;
-  /** Epoch ms; default: just after the symbol's last bar (or `default_lookback_days` before `to`). */
+  /** Epoch ms, for a row registered without a range; default as in `rangeFromSql`. */
   from?: number;
   to: number;
 }
@@ -32,30 +31,21 @@ export interface SymbolPlan {
 export function planActivities({ config, pool }: ActivityDeps) {
   return {
     async planSymbolBackfill(target: SymbolTarget): Promise<SymbolPlan> {
-      const { rows } = await pool.query<{ id: string; range_from: Date | null; range_to: Date | null }>(
-        `insert into backfill_state_persistent (execution_id, symbol, timeframe, status, started_at)
-         values ($1, $2, $3, 'in_progress', now())
+      // The range registered with the row wins; a row without one (or no row) gets it here, in the same statement.
+      const { rows } = await pool.query<{ range_from: Date; range_to: Date }>(
+        `insert into backfill_state_persistent (execution_id, symbol, timeframe, status, started_at, range_from, range_to)
+         values ($1, $2, $3, 'in_progress', now(), ${rangeFromSql('$2', '$4', '$5', '$6')}, $5)
          on conflict (execution_id, symbol, timeframe) do update
-           set status = 'in_progress', started_at = coalesce(backfill_state_persistent.started_at, now()), error_message = null
+           set status = 'in_progress', started_at = coalesce(backfill_state_persistent.started_at, now()), error_message = null,
+               range_from = coalesce(backfill_state_persistent.range_from, excluded.range_from),
+               range_to = coalesce(backfill_state_persistent.range_to, excluded.range_to)
            where backfill_state_persistent.status <> 'completed'
-         returning id, range_from, range_to`,
-        [target.executionId, target.symbol, target.timeframe],
+         returning range_from, range_to`,
+        [target.executionId, target.symbol, target.timeframe, rangeBound(target.from), new Date(target.to), config.backfill.default_lookback_days],
       );
       const row = rows[0];
       if (!row) return { alreadyCompleted: true, from: target.from ?? target.to, to: target.to, gaps: 0, missingBars: 0, batches: [] };
-
-      let from: number;
-      let to: number;
-      if (row.range_from && row.range_to) {
-        [from, to] = [row.range_from.getTime(), row.range_to.getTime()];
-      } else {
-        to = target.to;
-        const last = target.from === undefined ? await lastBarTime(pool, target.symbol) : null;
-        from = target.from ?? (last !== null ? last + 1 : to - config.backfill.default_lookback_days * DAY_MS);
-        // A symbol already up to date gets an empty range rather than a reversed one.
-        from = Math.min(from, to - 1);
-        await pool.query(`update backfill_state_persistent set range_from = $2, range_to = $3 where id = $1`, [row.id, new Date(from), new Date(to)]);
-      }
+      const [from, to] = [row.range_from.getTime(), row.range_to.getTime()];
       const calendar = calendarFor(config, target.symbol);
       const present = await barTimes(pool, target.symbol, from - DEFAULT_TOLERANCE_MS, to + DEFAULT_TOLERANCE_MS);
       const report = detectGaps(calendar, present, from, to);

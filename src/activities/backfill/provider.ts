@@ -67,20 +67,24 @@ export async function fetchTimeSeries(settings: ProviderSettings, request: TimeS
   }).toString();
   // Messages name the symbol and the path, never the URL: it carries the api key.
   const what = `${request.symbol} ${providerDatetime(request.start)}..${providerDatetime(request.end)}`;
-  let response: Response;
-  try {
-    response = await fetch(url, { signal: AbortSignal.timeout(settings.timeoutMs) });
-  } catch (err) {
+  // The timeout covers the whole answer: a body that stalls after the headers times out too.
+  const transportFailure = (err: unknown) => {
+    if (err instanceof ProviderError) return err;
     const name = (err as Error).name;
-    if (name === 'TimeoutError' || name === 'AbortError') throw new ProviderError('timeout', `provider timed out after ${settings.timeoutMs} ms (${what})`);
-    throw new ProviderError('provider_error', `provider unreachable (${what}): ${(err as Error).message}`);
-  }
+    if (name === 'TimeoutError' || name === 'AbortError') return new ProviderError('timeout', `provider timed out after ${settings.timeoutMs} ms (${what})`);
+    return new ProviderError('provider_error', `provider unreachable (${what}): ${(err as Error).message}`);
+  };
+  const response = await fetch(url, { signal: AbortSignal.timeout(settings.timeoutMs) }).catch((err: unknown) => {
+    throw transportFailure(err);
+  });
   if (response.status === 429) {
     const seconds = Number(response.headers.get('retry-after'));
     await response.body?.cancel();
     throw new ProviderError('rate_limited', `provider HTTP 429 (${what})`, Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined);
   }
-  const body = await readJson(response, what);
+  const body = await readJson(response, what).catch((err: unknown) => {
+    throw transportFailure(err);
+  });
   if (!response.ok || body.status === 'error') throw classifyError(response.status, body, what);
   if (!Array.isArray(body.values)) throw new ProviderError('provider_error', `provider answer without values (${what})`);
   return body.values as RawBar[];

@@ -15,6 +15,7 @@ export interface RestoreTableSettings {
 export interface RestoreSettings {
   storageType: 'minio' | 's3' | 'local';
   localPath: string;
+  heartbeatTimeoutSeconds: number;
   tables: RestoreTableSettings[];
 }
 
@@ -36,7 +37,7 @@ export function restoreSettingsActivities({ config, pool }: ActivityDeps) {
           client.release();
         }
       }
-      return { storageType: config.storage.type, localPath: config.storage.local_path, tables };
+      return { storageType: config.storage.type, localPath: config.storage.local_path, heartbeatTimeoutSeconds: config.temporal.heartbeat_timeout_seconds, tables };
     },
   };
 }

@@ -5,11 +5,12 @@ import { InputError, IntegrityError } from '../../errors.js';
 import { describeTable } from '../../parquet/table-catalog.js';
 import { columnsWithDefaults } from '../../restore/compatibility.js';
 import { loadIntoStaging } from '../../restore/load.js';
-import { fetchSourceFile } from '../../restore/source-file.js';
+import { fetchSourceFile, type SourceFile } from '../../restore/source-file.js';
 import { completeTwin, renameSwapBlocker } from '../../restore/rename-swap.js';
 import { createStaging, dropStaging, stagingFor, type Staging } from '../../restore/staging.js';
 import { validateStaging } from '../../restore/validate.js';
 import type { ActivityDeps } from '../deps.js';
+import { withHeartbeat } from '../heartbeat.js';
 import { ProgressReporter } from '../snapshot/progress.js';
 
 export const RESTORE_PROGRESS_SIGNAL = 'restoreProgress';
@@ -23,6 +24,8 @@ export interface StageTableInput {
 export interface StagedTable {
   table: string;
   staging: string;
+  /** A complete twin, built to be renamed into place. */
+  twin: boolean;
   rows: number;
   location: string;
   version: string | null;
@@ -53,23 +56,30 @@ export function stageActivities({ config, pool, storage, temporal }: ActivityDep
       if (!source) throw ApplicationFailure.nonRetryable(`unknown source "${input.key}"`, 'InputError');
       const staging = runStaging(source.table);
       const progress = new ProgressReporter(temporal, currentRun(), [source.table], RESTORE_PROGRESS_SIGNAL);
+      // Every step heartbeats, so the heartbeat timeout notices a dead worker, never a slow table.
+      const step: { step: string; table: string; rows?: number } = { step: 'download', table: source.table };
       const client = await pool.connect();
-      let file;
+      let file: SourceFile | undefined;
       try {
-        file = await fetchSourceFile(input.candidate, source.table, storage);
-        const layout = await describeTable(client, source.table, undefined, source.date_column);
-        // A twin that will be renamed into place is the fast path; merge always inserts.
-        const twin = input.mode !== 'merge' && (await renameSwapBlocker(client, layout.sql)) === null;
-        await client.query('BEGIN');
-        await createStaging(client, layout.sql, staging.sql, twin);
-        await loadIntoStaging({ client, layout, staging: staging.sql, file, freeze: true, onProgress: (rows) => progress.update(source.table, rows) });
-        await client.query('COMMIT');
-        const facts = await validateStaging({
-          client, staging: staging.sql, layout, source, defaults: await columnsWithDefaults(client, layout.sql), entry: file.entry, validation: config.validation, location: file.location,
+        return await withHeartbeat(() => step, async () => {
+          file = await fetchSourceFile(input.candidate, source.table, storage);
+          const layout = await describeTable(client, source.table, undefined, source.date_column);
+          // A twin that will be renamed into place is the fast path; merge always inserts.
+          const twin = input.mode !== 'merge' && (await renameSwapBlocker(client, layout.sql)) === null;
+          step.step = 'load';
+          await client.query('BEGIN');
+          await createStaging(client, layout.sql, staging.sql, twin ? 'twin' : 'plain');
+          step.rows = await loadIntoStaging({ client, layout, staging: staging.sql, file, freeze: true, onProgress: (rows) => progress.update(source.table, rows) });
+          await client.query('COMMIT');
+          step.step = 'validate';
+          const facts = await validateStaging({
+            client, staging: staging.sql, layout, source, defaults: await columnsWithDefaults(client, layout.sql), entry: file.entry, validation: config.validation, location: file.location,
+          });
+          step.step = 'build indexes';
+          if (twin) await completeTwin(client, layout.sql, staging.sql, staging.suffix);
+          progress.finish(source.table, facts.rows);
+          return { table: source.table, staging: staging.sql, twin, rows: facts.rows, location: file.location, version: file.version, dateRange: facts.dateRange };
         });
-        if (twin) await completeTwin(client, layout.sql, staging.sql, staging.suffix);
-        progress.finish(source.table, facts.rows);
-        return { table: source.table, staging: staging.sql, rows: facts.rows, location: file.location, version: file.version, dateRange: facts.dateRange };
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});
         await dropStaging(client, staging.sql).catch(() => {});

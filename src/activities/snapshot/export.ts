@@ -39,7 +39,8 @@ interface TableJob {
 /**
  * One table: COPY -> Parquet/csv.gz -> multipart upload, as one stream with backpressure.
  * Whichever side fails first aborts the other (and every other table of the snapshot),
- * and both settle before the connection goes back to the pool.
+ * and both settle before the connection goes back to the pool. An upload failure is
+ * reported as itself, not as the export's abort that follows from it.
  */
 async function exportOneTable(job: TableJob): Promise<ManifestTable> {
   const { source, format, compression, abort } = job;
@@ -64,7 +65,12 @@ async function exportOneTable(job: TableJob): Promise<ManifestTable> {
     out: body,
     signal: abort.signal,
     onProgress: (rows) => job.progress.update(source.table, rows),
-  }).catch(fail);
+  }).catch(async (err: unknown) => {
+    // An upload that gives up (a full store, say) stops reading and closes `body` under the
+    // export, which fails with a bare AbortError before the upload has said why: its error wins.
+    if (!abort.signal.aborted && (err as Error).name === 'AbortError') await upload;
+    return fail(err);
+  });
   const [exported, uploaded] = await Promise.allSettled([exporting, upload]);
   if (exported.status === 'rejected' || uploaded.status === 'rejected') throw abort.signal.reason;
   const result = exported.value;

@@ -20,16 +20,23 @@ export function publishActivities({ storage }: ActivityDeps) {
     /** Reads every data object back and checks its size and sha256 against what the export computed. */
     async verifyUploads(input: { version: string; tables: Record<string, ManifestTable> }): Promise<void> {
       const prefix = versionPrefix(input.version);
-      for (const table of Object.values(input.tables)) {
-        const key = `${prefix}${table.file}`;
-        const landed = await hashStream(await storage.get(key));
-        if (landed.bytes !== table.size_bytes || landed.sha256 !== table.sha256) {
-          throw ApplicationFailure.nonRetryable(
-            `${storage.location}/${key}: landed ${landed.bytes} bytes sha256 ${landed.sha256}, expected ${table.size_bytes} bytes sha256 ${table.sha256}`,
-            'IntegrityError',
-          );
-        }
-      }
+      let reading = '';
+      await withHeartbeat(
+        () => ({ reading }),
+        async () => {
+          for (const table of Object.values(input.tables)) {
+            const key = `${prefix}${table.file}`;
+            reading = key;
+            const landed = await hashStream(await storage.get(key));
+            if (landed.bytes !== table.size_bytes || landed.sha256 !== table.sha256) {
+              throw ApplicationFailure.nonRetryable(
+                `${storage.location}/${key}: landed ${landed.bytes} bytes sha256 ${landed.sha256}, expected ${table.size_bytes} bytes sha256 ${table.sha256}`,
+                'IntegrityError',
+              );
+            }
+          }
+        },
+      );
     },
 
     /** checksums.sha256 first, manifest.json last: a manifest's presence means the version is complete. */

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MANIFEST_FILE, RESERVATION_MARKER } from '../../domain/manifest.js';
-import type { PrunePlan } from '../../domain/retention.js';
+import { retentionPolicy, type PrunePlan } from '../../domain/retention.js';
 import { nextFreeVersion, versionPrefix } from '../../domain/version.js';
 import { listVersions, pruneVersions } from '../../storage/seed-catalog.js';
 import type { Storage } from '../../storage/types.js';
@@ -62,7 +62,7 @@ export function versionActivities({ config, storage, temporal }: ActivityDeps) {
     },
 
     async pruneSnapshots(input: { dryRun: boolean }): Promise<PrunePlan> {
-      return withHeartbeat(() => null, () => pruneVersions(storage, config.backup.retention_count, input.dryRun, (id) => isWorkflowRunning(temporal, id)));
+      return withHeartbeat(() => null, () => pruneVersions(storage, retentionPolicy(config.backup, new Date()), input.dryRun, (id) => isWorkflowRunning(temporal, id)));
     },
   };
 }

@@ -1,0 +1,342 @@
+/**
+ * Scale benchmark: one run, one large usdcop_m5_ohlcv (migrated: unique key, BRIN index,
+ * CHECK constraints) filled time step by time step like a live table (`--layout key` for the
+ * key-ordered variant), and the product end to end through the CLI a user types, each
+ * against same-run baselines doing the same class of work:
+ *   snapshot create --wait   vs  psql \copy (select ... order by key) to /dev/null (binary)  and  pg_dump -Fc
+ *   restore --mode replace   vs  psql \copy from (binary) into an index-less copy + its index builds,  and  pg_restore
+ *   verify --against-db      (correctness: exits 0, and the restored row count equals the source)
+ * Worker RSS is sampled every 250 ms over the whole run; every activity's attempts come from
+ * the workflow histories, and a step that needed a retry fails the run (exit 1).
+ *
+ *   npm run bench:scale -- --rows 100000000 [--layout time|key] [--json] [--markdown docs/PERFORMANCE.md]
+ */
+import type { ChildProcess } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
+import type { Manifest } from '../src/domain/manifest.js';
+import { completeTwin } from '../src/restore/rename-swap.js';
+import { createStaging } from '../src/restore/staging.js';
+import { stackUp } from '../src/stack/index.js';
+import { resolvePaths } from '../src/stack/paths.js';
+import { createStorage } from '../src/storage/index.js';
+import { connectClient } from '../src/temporal/connection.js';
+import {
+  activityRuns,
+  benchProvenance,
+  CLI,
+  flag,
+  LAYOUTS,
+  libpqEnv,
+  ohlcvBench,
+  PG_BIN,
+  printResult,
+  readyWorker,
+  removeBenchBucket,
+  round,
+  rowsFlag,
+  RssSampler,
+  rssMiB,
+  run,
+  spawnWorker,
+  stopProcess,
+  timed,
+  versus,
+  writeDocSection,
+  type BenchResult,
+  type Layout,
+} from './support.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const TABLE = 'usdcop_m5_ohlcv';
+const DATABASE = 'bench_scale';
+/** The empty database pg_restore restores into. */
+const RESTORE_DATABASE = 'bench_scale_pg_restore';
+/** The index-less copy the \copy baseline loads, in the bench database. */
+const COPY_TABLE = 'usdcop_m5_ohlcv_copy_baseline';
+/** Table + indexes per row as filled (about 150 B: measured at 1M and 10M rows), rounded up. */
+const BYTES_PER_ROW = 170;
+/** Free disk wanted, in table sizes: restored copies, copy file, dump, Parquet objects, sort space. */
+const DISK_FACTOR = 4;
+const MAINTENANCE_WORK_MEM = '512MB'; // what the restore's index build sets (src/restore/rename-swap.ts)
+
+const PERFORMANCE_INTRO = `# Performance
+
+Figures measured by the bench scripts (see the Benchmarks section of the README), each section
+written by the script it names, on the machine and commit it states. Each product figure comes
+with same-run baselines doing the same class of work: read the ratios, not the absolute times.`;
+
+/** Ends the run with one line instead of a stack trace. */
+function refuse(message: string, code = 2): never {
+  process.stderr.write(`bench:scale: ${message}\n`);
+  process.exit(code);
+}
+
+const rows = rowsFlag();
+const layout = flag('layout', 'time') as Layout;
+if (!LAYOUTS.includes(layout)) refuse(`--layout must be one of ${LAYOUTS.join(', ')}, got ${layout}`);
+const markdownFile = process.argv.includes('--markdown') ? flag('markdown', '') : null;
+if (markdownFile === '') refuse('--markdown needs a file, e.g. --markdown docs/PERFORMANCE.md');
+const runStarted = Date.now();
+const say = (line: string) => process.stderr.write(`[${Math.round((Date.now() - runStarted) / 1000)} s] ${line}\n`);
+const mib = (bytes: number) => round(bytes / 2 ** 20);
+
+/** Undoes what the run created, newest first, whether it ends well or not. */
+const cleanups: (() => Promise<unknown>)[] = [];
+async function cleanUp(): Promise<void> {
+  for (const undo of cleanups.reverse()) await undo().catch((err: Error) => say(`cleanup: ${err.message}`));
+}
+
+const stack = await stackUp();
+const minRows = loadConfig(DEFAULT_CONFIG_PATH, { ...process.env, ...stack }).sources.ohlcv?.min_rows ?? 0;
+if (rows < minRows) refuse(`--rows must be at least ${minRows}: the restore refuses an ohlcv source with fewer rows (sources.ohlcv.min_rows)`);
+const admin = new pg.Client({ connectionString: stack.DATABASE_URL });
+await admin.connect();
+cleanups.push(() => admin.end());
+const sampler = new RssSampler();
+cleanups.push(async () => sampler.stop());
+const failures: string[] = [];
+const provenance = await benchProvenance(); // the code that runs: before the run writes anything
+try {
+  const dataDirectory = (await admin.query<{ data_directory: string }>('show data_directory')).rows[0]!.data_directory;
+  const diskFree = await freeDisk([dataDirectory, tmpdir(), resolvePaths().stateDir], rows * BYTES_PER_ROW * DISK_FACTOR);
+
+  // Dropped last: the bench database holds the table every phase reads.
+  cleanups.push(() => admin.query(`drop database if exists ${DATABASE} with (force)`));
+  const fill = await timed(() => ohlcvBench(DATABASE, rows, layout));
+  const { databaseUrl, bucket, env, config } = fill.value;
+  cleanups.push(() => removeBenchBucket(stack, config));
+  const libpq = libpqEnv(databaseUrl);
+  const cliEnv = { ...process.env, ...env, SEEDVAULT_LOG_LEVEL: 'warn' };
+  const psql = (command: string, options = '') => run(join(PG_BIN, 'psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', command], { ...libpq, PGOPTIONS: options });
+  const copyFile = join(tmpdir(), `${bucket}.copy`);
+  const dumpFile = join(tmpdir(), `${bucket}.dump`);
+  cleanups.push(() => Promise.all([rm(copyFile, { force: true }), rm(dumpFile, { force: true })]));
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  cleanups.push(() => db.end());
+  const client = await connectClient(config);
+  cleanups.push(() => client.connection.close());
+
+  /**
+   * A CLI command, with a fresh worker of its own when it runs a workflow: its time, stdout and
+   * the worker's VmHWM. A worker that dies (OOM, crash) is replaced, as a supervisor would, so the
+   * run ends instead of hanging; that is a failure, and the retried activity shows it too.
+   */
+  const product = async (step: string, args: string[], withWorker: boolean) => {
+    let stopping = false;
+    const workers: ChildProcess[] = []; // the last one is the live one
+    const supervise = (worker: ChildProcess) => {
+      workers.push(worker);
+      sampler.track(`${step}_worker`, worker.pid!);
+      worker.once('exit', (code, signal) => {
+        if (stopping) return;
+        failures.push(`${step}: the worker exited by itself (${signal ?? `code ${code}`}); a new one took over`);
+        supervise(spawnWorker(env));
+      });
+    };
+    if (withWorker) supervise(await readyWorker(client, env, config.temporal.task_queue));
+    try {
+      const cli = await timed(() => run(process.execPath, [CLI, ...args], cliEnv, (pid) => sampler.track(`${step}_cli`, pid)));
+      const live = workers.at(-1);
+      return { seconds: cli.seconds, stdout: cli.value, vmhwm: live ? round(rssMiB(live.pid!, 'VmHWM')) : null };
+    } finally {
+      stopping = true;
+      const live = workers.at(-1);
+      if (live) {
+        sampler.untrack(live.pid!);
+        await stopProcess(live);
+      }
+    }
+  };
+
+  /** Each activity of a run with its time, naming the attempt when it took more than one; a retry fails the bench. */
+  const activities = async (step: string, workflowId: string) => {
+    const runs = await activityRuns(client.workflow.getHandle(workflowId));
+    for (const r of runs) if (r.attempt !== 1) failures.push(`${step}: activity ${r.activity} ran ${r.attempt} attempts, a clean run needs 1`);
+    const summary = runs.map((r) => `${r.activity} ${r.seconds === null ? '-' : `${r.seconds.toFixed(2)} s`}${r.attempt === 1 ? '' : ` (attempt ${r.attempt})`}`);
+    return { summary: summary.join(', '), maxAttempt: Math.max(...runs.map((r) => r.attempt)) };
+  };
+
+  const tableSizes = async () => {
+    const size = (await db.query<{ heap: string; indexes: string; total: string }>(
+      'select pg_relation_size($1) as heap, pg_indexes_size($1) as indexes, pg_total_relation_size($1) as total',
+      [TABLE],
+    )).rows[0]!;
+    return { heap: Number(size.heap), indexes: Number(size.indexes), total: Number(size.total) };
+  };
+  const source = await tableSizes();
+  const keyOrderSql = `select * from ${TABLE} order by symbol, time`;
+  // The plan the export's query gets: on a time-ordered heap, an index scan jumps across the heap row by row.
+  const keyOrderPlan = (await db.query<{ 'QUERY PLAN': string }>(`explain ${keyOrderSql}`)).rows[0]!['QUERY PLAN'].replace(/\s+\(cost=.*$/, '');
+
+  say('(a) psql \\copy (select ... order by symbol, time) to /dev/null (binary)...');
+  const copyTo = await timed(() => psql(`\\copy (${keyOrderSql}) to '/dev/null' with binary`));
+  say('(b) pg_dump -Fc...');
+  const dump = await timed(() => run(join(PG_BIN, 'pg_dump'), ['-Fc', '-t', TABLE, '-f', dumpFile], libpq));
+  const dumpBytes = statSync(dumpFile).size;
+
+  say('(c) seedvault snapshot create --wait...');
+  const snapshot = await product('snapshot', ['snapshot', 'create', '--tables', TABLE, '--wait', '--json'], true);
+  const created = JSON.parse(snapshot.stdout) as { workflowId: string; version: string; manifest: Manifest };
+  const snapshotActivities = await activities('snapshot', created.workflowId);
+  const bucketBytes = (await createStorage(config.storage).list('')).reduce((sum, o) => sum + o.size, 0);
+
+  say('(d) psql \\copy from (binary) into an index-less copy of the table, then its index builds...');
+  // Untimed preparation: the same rows in the same order, by a sort (5x faster than the index scan at 10M rows).
+  await psql(`\\copy (${keyOrderSql}) to '${copyFile}' with binary`, '-c enable_indexscan=off');
+  const copyFileBytes = statSync(copyFile).size;
+  await createStaging(db, TABLE, COPY_TABLE, 'twin');
+  const copyFrom = await timed(() => psql(`\\copy ${COPY_TABLE} from '${copyFile}' with binary`));
+  const indexBuild = await timed(() => completeTwin(db, TABLE, COPY_TABLE, 'copy_baseline'));
+  await db.query(`drop table ${COPY_TABLE}`);
+  await rm(copyFile);
+
+  say('(e) pg_restore into an empty database...');
+  cleanups.push(() => admin.query(`drop database if exists ${RESTORE_DATABASE} with (force)`));
+  await admin.query(`create database ${RESTORE_DATABASE}`);
+  const pgRestoreEnv = { ...libpq, PGDATABASE: RESTORE_DATABASE, PGOPTIONS: `-c maintenance_work_mem=${MAINTENANCE_WORK_MEM}` };
+  const pgRestore = await timed(() => run(join(PG_BIN, 'pg_restore'), ['--exit-on-error', '-d', RESTORE_DATABASE, dumpFile], pgRestoreEnv));
+  await admin.query(`drop database ${RESTORE_DATABASE} with (force)`);
+  await rm(dumpFile);
+
+  say('(f) seedvault restore --mode replace --wait into the truncated table...');
+  await psql(`truncate ${TABLE}`);
+  const restore = await product('restore', ['restore', '--source', 'minio', '--tables', 'ohlcv', '--mode', 'replace', '--wait', '--json'], true);
+  const restoreActivities = await activities('restore', (JSON.parse(restore.stdout) as { workflowId: string }).workflowId);
+  const restoredRows = Number((await db.query<{ n: string }>(`select count(*) as n from ${TABLE}`)).rows[0]!.n);
+  if (restoredRows !== rows) failures.push(`the restore left ${restoredRows} rows in ${TABLE}, the source had ${rows}`);
+  const restored = await tableSizes();
+
+  say('(g) seedvault verify --against-db...');
+  const verify = await product('verify', ['verify', '--version', created.version, '--against-db', '--json'], false).catch((err: Error) => {
+    failures.push(`verify --against-db: ${err.message}`);
+    return null;
+  });
+
+  const peak = (label: string) => round(sampler.peaks.get(label) ?? 0);
+  const result: BenchResult = {
+    ...provenance,
+    rows,
+    layout,
+    key_order_plan: keyOrderPlan,
+    fill_s: round(fill.seconds),
+    copy_to_devnull_s: round(copyTo.seconds),
+    pg_dump_s: round(dump.seconds),
+    ...versus('snapshot', snapshot.seconds, rows, { copy: copyTo.seconds, pg_dump: dump.seconds }),
+    snapshot_activities: snapshotActivities.summary,
+    snapshot_max_attempt: snapshotActivities.maxAttempt,
+    copy_from_s: round(copyFrom.seconds),
+    index_build_s: round(indexBuild.seconds),
+    pg_restore_s: round(pgRestore.seconds),
+    ...versus('restore', restore.seconds, rows, { copy_and_index: copyFrom.seconds + indexBuild.seconds, pg_restore: pgRestore.seconds }),
+    restore_activities: restoreActivities.summary,
+    restore_max_attempt: restoreActivities.maxAttempt,
+    restored_rows: restoredRows,
+    verify_s: verify ? round(verify.seconds) : null,
+    worker_peak_rss_mib: Math.max(peak('snapshot_worker'), peak('restore_worker')),
+    snapshot_worker_peak_rss_mib: peak('snapshot_worker'),
+    snapshot_worker_vmhwm_mib: snapshot.vmhwm,
+    restore_worker_peak_rss_mib: peak('restore_worker'),
+    restore_worker_vmhwm_mib: restore.vmhwm,
+    snapshot_cli_peak_rss_mib: peak('snapshot_cli'),
+    restore_cli_peak_rss_mib: peak('restore_cli'),
+    verify_cli_peak_rss_mib: peak('verify_cli'),
+    table_heap_mib: mib(source.heap),
+    table_indexes_mib: mib(source.indexes),
+    table_total_mib: mib(source.total),
+    restored_table_total_mib: mib(restored.total),
+    parquet_mib: mib(created.manifest.tables[TABLE]!.size_bytes),
+    bucket_mib: mib(bucketBytes),
+    pg_dump_mib: mib(dumpBytes),
+    copy_file_mib: mib(copyFileBytes),
+    disk_free_at_start_mib: mib(diskFree),
+    status: failures.length ? 'FAILED' : 'ok',
+  };
+  const notes = notesFor(created.version);
+  if (markdownFile) writeDocSection(markdownFile, 'bench:scale', markdownSection(result, notes), PERFORMANCE_INTRO);
+  await cleanUp();
+  printResult(result, notes, failures);
+} catch (err) {
+  await cleanUp();
+  refuse((err as Error).message, 1);
+}
+
+/**
+ * Free bytes (df's "Available") on the file systems of `paths`; refuses to start when one has
+ * less than `needed`: a 100M-row run writes tens of GB.
+ */
+async function freeDisk(paths: string[], needed: number): Promise<number> {
+  const lines = (await run('df', ['-Pk', ...paths])).trim().split('\n').slice(1);
+  const free = lines.map((line, i) => {
+    const [, , , available, , mount] = line.split(/\s+/);
+    return { path: paths[i]!, mount: mount!, bytes: Number(available) * 1024 };
+  });
+  const short = free.find((f) => f.bytes < needed);
+  if (short) {
+    const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+    throw new Error(
+      `not enough free disk for --rows ${rows.toLocaleString('en-US')}: ${short.path} (on ${short.mount}) has ${gib(short.bytes)} free, the run needs about ${gib(needed)} ` +
+        `(${DISK_FACTOR}x the estimated ${gib(rows * BYTES_PER_ROW)} of table and indexes: the table's restored copies, the copy file, the dump, the Parquet objects and sort space). ` +
+        'Free some space or lower --rows.',
+    );
+  }
+  return Math.min(...free.map((f) => f.bytes));
+}
+
+/** What each figure measures, and what work its baseline shares with the product. */
+function notesFor(version: string): Record<string, string> {
+  return {
+    layout: layout === 'time' ? 'heap in time order (all symbols of a 5-minute step, then the next): the key order needs a sort or index jumps' : 'heap in key order (symbol, time), as after CLUSTER',
+    key_order_plan: 'EXPLAIN of select * ... order by symbol, time (the export\'s and the \\copy baselines\' query) on the filled table',
+    fill_s: `create and migrate the database, INSERT ... SELECT generate_series in committed chunks of 2M rows into the indexed table, VACUUM ANALYZE`,
+    copy_to_devnull_s: 'baseline, the read floor: psql \\copy (select * ... order by symbol, time) to /dev/null with binary: the same query, sort included, as the export',
+    pg_dump_s: 'baseline: pg_dump -Fc -t usdcop_m5_ohlcv to a file: heap order (no sort), zlib at its default level, the same class of compression as the snapshot\'s snappy Parquet',
+    snapshot_s: 'seedvault snapshot create --tables usdcop_m5_ohlcv --wait (CLI + fresh worker): sorted export to snappy Parquet in MinIO, read-back verify, manifest, latest copy, prune',
+    ratio_snapshot_to_copy: 'snapshot_s / copy_to_devnull_s',
+    ratio_snapshot_to_pg_dump: 'snapshot_s / pg_dump_s',
+    snapshot_activities: 'each activity of the snapshot run: seconds of its last attempt (from the workflow history)',
+    snapshot_max_attempt: 'highest ActivityTaskStarted.attempt in the snapshot run: more than 1 fails the bench',
+    copy_from_s: `baseline, load floor: psql \\copy from a binary file of the same rows in the same key order as the Parquet into an index-less logged copy of the table (defaults, CHECK constraints), like the restore's twin`,
+    index_build_s: `baseline, after copy_from_s: the table's UNIQUE (symbol, time) key and BRIN (time) index built on that copy by the restore's own index code, maintenance_work_mem ${MAINTENANCE_WORK_MEM} (what pg_restore does after its data)`,
+    pg_restore_s: `baseline: pg_restore of the -Fc dump into an empty database: table, data (heap order), constraints and indexes, maintenance_work_mem ${MAINTENANCE_WORK_MEM} like the restore`,
+    restore_s: 'seedvault restore --source minio --tables ohlcv --mode replace --wait into the truncated table (CLI + fresh worker): download, sha256, load into a twin, validation, index build, swap',
+    ratio_restore_to_copy_and_index: 'restore_s / (copy_from_s + index_build_s)',
+    ratio_restore_to_pg_restore: 'restore_s / pg_restore_s',
+    restore_activities: 'each activity of the restore run: seconds of its last attempt (from the workflow history)',
+    restore_max_attempt: 'highest ActivityTaskStarted.attempt in the restore run: more than 1 fails the bench',
+    restored_rows: 'count(*) after the restore: must equal rows',
+    verify_s: `seedvault verify --version ${version} --against-db (CLI only, no workflow): sha256, Parquet footer, row count, date range and content hash against the table; must exit 0`,
+    worker_peak_rss_mib: 'highest VmRSS of any worker process, sampled every 250 ms over the whole run (one worker per step)',
+    snapshot_worker_vmhwm_mib: 'the snapshot worker\'s VmHWM (kernel peak) just before it was stopped',
+    restore_worker_vmhwm_mib: 'the restore worker\'s VmHWM (kernel peak) just before it was stopped',
+    verify_cli_peak_rss_mib: 'verify runs in the CLI process: its highest VmRSS sampled every 250 ms',
+    table_total_mib: 'pg_total_relation_size of the filled table: heap + UNIQUE (symbol, time) + BRIN (time)',
+    restored_table_total_mib: 'pg_total_relation_size after the restore (indexes freshly built)',
+    parquet_mib: 'the version\'s Parquet object (manifest size_bytes)',
+    bucket_mib: 'every object in the bucket after the snapshot (the version, its latest/ copy, manifests)',
+    copy_file_mib: 'the binary COPY file of the \\copy from baseline',
+    disk_free_at_start_mib: `lowest df "Available" of the PostgreSQL data directory, ${tmpdir()} and the stack's state dir at start (${DISK_FACTOR}x ${BYTES_PER_ROW} B/row required)`,
+  };
+}
+
+function markdownSection(result: BenchResult, notes: Record<string, string>): string {
+  const cell = (value: number | string | null) => (value === null ? '-' : value.toLocaleString('en-US')).replaceAll('|', '\\|');
+  const head = ['date', 'machine', 'commit'];
+  return [
+    `## Scale: \`npm run bench:scale -- --rows ${rows} --layout ${layout}\``,
+    '',
+    ...head.map((k) => `- ${k}: ${cell(result[k]!)}`),
+    '',
+    '| figure | value | what it measures |',
+    '| --- | --- | --- |',
+    ...Object.entries(result)
+      .filter(([k]) => !head.includes(k))
+      .map(([k, v]) => `| ${k} | ${cell(v)} | ${cell(notes[k] ?? '')} |`),
+  ].join('\n');
+}

@@ -1,0 +1,79 @@
+import type { Client } from '@temporalio/client';
+import type { SeedvaultConfig } from '../config/schema.js';
+import { migrate, migrationNames, pendingMigrations } from '../db/migrate.js';
+import { createStorage } from '../storage/index.js';
+import { connectClient } from '../temporal/connection.js';
+import { ensureSearchAttributes, missingSearchAttributes } from '../temporal/ensure-search-attributes.js';
+import { applySchedules, describeSchedules, retiredSchedules } from '../temporal/schedules.js';
+import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import { withDatabase } from './database.js';
+
+export type SetupKind = 'migration' | 'bucket' | 'search attribute' | 'schedule';
+
+/**
+ * What setup found or did for one thing. Applying: `created` (a migration applied, the
+ * bucket or a schedule created, a search attribute registered), `updated` (a schedule set to
+ * the config), `deleted` (the schedule of a file-backup type turned off), `ok` (in place).
+ * Checking: `ok`, `missing` (setup would create it) or `retired` (setup would delete it).
+ */
+export type SetupState = 'ok' | 'created' | 'updated' | 'deleted' | 'missing' | 'retired';
+
+export interface SetupItem {
+  kind: SetupKind;
+  name: string;
+  state: SetupState;
+}
+
+/**
+ * Makes a deployment ready to run, idempotently: applies the migrations, creates the bucket,
+ * registers the search attributes and creates or updates every schedule the config asks
+ * for. Safe on every start and from several processes at once (migrations under an advisory
+ * lock; bucket, search attribute and schedule creation tolerate losing the race). With
+ * `check`, changes nothing and reports what is missing.
+ */
+export async function runSetup(config: SeedvaultConfig, opts: { check?: boolean } = {}): Promise<SetupItem[]> {
+  const check = opts.check ?? false;
+  const items = [...(await setupDatabase(config, check)), await setupBucket(config, check)];
+  const client = await connectClient(config);
+  try {
+    return [...items, ...(await setupSearchAttributes(client, config, check)), ...(await setupSchedules(client, config, check))];
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** The items setup --check reports as not in place. */
+export function notInPlace(items: SetupItem[]): SetupItem[] {
+  return items.filter((i) => i.state === 'missing' || i.state === 'retired');
+}
+
+async function setupDatabase(config: SeedvaultConfig, check: boolean): Promise<SetupItem[]> {
+  // Reading first also turns an unreachable server into a one-line ServiceError.
+  const pending = new Set(await withDatabase(config, pendingMigrations));
+  const applied = new Set(check || pending.size === 0 ? [] : await migrate(config.postgres.url));
+  // A pending migration this process did not apply was applied by a racing one.
+  const state = (name: string): SetupState => (check && pending.has(name) ? 'missing' : applied.has(name) ? 'created' : 'ok');
+  return migrationNames().map((name) => ({ kind: 'migration', name, state: state(name) }));
+}
+
+async function setupBucket(config: SeedvaultConfig, check: boolean): Promise<SetupItem> {
+  const storage = createStorage(config.storage);
+  const created = check ? false : await storage.createBucket();
+  const state: SetupState = created ? 'created' : check && !(await storage.bucketExists()) ? 'missing' : 'ok';
+  return { kind: 'bucket', name: storage.location, state };
+}
+
+async function setupSearchAttributes(client: Client, config: SeedvaultConfig, check: boolean): Promise<SetupItem[]> {
+  const { namespace } = config.temporal;
+  const changed = new Set(check ? await missingSearchAttributes(client.connection, namespace) : await ensureSearchAttributes(client.connection, namespace));
+  return ALL_SEARCH_ATTRIBUTES.map(({ name }) => ({ kind: 'search attribute', name, state: changed.has(name) ? (check ? 'missing' : 'created') : 'ok' }));
+}
+
+async function setupSchedules(client: Client, config: SeedvaultConfig, check: boolean): Promise<SetupItem[]> {
+  if (!check) return (await applySchedules(client, config)).map(({ scheduleId, action }) => ({ kind: 'schedule', name: scheduleId, state: action }));
+  const described = await describeSchedules(client, config);
+  return [
+    ...described.map(({ scheduleId, description }): SetupItem => ({ kind: 'schedule', name: scheduleId, state: description ? 'ok' : 'missing' })),
+    ...(await retiredSchedules(client, config)).map((name): SetupItem => ({ kind: 'schedule', name, state: 'retired' })),
+  ];
+}

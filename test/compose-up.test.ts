@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { CLI } from '../bench/support.js';
+import { createStorage } from '../src/storage/index.js';
+import { desiredSchedules } from '../src/temporal/schedules.js';
+import { readCompose, serviceCommand, serviceEnv, startOrder, type ComposeService } from './support/compose.js';
+import { freshDeployment, registerNamespace, type FreshDeployment } from './support/deploy.js';
+import { runProcess, startProcess, type Background, type Finished } from './support/process.js';
+
+/**
+ * `docker compose up`, replayed without a container engine: the services in depends_on
+ * order, the infrastructure stood in for by the test stack (a new database, a bucket name
+ * nothing created, a namespace of its own), each seedvault service's command run with the
+ * CLI and the environment compose gives it, its hostnames mapped to the stack's endpoints.
+ */
+describe('docker compose up, replayed against the test stack', () => {
+  let deployment: FreshDeployment;
+  const workers: Background[] = [];
+  const finished = new Map<string, Finished>();
+
+  before(async () => {
+    deployment = await freshDeployment('compose', { namespace: false });
+  });
+  after(async () => {
+    for (const worker of workers) await worker.stop();
+    await deployment.drop();
+  });
+
+  test('afterwards every schedule of the config and the bucket exist; setup, the worker and the seeder ran', async () => {
+    const stack = new URL(process.env.DATABASE_URL!);
+    const database = new URL(deployment.db.url);
+    // The .env of this deployment: what compose substitutes into the file.
+    const vars: Record<string, string> = {
+      POSTGRES_USER: database.username,
+      POSTGRES_DB: database.pathname.slice(1),
+      MINIO_ROOT_USER: process.env.S3_ACCESS_KEY!,
+      MINIO_ROOT_PASSWORD: process.env.S3_SECRET_KEY!,
+      S3_BUCKET: deployment.bucket,
+      TEMPORAL_NAMESPACE: deployment.namespace,
+      SEEDVAULT_SEED_INIT_FLAGS: '--allow-empty', // a first deployment: no snapshot anywhere yet
+    };
+    const hosts: [string, string][] = [
+      ['postgres:5432', stack.host],
+      ['temporal:7233', process.env.TEMPORAL_ADDRESS!],
+      ['http://minio:9000', process.env.S3_ENDPOINT!],
+    ];
+    const toStack = (env: Record<string, string>) =>
+      Object.fromEntries(Object.entries(env).map(([k, v]) => [k, hosts.reduce((value, [from, to]) => value.replaceAll(from, to), v)]));
+    // SEEDVAULT_NO_LOCAL_STACK is the image's ENV; the log level makes the worker say when it polls.
+    const containerEnv = (service: ComposeService) => ({
+      ...process.env, ...toStack(serviceEnv(service, vars)), SEEDVAULT_NO_LOCAL_STACK: '1', SEEDVAULT_LOG_LEVEL: 'info',
+    });
+
+    // What each infrastructure service leaves behind, provided by the test stack.
+    const standIns: Record<string, (service: ComposeService) => Promise<void>> = {
+      postgres: async () => {}, // the stack's server; freshDeployment created POSTGRES_DB, empty
+      minio: async () => {},
+      'temporal-schema': async () => {}, // the dev server keeps its own schema
+      temporal: async () => {},
+      'temporal-namespace': (service) => registerNamespace(serviceEnv(service, vars).NAMESPACE!),
+      'temporal-ui': async () => {},
+    };
+    const { services } = readCompose();
+    const order = startOrder(services);
+    for (const name of order) {
+      const service = services[name]!;
+      if (service.build !== '.') {
+        assert.ok(standIns[name], `no stand-in for the compose service ${name}`);
+        await standIns[name]!(service);
+        continue;
+      }
+      const argv = [process.execPath, CLI, ...serviceCommand(service, vars)];
+      const env = containerEnv(service);
+      if (service.restart === 'no') {
+        const run = await runProcess(argv, { env });
+        assert.equal(run.code, 0, `${name} (${argv.slice(2).join(' ')}) exited ${run.code}: ${run.stderr}`);
+        finished.set(name, run);
+      } else {
+        const worker = startProcess(argv, { env });
+        workers.push(worker);
+        await worker.waitForLine(/"msg":"worker started"/);
+      }
+    }
+    assert.deepEqual(order.filter((n) => services[n]!.build === '.'), ['setup', 'worker', 'seeder']);
+
+    // What setup guarantees, checked by setup itself (--check changes nothing, exit 4 when anything is missing).
+    const check = await runProcess([process.execPath, CLI, 'setup', '--check', '--json'], { env: containerEnv(services.setup!) });
+    assert.equal(check.code, 0, check.stdout + check.stderr);
+
+    const client = await deployment.client();
+    const listed: string[] = [];
+    for await (const s of client.schedule.list()) listed.push(s.scheduleId);
+    assert.deepEqual(listed.sort(), desiredSchedules(deployment.config).map((s) => s.scheduleId).sort());
+    assert.equal(await createStorage(deployment.config.storage).bucketExists(), true);
+
+    assert.match(finished.get('setup')!.stdout, /^bucket created: s3:\/\/compose-/m);
+    assert.match(finished.get('seeder')!.stdout, /catch-up backfill not started: no provider api key/);
+    assert.equal(await workers[0]!.stop(), 0, 'the worker drains on SIGTERM');
+  });
+});
