@@ -25,7 +25,7 @@ describe('doctor verdicts', () => {
     const missing = migrationVerdict(['001_a', '003_c'], shipped);
     assert.equal(missing.status, 'red');
     assert.match(missing.details, /1 not applied: 002_b/);
-    assert.equal(missing.fix, 'run: seedvault migrate');
+    assert.equal(missing.fix, 'run: seedvault setup (or: seedvault migrate)');
     assert.equal(migrationVerdict([], shipped).details, '3 not applied: 001_a, 002_b, 003_c');
     const newer = migrationVerdict([...shipped, '004_d'], shipped);
     assert.equal(newer.status, 'yellow');
@@ -54,17 +54,16 @@ describe('doctor verdicts', () => {
   });
 
   test('search attributes: missing ones are red with the command that registers the first', () => {
-    const wanted = [{ name: 'SnapshotStatus', type: 'KEYWORD' }, { name: 'FailureAlert', type: 'BOOL' }];
-    assert.equal(searchAttributeVerdict('default', ['SnapshotStatus', 'FailureAlert', 'Other'], wanted).status, 'green');
-    const missing = searchAttributeVerdict('ns1', ['SnapshotStatus'], wanted);
+    assert.deepEqual(searchAttributeVerdict('default', [], 9), green('search attributes', '9 registered in default'));
+    const missing = searchAttributeVerdict('ns1', [{ name: 'FailureAlert', type: 'BOOL' }, { name: 'HealthStatus', type: 'KEYWORD' }], 9);
     assert.equal(missing.status, 'red');
-    assert.match(missing.details, /missing in ns1: FailureAlert/);
-    assert.match(missing.fix!, /--name FailureAlert --type Bool/);
+    assert.match(missing.details, /missing in ns1: FailureAlert, HealthStatus/);
+    assert.match(missing.fix!, /seedvault setup.*--name FailureAlert --type Bool/);
   });
 
   test('schedule: missing or on another task queue is red (apply), paused is yellow (unpause), else green with its next run', () => {
     const next = new Date('2026-03-08T02:00:00Z');
-    assert.deepEqual(scheduleVerdict('s1', { paused: null, nextRun: null, taskQueue: null }, 'q'), red('schedule s1', 'missing', 'run: seedvault schedule apply'));
+    assert.deepEqual(scheduleVerdict('s1', { paused: null, nextRun: null, taskQueue: null }, 'q'), red('schedule s1', 'missing', 'run: seedvault setup (or: seedvault schedule apply)'));
     const elsewhere = scheduleVerdict('s1', { paused: false, nextRun: next, taskQueue: 'other' }, 'q');
     assert.equal(elsewhere.status, 'red');
     assert.match(elsewhere.details, /task queue other, not q/);

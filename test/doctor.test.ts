@@ -88,7 +88,7 @@ describe('seedvault doctor on the real stack', () => {
     // Schedules are per namespace: another test file may have applied them for its own task queue.
     const missing = await doctor();
     assert.equal(line(missing, `schedule ${SNAPSHOT_SCHEDULE_ID}`).status, 'red');
-    assert.equal(line(missing, `schedule ${SNAPSHOT_SCHEDULE_ID}`).fix, 'run: seedvault schedule apply');
+    assert.equal(line(missing, `schedule ${SNAPSHOT_SCHEDULE_ID}`).fix, 'run: seedvault setup (or: seedvault schedule apply)');
     assert.equal(line(missing, 'latest snapshot').status, 'red');
     assert.equal((await cli(['schedule', 'apply'])).code, 0);
     await runSnapshot(testConfig(env), { version: `${new Date().toISOString().slice(0, 10).replace(/-/g, '.')}-d${randomBytes(4).toString('hex')}` });
@@ -114,7 +114,7 @@ describe('seedvault doctor on the real stack', () => {
       await client.schedule.getHandle(MAINTENANCE_SCHEDULE_ID).delete();
       const deleted = await doctor();
       assert.deepEqual(reds(deleted), [`schedule ${MAINTENANCE_SCHEDULE_ID}`]);
-      assert.equal(line(deleted, `schedule ${MAINTENANCE_SCHEDULE_ID}`).fix, 'run: seedvault schedule apply');
+      assert.equal(line(deleted, `schedule ${MAINTENANCE_SCHEDULE_ID}`).fix, 'run: seedvault setup (or: seedvault schedule apply)');
       assert.equal(line(deleted, `last run ${MAINTENANCE_SCHEDULE_ID}`).status, 'skipped');
       await applySchedules(client, testConfig(env));
       assertAllGreen(await doctor());
@@ -161,8 +161,8 @@ describe('seedvault doctor on the real stack', () => {
     const run = await doctor();
     assert.deepEqual(reds(run), ['migrations']);
     assert.equal(line(run, 'migrations').details, `1 not applied: ${name}`);
-    assert.equal(line(run, 'migrations').fix, 'run: seedvault migrate');
-    assert.equal((await cli(['migrate'])).code, 0);
+    assert.equal(line(run, 'migrations').fix, 'run: seedvault setup (or: seedvault migrate)');
+    assert.equal((await cli(['setup'])).code, 0);
     assertAllGreen(await doctor());
   });
 

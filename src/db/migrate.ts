@@ -34,14 +34,18 @@ export function migrationNames(): string[] {
   return readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).map((f) => f.slice(0, -'.sql'.length)).sort();
 }
 
-/** The migrations `migrate` would apply, read without changing anything (no table: all of them). */
-export async function pendingMigrations(pool: pg.Pool): Promise<string[]> {
-  let done: Set<string>;
+/** The migrations recorded as applied, in the order they ran (no table: none). */
+export async function appliedMigrations(pool: pg.Pool): Promise<string[]> {
   try {
-    done = new Set((await pool.query<{ name: string }>(`select name from ${MIGRATIONS_TABLE}`)).rows.map((r) => r.name));
+    return (await pool.query<{ name: string }>(`select name from ${MIGRATIONS_TABLE} order by run_on, id`)).rows.map((r) => r.name);
   } catch (err) {
     if ((err as { code?: string }).code !== '42P01') throw err; // undefined_table: a new database
-    done = new Set();
+    return [];
   }
+}
+
+/** The migrations `migrate` would apply, read without changing anything (no table: all of them). */
+export async function pendingMigrations(pool: pg.Pool): Promise<string[]> {
+  const done = new Set(await appliedMigrations(pool));
   return migrationNames().filter((name) => !done.has(name));
 }

@@ -1,8 +1,7 @@
-import { readdirSync } from 'node:fs';
 import type pg from 'pg';
 import type { SeedvaultConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
-import { MIGRATIONS_DIR, MIGRATIONS_TABLE } from '../db/migrate.js';
+import { appliedMigrations, migrationNames, MIGRATIONS_TABLE } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
 import { channelDeliveries } from '../alerts/deliveries.js';
 import { alertChannelVerdict, green, migrationVerdict, red, skipped, type DoctorCheck } from '../domain/doctor.js';
@@ -12,17 +11,6 @@ import { bounded, judged, STEP_SECONDS } from './bounded.js';
 export function databaseLabel(url: string): string {
   const u = new URL(url);
   return `${u.host}${u.pathname}`;
-}
-
-/** The migrations this version ships, as node-pg-migrate names them (file names without .sql). */
-export function shippedMigrations(): string[] {
-  return readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).map((f) => f.slice(0, -4)).sort();
-}
-
-async function appliedMigrations(pool: pg.Pool): Promise<string[]> {
-  const { rows } = await pool.query<{ exists: boolean }>(`select to_regclass($1) is not null as exists`, [MIGRATIONS_TABLE]);
-  if (!rows[0]!.exists) return [];
-  return (await pool.query<{ name: string }>(`select name from ${MIGRATIONS_TABLE} order by run_on, id`)).rows.map((r) => r.name);
 }
 
 /** Every alert channel's line (one line when none is configured); with a string instead of a pool, why the history is unknown. */
@@ -48,8 +36,8 @@ export async function postgresChecks(config: SeedvaultConfig, env: NodeJS.Proces
     if (reach.status === 'red') return { database: [reach, skipped('migrations', 'PostgreSQL is unreachable')], alerts: await alertChecks(config, env, 'PostgreSQL is unreachable') };
     const migrations = await judged(
       'PostgreSQL',
-      async () => migrationVerdict(await appliedMigrations(pool), shippedMigrations()),
-      (message) => red('migrations', `cannot read ${MIGRATIONS_TABLE}: ${message}`, 'run: seedvault migrate'),
+      async () => migrationVerdict(await appliedMigrations(pool), migrationNames()),
+      (message) => red('migrations', `cannot read ${MIGRATIONS_TABLE}: ${message}`, 'run: seedvault setup (or: seedvault migrate)'),
     );
     const alerts = await bounded('PostgreSQL', () => alertChecks(config, env, pool)).catch((err: unknown) =>
       alertChecks(config, env, `cannot read alert_deliveries (${errorMessage(err)})`),

@@ -27,7 +27,7 @@ function storageProblem(check: string, config: SeedvaultConfig, location: string
   if (storage.type === 'local') return red(check, `${location}: ${message}`, 'make the folder writable, or fix storage.local_path (SEEDVAULT_LOCAL_SEEDS)', 'config');
   if (err instanceof S3ServiceException && err.$metadata.httpStatusCode) {
     if (err.name === 'NoSuchBucket') {
-      return red(check, `bucket ${storage.bucket} does not exist`, 'create it (the local stack: seedvault stack up), or fix storage.bucket (S3_BUCKET)', 'config');
+      return red(check, `bucket ${storage.bucket} does not exist`, 'run: seedvault setup (it creates the bucket), or fix storage.bucket (S3_BUCKET)', 'config');
     }
     if (err.$metadata.httpStatusCode === 403) {
       return red(check, `${location}: ${err.name}: the credentials were refused`, 'check storage.access_key and secret_key (S3_ACCESS_KEY, S3_SECRET_KEY) and the bucket policy', 'config');

@@ -1,4 +1,4 @@
-import { Client, Connection, isGrpcServiceError, ScheduleNotFoundError, WorkflowNotFoundError, type ScheduleExecutionResult } from '@temporalio/client';
+import { Client, Connection, isGrpcServiceError, WorkflowNotFoundError, type ScheduleDescription, type ScheduleExecutionResult } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { SeedvaultConfig } from '../config/schema.js';
 import {
@@ -15,7 +15,8 @@ import {
   type ScheduleFacts,
 } from '../domain/doctor.js';
 import { errorMessage } from '../errors.js';
-import { desiredSchedules } from '../temporal/schedules.js';
+import { missingSearchAttributes } from '../temporal/ensure-search-attributes.js';
+import { describeSchedules, desiredSchedules } from '../temporal/schedules.js';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { bounded, judged, STEP_SECONDS } from './bounded.js';
 
@@ -60,20 +61,14 @@ async function scheduledRuns(client: Client, actions: ScheduleExecutionResult[])
   return runs;
 }
 
-async function scheduleChecks(client: Client, call: ReturnType<typeof bound>, config: SeedvaultConfig, id: string): Promise<DoctorCheck[]> {
-  let facts: ScheduleFacts;
-  let actions: ScheduleExecutionResult[] = [];
-  try {
-    const d = await call(() => client.schedule.getHandle(id).describe());
-    facts = { paused: d.state.paused, note: d.state.note, nextRun: d.info.nextActionTimes[0] ?? null, taskQueue: d.action.type === 'startWorkflow' ? d.action.taskQueue : null };
-    actions = d.info.recentActions;
-  } catch (err) {
-    if (!(err instanceof ScheduleNotFoundError)) throw err;
-    facts = { paused: null, nextRun: null, taskQueue: null };
-  }
+/** A schedule's line and its last run's line, from its description (null: missing). */
+async function scheduleChecks(client: Client, call: ReturnType<typeof bound>, config: SeedvaultConfig, id: string, d: ScheduleDescription | null): Promise<DoctorCheck[]> {
+  const facts: ScheduleFacts = d
+    ? { paused: d.state.paused, note: d.state.note, nextRun: d.info.nextActionTimes[0] ?? null, taskQueue: d.action.type === 'startWorkflow' ? d.action.taskQueue : null }
+    : { paused: null, nextRun: null, taskQueue: null };
   const schedule = scheduleVerdict(id, facts, config.temporal.task_queue);
-  if (facts.paused === null) return [schedule, skipped(`last run ${id}`, 'the schedule is missing')];
-  return [schedule, lastRunVerdict(id, await call(() => scheduledRuns(client, actions)))];
+  if (!d) return [schedule, skipped(`last run ${id}`, 'the schedule is missing')];
+  return [schedule, await judged('Temporal', async () => lastRunVerdict(id, await call(() => scheduledRuns(client, d.info.recentActions))), (message) => red(`last run ${id}`, `Temporal did not answer: ${firstLine(message)}`, 'check the Temporal server and its logs', 'service'))];
 }
 
 /**
@@ -113,11 +108,14 @@ export async function temporalChecks(config: SeedvaultConfig, now: Date): Promis
     const failed = (check: string) => (message: string) => red(check, `Temporal did not answer: ${firstLine(message)}`, 'check the Temporal server and its logs', 'service');
     const [attributes, worker, schedules] = await Promise.all([
       judged('Temporal', async () => {
-        const { customAttributes } = await call(() => connection.operatorService.listSearchAttributes({ namespace }));
-        return searchAttributeVerdict(namespace, Object.keys(customAttributes ?? {}), [...ALL_SEARCH_ATTRIBUTES]);
+        const missing = new Set(await call(() => missingSearchAttributes(connection, namespace)));
+        return searchAttributeVerdict(namespace, ALL_SEARCH_ATTRIBUTES.filter((a) => missing.has(a.name)), ALL_SEARCH_ATTRIBUTES.length);
       }, failed('search attributes')),
       judged('Temporal', async () => workerVerdict(taskQueue, await call(() => pollers(client, namespace, taskQueue)), now), failed('worker')),
-      Promise.all(ids.map((id) => scheduleChecks(client, call, config, id).catch((err: unknown) => [failed(`schedule ${id}`)(errorMessage(err)), skipped(`last run ${id}`, 'the schedule did not answer')]))),
+      call(() => describeSchedules(client, config)).then(
+        (described) => Promise.all(described.map(({ scheduleId, description }) => scheduleChecks(client, call, config, scheduleId, description))),
+        (err: unknown) => ids.map((id) => [failed(`schedule ${id}`)(errorMessage(err)), skipped(`last run ${id}`, 'the schedule did not answer')]),
+      ),
     ]);
     return [reach, attributes, worker, ...schedules.flat()];
   } finally {

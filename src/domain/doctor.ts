@@ -54,7 +54,7 @@ export function migrationVerdict(applied: string[], available: string[]): Doctor
   const missing = available.filter((m) => !done.has(m));
   const unknown = applied.filter((m) => !known.has(m));
   if (missing.length > 0) {
-    return red('migrations', `${missing.length} not applied: ${missing.join(', ')}`, 'run: seedvault migrate');
+    return red('migrations', `${missing.length} not applied: ${missing.join(', ')}`, 'run: seedvault setup (or: seedvault migrate)');
   }
   if (unknown.length > 0) {
     return yellow('migrations', `the database has migrations this seedvault does not ship: ${unknown.join(', ')}`, 'run the seedvault version that applied them');
@@ -62,16 +62,14 @@ export function migrationVerdict(applied: string[], available: string[]): Doctor
   return green('migrations', `current: ${applied.length} applied, last ${applied.at(-1) ?? '-'}`);
 }
 
-/** Search attributes the workflows set, against those registered in the namespace. */
-export function searchAttributeVerdict(namespace: string, registered: string[], wanted: { name: string; type: string }[]): DoctorCheck {
-  const have = new Set(registered);
-  const missing = wanted.filter((w) => !have.has(w.name));
-  if (missing.length === 0) return green('search attributes', `${wanted.length} registered in ${namespace}`);
+/** Search attributes the workflows set that the namespace lacks (`total`: how many seedvault sets). */
+export function searchAttributeVerdict(namespace: string, missing: { name: string; type: string }[], total: number): DoctorCheck {
+  if (missing.length === 0) return green('search attributes', `${total} registered in ${namespace}`);
   const first = missing[0]!;
   return red(
     'search attributes',
     `missing in ${namespace}: ${missing.map((m) => m.name).join(', ')} (workflows that set them fail)`,
-    `start a worker (it registers them), or: temporal operator search-attribute create --namespace ${namespace} --name ${first.name} --type ${first.type[0]}${first.type.slice(1).toLowerCase()}`,
+    `run: seedvault setup (a worker's start registers them too), or: temporal operator search-attribute create --namespace ${namespace} --name ${first.name} --type ${first.type[0]}${first.type.slice(1).toLowerCase()}`,
   );
 }
 
@@ -118,9 +116,9 @@ export interface ScheduleFacts {
 
 export function scheduleVerdict(id: string, f: ScheduleFacts, taskQueue: string): DoctorCheck {
   const check = `schedule ${id}`;
-  if (f.paused === null) return red(check, 'missing', 'run: seedvault schedule apply');
+  if (f.paused === null) return red(check, 'missing', 'run: seedvault setup (or: seedvault schedule apply)');
   if (f.taskQueue !== taskQueue) {
-    return red(check, `starts its workflows on task queue ${f.taskQueue ?? '-'}, not ${taskQueue}`, 'run: seedvault schedule apply');
+    return red(check, `starts its workflows on task queue ${f.taskQueue ?? '-'}, not ${taskQueue}`, 'run: seedvault setup (or: seedvault schedule apply)');
   }
   const next = f.nextRun ? `next run ${f.nextRun.toISOString()}` : 'no next run';
   if (f.paused) return yellow(check, `paused${f.note ? ` (${f.note})` : ''}; ${next} once unpaused`, `seedvault schedule unpause ${id}`);
