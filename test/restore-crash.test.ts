@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
+import { activityRuns } from '../bench/support.js';
 import { restoreInput, startRestore, type RestoreOptions } from '../src/client/restore-run.js';
 import { loadDemoData } from '../src/db/demo-data.js';
 import { stagingFor } from '../src/restore/staging.js';
@@ -35,16 +36,9 @@ async function setup(name: string, env: Record<string, string> = {}) {
   return { db, config, worker, version, original: await tableDigests(db.url) };
 }
 
+/** The last attempt of every run of `activity` in the workflow's history. */
 async function attempts(handle: WorkflowHandle<typeof seedRestore>, activity: string): Promise<number[]> {
-  const events = (await handle.fetchHistory()).events ?? [];
-  const scheduled = new Map<string, string>();
-  for (const e of events) {
-    const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
-    if (type) scheduled.set(String(e.eventId), type);
-  }
-  return events
-    .filter((e) => e.activityTaskStartedEventAttributes && scheduled.get(String(e.activityTaskStartedEventAttributes.scheduledEventId)) === activity)
-    .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
+  return (await activityRuns(handle)).filter((r) => r.activity === activity).map((r) => r.attempt);
 }
 
 describe('PostgreSQL crashed while a restore swaps', () => {
