@@ -27,12 +27,26 @@ export interface SetupItem {
 /**
  * Makes a deployment ready to run, idempotently: applies the migrations, creates the bucket,
  * registers the search attributes and creates or updates every schedule the config asks
- * for. Safe on every start and from several processes at once (migrations under an advisory
- * lock; bucket, search attribute and schedule creation tolerate losing the race). With
+ * for. Safe on every start and from several processes at once: applying runs under one
+ * advisory lock, so a racing setup waits and then finds everything in place (Temporal accepts
+ * a search attribute registered twice, so only the lock makes "created" mean this run). With
  * `check`, changes nothing and reports what is missing.
  */
 export async function runSetup(config: SeedvaultConfig, opts: { check?: boolean } = {}): Promise<SetupItem[]> {
-  const check = opts.check ?? false;
+  if (opts.check) return setupSteps(config, true);
+  return withDatabase(config, async (pool) => {
+    const lock = await pool.connect();
+    try {
+      await lock.query(`select pg_advisory_lock(hashtext('seedvault setup'))`);
+      return await setupSteps(config, false);
+    } finally {
+      // Ending the session releases the lock even when unlocking fails.
+      lock.release(true);
+    }
+  });
+}
+
+async function setupSteps(config: SeedvaultConfig, check: boolean): Promise<SetupItem[]> {
   const items = [...(await setupDatabase(config, check)), await setupBucket(config, check)];
   const client = await connectClient(config);
   try {
