@@ -12,13 +12,14 @@
  *   npm run bench:scale -- --rows 100000000 [--layout time|key] [--json] [--markdown docs/PERFORMANCE.md]
  */
 import type { ChildProcess } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { createWriteStream, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
 import type { Manifest } from '../src/domain/manifest.js';
+import { exportTable } from '../src/parquet/export.js';
 import { completeTwin } from '../src/restore/rename-swap.js';
 import { createStaging } from '../src/restore/staging.js';
 import { stackUp } from '../src/stack/index.js';
@@ -175,12 +176,21 @@ try {
   // The plan the export's query gets: on a time-ordered heap, an index scan jumps across the heap row by row.
   const keyOrderPlan = (await db.query<{ 'QUERY PLAN': string }>(`explain ${keyOrderSql}`)).rows[0]!['QUERY PLAN'].replace(/\s+\(cost=.*$/, '');
 
-  say('(a) psql \\copy (select ... order by symbol, time) to /dev/null (binary)...');
-  const copyTo = await timed(() => psql(`\\copy (${keyOrderSql}) to '/dev/null' with binary`));
+  // The floor is the faster of the two plans for the key order: the planner's, and a sequential scan with a sort.
+  const copyKeyOrder = (options: string) => timed(() => psql(`\\copy (${keyOrderSql}) to '/dev/null' with binary`, options));
+  say('(a) psql \\copy (select ... order by symbol, time) to /dev/null (binary), planner\'s plan, then scan + sort...');
+  const copyPlanner = await copyKeyOrder('');
+  const copySorted = await copyKeyOrder('-c enable_indexscan=off -c enable_bitmapscan=off');
+  const copyTo = copyPlanner.seconds <= copySorted.seconds ? copyPlanner : copySorted;
   say('(b) pg_dump -Fc...');
   const dump = await timed(() => run(join(PG_BIN, 'pg_dump'), ['-Fc', '-t', TABLE, '-f', dumpFile], libpq));
   const dumpBytes = statSync(dumpFile).size;
+  say('(b2) pg_dump -Fc -Z0...');
+  const dumpUncompressed = await timed(() => run(join(PG_BIN, 'pg_dump'), ['-Fc', '-Z0', '-t', TABLE, '-f', `${dumpFile}.z0`], libpq));
+  await rm(`${dumpFile}.z0`);
 
+  say('(c0) exportTable in this process to /dev/null (the export alone: COPY, decoding, Arrow, Parquet, sha256)...');
+  const exportOnly = await timed(() => exportTable({ client: db, table: TABLE, dateColumn: 'time', format: 'parquet', compression: 'snappy', out: createWriteStream('/dev/null') }));
   say('(c) seedvault snapshot create --wait...');
   const snapshot = await product('snapshot', ['snapshot', 'create', '--tables', TABLE, '--wait', '--json'], true);
   const created = JSON.parse(snapshot.stdout) as { workflowId: string; version: string; manifest: Manifest };
@@ -226,9 +236,14 @@ try {
     layout,
     key_order_plan: keyOrderPlan,
     fill_s: round(fill.seconds),
+    copy_planner_plan_s: round(copyPlanner.seconds),
+    copy_sort_plan_s: round(copySorted.seconds),
     copy_to_devnull_s: round(copyTo.seconds),
     pg_dump_s: round(dump.seconds),
-    ...versus('snapshot', snapshot.seconds, rows, { copy: copyTo.seconds, pg_dump: dump.seconds }),
+    pg_dump_z0_s: round(dumpUncompressed.seconds),
+    export_only_s: round(exportOnly.seconds),
+    ratio_export_only_to_copy: round(exportOnly.seconds / copyTo.seconds),
+    ...versus('snapshot', snapshot.seconds, rows, { copy: copyTo.seconds, pg_dump: dump.seconds, pg_dump_z0: dumpUncompressed.seconds }),
     snapshot_activities: snapshotActivities.summary,
     snapshot_max_attempt: snapshotActivities.maxAttempt,
     copy_from_s: round(copyFrom.seconds),
@@ -293,10 +308,16 @@ async function freeDisk(paths: string[], needed: number): Promise<number> {
 function notesFor(version: string): Record<string, string> {
   return {
     layout: layout === 'time' ? 'heap in time order (all symbols of a 5-minute step, then the next): the key order needs a sort or index jumps' : 'heap in key order (symbol, time), as after CLUSTER',
-    key_order_plan: 'EXPLAIN of select * ... order by symbol, time (the export\'s and the \\copy baselines\' query) on the filled table',
+    key_order_plan: 'the planner\'s EXPLAIN of select * ... order by symbol, time on the filled table (the export turns index scans off when the heap is not in key order)',
+    copy_planner_plan_s: 'psql \\copy (select * ... order by symbol, time) to /dev/null with binary, the planner\'s plan (key_order_plan)',
+    copy_sort_plan_s: 'the same with enable_indexscan and enable_bitmapscan off: sequential scan and sort, the export\'s plan on a time-ordered heap',
     fill_s: `create and migrate the database, INSERT ... SELECT generate_series in committed chunks of 2M rows into the indexed table, VACUUM ANALYZE`,
-    copy_to_devnull_s: 'baseline, the read floor: psql \\copy (select * ... order by symbol, time) to /dev/null with binary: the same query, sort included, as the export',
+    copy_to_devnull_s: 'baseline, the read floor: the faster of copy_planner_plan_s and copy_sort_plan_s: the export\'s rows in the export\'s order, to /dev/null',
     pg_dump_s: 'baseline: pg_dump -Fc -t usdcop_m5_ohlcv to a file: heap order (no sort), zlib at its default level, the same class of compression as the snapshot\'s snappy Parquet',
+    pg_dump_z0_s: 'baseline: the same pg_dump with -Z0 (no compression; PostgreSQL 15\'s pg_dump has no lz4)',
+    export_only_s: 'profile: exportTable (the snapshot\'s export code) in the bench process to /dev/null: COPY, binary decoding, Arrow batches, snappy Parquet, sha256; no upload',
+    ratio_export_only_to_copy: 'export_only_s / copy_to_devnull_s: what decoding and encoding add to the read',
+    ratio_snapshot_to_pg_dump_z0: 'snapshot_s / pg_dump_z0_s',
     snapshot_s: 'seedvault snapshot create --tables usdcop_m5_ohlcv --wait (CLI + fresh worker): sorted export to snappy Parquet in MinIO, read-back verify, manifest, latest copy, prune',
     ratio_snapshot_to_copy: 'snapshot_s / copy_to_devnull_s',
     ratio_snapshot_to_pg_dump: 'snapshot_s / pg_dump_s',

@@ -244,6 +244,36 @@ describe('exportTable to Parquet', () => {
     assert.deepEqual(keys, [...keys].sort());
   });
 
+  it('reads a time-ordered heap by sequential scan and sort, a key-ordered one through the key index: same bytes', async () => {
+    // Scans of the table and of its key index by the export's COPY: the backend's not yet flushed counters, before and after.
+    const scans = async () =>
+      (await client.query<{ seq: number; idx: number }>(
+        `SELECT pg_stat_get_xact_numscans('ticks'::regclass)::int AS seq, pg_stat_get_xact_numscans('ticks_pkey'::regclass)::int AS idx`,
+      )).rows[0]!;
+    const exportInTransaction = async (name: string) => {
+      await client.query('BEGIN');
+      try {
+        const before = await scans();
+        const { result } = await exportToFile(name, { table: 'ticks' });
+        const after = await scans();
+        const setting = await client.query<{ indexscan: string }>(`SELECT current_setting('enable_indexscan') AS indexscan`);
+        return { sha256: result.sha256, seq: after.seq - before.seq, idx: after.idx - before.idx, indexscan: setting.rows[0]!.indexscan };
+      } finally {
+        await client.query('COMMIT');
+      }
+    };
+    await client.query('ANALYZE ticks'); // ticks grew one second at a time, symbols interleaved
+    const timeOrdered = await exportInTransaction('ticks-time-heap.parquet');
+    assert.deepEqual({ seq: timeOrdered.seq, idx: timeOrdered.idx }, { seq: 1, idx: 0 }, 'sequential scan, then sort');
+    assert.equal(timeOrdered.indexscan, 'on', 'the session setting is put back');
+
+    await client.query('CLUSTER ticks USING ticks_pkey');
+    await client.query('ANALYZE ticks');
+    const keyOrdered = await exportInTransaction('ticks-key-heap.parquet');
+    assert.deepEqual({ seq: keyOrdered.seq, idx: keyOrdered.idx }, { seq: 0, idx: 1 }, `the key index reads the heap in order: ${JSON.stringify(keyOrdered)}`);
+    assert.equal(keyOrdered.sha256, timeOrdered.sha256);
+  });
+
   it('exports a table without a key in physical order, and an empty table as a valid file', async () => {
     const noKey = await exportToFile('no-key.parquet', { table: 'no_key', schema: 'public' });
     assert.equal(noKey.result.rows, 1000);

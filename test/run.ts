@@ -6,7 +6,7 @@
  * SEEDVAULT_TEST_STATE_DIR=<dir> reuses (and keeps) a stack between runs while developing.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +38,10 @@ async function main(): Promise<number> {
   }
   const keep = process.env.SEEDVAULT_TEST_STATE_DIR;
   const stateDir = keep ?? mkdtempSync(join(tmpdir(), 'seedvault-test-'));
+  // Temporary files of tests and in-process workers go to a folder removed at the end;
+  // world-writable like /tmp, for the unprivileged PostgreSQL user.
+  const scratch = mkdtempSync(join(tmpdir(), 'seedvault-test-tmp-'));
+  chmodSync(scratch, 0o1777);
   const started = Date.now();
   const env = await stackUp({ stateDir });
   process.stderr.write(`test stack up in ${((Date.now() - started) / 1000).toFixed(1)} s (${stateDir})\n`);
@@ -46,11 +50,12 @@ async function main(): Promise<number> {
       const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
         stdio: 'inherit',
         // Info logs of in-process workers would bury the test report; warnings still show.
-        env: { SEEDVAULT_LOG_LEVEL: 'warn', ...process.env, ...env, SEEDVAULT_STATE_DIR: stateDir },
+        env: { SEEDVAULT_LOG_LEVEL: 'warn', ...process.env, ...env, SEEDVAULT_STATE_DIR: stateDir, TMPDIR: scratch },
       });
       child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
     });
   } finally {
+    rmSync(scratch, { recursive: true, force: true });
     if (!keep) await stackRemove({ stateDir });
   }
 }

@@ -16,6 +16,12 @@ export interface TableLayout {
   columns: ColumnSpec[];
   /** Columns of the primary key, or of the narrowest NOT NULL unique key; empty if none. */
   keyColumns: string[];
+  /**
+   * Whether the statistics show the heap in key order (the leading key column's correlation
+   * is at least HEAP_IN_KEY_ORDER), so an index scan reads it sequentially. False without a
+   * key or without statistics.
+   */
+  heapInKeyOrder: boolean;
   /** Index into columns of the dateColumn option, or -1. */
   dateColumnIndex: number;
 }
@@ -41,13 +47,15 @@ export async function describeTable(
   }
   const label = `${relation.nspname}.${relation.relname}`;
   const columns = await readColumns(client, relation.oid, label);
+  const keyColumns = await readKeyColumns(client, relation.oid);
   return {
     sql: `${pg.escapeIdentifier(relation.nspname)}.${pg.escapeIdentifier(relation.relname)}`,
     label,
     schema: relation.nspname,
     name: relation.relname,
     columns,
-    keyColumns: await readKeyColumns(client, relation.oid),
+    keyColumns,
+    heapInKeyOrder: keyColumns.length > 0 && (await readCorrelation(client, relation.nspname, relation.relname, keyColumns[0]!)) >= HEAP_IN_KEY_ORDER,
     dateColumnIndex: dateColumn === undefined ? -1 : findDateColumn(columns, dateColumn, label),
   };
 }
@@ -96,6 +104,23 @@ async function readKeyColumns(client: pg.ClientBase, oid: number): Promise<strin
     [oid],
   );
   return result.rows[0]?.columns ?? [];
+}
+
+/**
+ * From this correlation of the leading key column with the physical row order up, walking
+ * the key's index reads the heap nearly sequentially. Below it (a table fed time step by
+ * time step has symbol correlation near 0), the index scan visits heap pages in random order:
+ * measured on 10M rows, 42-44 s against 15-20 s for a sequential scan and an external sort.
+ */
+const HEAP_IN_KEY_ORDER = 0.9;
+
+/** The planner statistics' |correlation| of one column, 0 when ANALYZE has not run. */
+async function readCorrelation(client: pg.ClientBase, schema: string, table: string, column: string): Promise<number> {
+  const result = await client.query<{ correlation: number | null }>(
+    'SELECT correlation FROM pg_stats WHERE schemaname = $1 AND tablename = $2 AND attname = $3 AND NOT inherited',
+    [schema, table, column],
+  );
+  return Math.abs(result.rows[0]?.correlation ?? 0);
 }
 
 function findDateColumn(columns: ColumnSpec[], name: string, label: string): number {
