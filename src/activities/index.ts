@@ -1,4 +1,5 @@
 import { alertActivities } from './alerts.js';
+import { analyticsActivities } from './analytics.js';
 import { executionActivities } from './backfill/execution.js';
 import { fetchActivities } from './backfill/fetch.js';
 import { finishActivities } from './backfill/finish.js';
@@ -43,6 +44,7 @@ export function createActivities(deps: ActivityDeps) {
     ...qualityActivities(deps),
     ...signalActivities(deps),
     ...alertActivities(deps),
+    ...analyticsActivities(deps),
   };
 }
 

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { SeedvaultError } from '../errors.js';
 import { routeLogs } from '../logging.js';
 import { alertsCommand } from './alerts.js';
+import { analyticsCommand } from './analytics.js';
 import { backfillCommand } from './backfill.js';
 import { configCommand } from './config.js';
 import { demoCommand } from './demo.js';
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
     qualityCommand(),
     signalsCommand(),
     maintenanceCommand(),
+    analyticsCommand(),
   ]) {
     program.addCommand(command);
   }

@@ -142,6 +142,13 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   alerts: alertsSchema,
+  /** Seed 001's analytics views (migration 009), refreshed by a schedule. */
+  analytics: z
+    .strictObject({
+      refresh_enabled: booleanish.default(true),
+      refresh_interval_minutes: positiveInt.max(7 * 24 * 60).default(60),
+    })
+    .prefault({}),
 });
 
 export type SeedvaultConfig = z.infer<typeof configSchema>;

@@ -12,3 +12,4 @@ export { waitForSignal } from './wait-for-signal.js';
 export { maintenance } from './maintenance.js';
 export { signalExpiry } from './signal-expiry.js';
 export { deliverAlert } from './alerting.js';
+export { analyticsRefresh } from './analytics-refresh.js';
