@@ -14,13 +14,14 @@ import type { ViewRefresh } from '../src/analytics/refresh.js';
 import { DEFAULT_DEMO_SEED, loadDemoData } from '../src/db/demo-data.js';
 import { BAR_MS, barSeries, demoSymbols, formatTicks, type DemoBar } from '../src/db/demo/ohlcv.js';
 import { BAR_MINUTES, SessionCalendar } from '../src/domain/calendar.js';
+import { renameSwapBlocker } from '../src/restore/rename-swap.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { ANALYTICS_REFRESH_SCHEDULE_ID } from '../src/temporal/analytics-schedule.js';
 import type { AnalyticsRefreshResult } from '../src/workflows/analytics-refresh.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { freshDeployment } from './support/deploy.js';
 import { runProcess } from './support/process.js';
-import { holdLock, sql, waitForLockWaiter } from './support/restore.js';
+import { holdLock, sql, waitForSql } from './support/restore.js';
 import { testConfig, uniqueName, withWorker } from './support/stack.js';
 import type { RunningWorker } from '../src/worker.js';
 import type { SeedvaultConfig } from '../src/config/schema.js';
@@ -88,6 +89,17 @@ describe('analytics views and functions (migration 009)', () => {
     await client?.connection.close();
     await worker?.stop();
     await db?.drop();
+  });
+
+  test('the views depend on no bars table: a restore can still swap usdcop_m5_ohlcv in by rename', async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      assert.equal(await renameSwapBlocker(client, 'usdcop_m5_ohlcv'), null);
+      assert.equal(await renameSwapBlocker(client, 'provider_rate_budget'), null);
+    } finally {
+      await client.end();
+    }
   });
 
   test('the first refresh fills the never-populated views; later ones are concurrent', async () => {
@@ -303,13 +315,22 @@ describe('analytics views and functions (migration 009)', () => {
       await reader.query('begin');
       await reader.query('select count(*) from daily_ohlc_summary');
       const handle = await client.workflow.start('analyticsRefresh', { taskQueue: config.temporal.task_queue, workflowId: uniqueName('analytics-refresh'), args: [{}] });
-      await waitForLockWaiter(db.url, 'usdcop_m5_ohlcv', 'refresh materialized view concurrently "daily_ohlc_summary"');
+      await waitForSql(
+        db.url,
+        `select count(*)::int as n from pg_locks l join pg_stat_activity a on a.pid = l.pid
+         where not l.granted and a.datname = current_database() and a.query like 'refresh materialized view%daily_ohlc_summary%'`,
+        [],
+        'the refresh of daily_ohlc_summary waiting for a lock',
+        30_000,
+      );
 
       const read = reader.query<{ n: number }>('select count(*)::int as n from daily_ohlc_summary').then((r) => r.rows[0]!.n);
       assert.equal(await Promise.race([read, sleep(5_000, 'blocked')]), before, 'the reader gets the rows the view had before the refresh');
+      const newReader = query('select count(*)::int as n from daily_ohlc_summary').then((r) => r[0].n);
+      assert.equal(await Promise.race([newReader, sleep(5_000, 'blocked')]), before, 'a reader arriving mid-refresh is not queued behind it');
 
       await blocker.release();
-      const done = await Promise.race([handle.result(), sleep(60_000, 'blocked')]);
+      const done = await Promise.race([handle.result(), sleep(30_000, 'blocked')]);
       assert.notEqual(done, 'blocked', 'the refresh finished while the reader\'s transaction was still open');
       assert.deepEqual((done as AnalyticsRefreshResult).views.map((v) => v.mode), ['concurrent', 'concurrent', 'concurrent']);
       await reader.query('commit');
