@@ -4,6 +4,8 @@
  * the hourly refresh: concurrent (a reader is never blocked), its schedule made by setup.
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
@@ -12,6 +14,7 @@ import pg from 'pg';
 import { CLI } from '../bench/support.js';
 import type { ViewRefresh } from '../src/analytics/refresh.js';
 import { DEFAULT_DEMO_SEED, loadDemoData } from '../src/db/demo-data.js';
+import { MIGRATIONS_DIR } from '../src/db/migrate.js';
 import { BAR_MS, barSeries, demoSymbols, formatTicks, type DemoBar } from '../src/db/demo/ohlcv.js';
 import { BAR_MINUTES, SessionCalendar } from '../src/domain/calendar.js';
 import { renameSwapBlocker } from '../src/restore/rename-swap.js';
@@ -337,6 +340,25 @@ describe('analytics views and functions (migration 009)', () => {
     } finally {
       await blocker.release();
       await reader.end();
+    }
+  });
+
+  test('the down migration drops every view and function it created', async () => {
+    const text = await readFile(join(MIGRATIONS_DIR, '009_analytics.sql'), 'utf8');
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    const objects = async () =>
+      (await client.query(`select relname as name from pg_class where relname = any($1) union all
+                           select proname from pg_proc where proname like 'analytics\\_%' or proname = any($2) order by 1`,
+        [VIEWS, ['get_trading_session_stats', 'check_realtime_data_quality', 'calculate_data_completeness']])).rows.map((r) => r.name);
+    try {
+      await client.query('begin');
+      assert.equal((await objects()).length, VIEWS.length + 3 + 6);
+      await client.query(text.slice(text.indexOf('-- Down Migration')));
+      assert.deepEqual(await objects(), []);
+    } finally {
+      await client.query('rollback');
+      await client.end();
     }
   });
 });
