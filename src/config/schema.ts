@@ -63,6 +63,8 @@ export const configSchema = z.strictObject({
     secret_key: z.string().default(''),
     use_ssl: booleanish.default(false),
     local_path: z.string().min(1).default('./data/seeds'),
+    /** An S3 call whose connection moves no byte for this long fails (and is retried) instead of hanging on a stalled endpoint. */
+    idle_timeout_seconds: positiveInt.default(120),
   }),
   sources: z.record(identifier, sourceSchema).refine((s) => Object.keys(s).length > 0, 'at least one source is needed'),
   backup: z.strictObject({
