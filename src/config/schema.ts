@@ -52,6 +52,12 @@ const bucketName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name (3-63 chars: a-z, 0-9, ".", "-")');
 
+/** Empty, or folder names ending in "/": every key seedvault writes goes under it, so teams can share a bucket. */
+const storagePrefix = z
+  .string()
+  .regex(/^([A-Za-z0-9_-][A-Za-z0-9._-]*\/)*$/, 'must be empty or folder names each ending in "/", such as "team-a/seeds/"')
+  .default('');
+
 export const configSchema = z.strictObject({
   version: z.string().default('2.0'),
   storage: z.strictObject({
@@ -63,6 +69,7 @@ export const configSchema = z.strictObject({
     secret_key: z.string().default(''),
     use_ssl: booleanish.default(false),
     local_path: z.string().min(1).default('./data/seeds'),
+    prefix: storagePrefix,
     /** An S3 call whose connection moves no byte for this long fails (and is retried) instead of hanging on a stalled endpoint. */
     idle_timeout_seconds: positiveInt.default(120),
   }),
