@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { HealthLevel } from '../src/domain/file-backup-health.js';
 import { summariseHealthHistory } from '../src/domain/health-history.js';
+import { classifyDeepVerify } from '../src/domain/health.js';
 import { cgroupMemoryLimit, percentOf } from '../src/domain/resource-usage.js';
 
 const TO = new Date('2026-03-02T12:00:00Z');
@@ -58,5 +59,30 @@ describe('resource readings', () => {
     assert.equal(percentOf(1, 3), 33.33);
     assert.equal(percentOf(5, 2), 100);
     assert.equal(percentOf(1, 0), 0);
+  });
+});
+
+describe('deep verify verdict', () => {
+  const weekly = { enabled: true, interval_days: 7 };
+  const daysAgo = (d: number) => new Date(TO.getTime() - d * 24 * HOUR).toISOString();
+  const latest = { version: '2026.03.01', createdAt: daysAgo(1) };
+
+  test('red while a kept version\'s last deep verify failed, whatever the others say', () => {
+    const v = classifyDeepVerify([{ version: '2026.02.22', verifiedAt: daysAgo(8), problems: ['x.parquet: sha256 mismatch'] }, { version: '2026.03.01', verifiedAt: daysAgo(0), problems: [] }], latest, TO, weekly);
+    assert.equal(v.status, 'red');
+    assert.match(v.details, /^2026\.02\.22 failed deep verify at .*: x\.parquet: sha256 mismatch$/);
+  });
+
+  test('yellow when the newest is older than twice the interval, green within it', () => {
+    assert.equal(classifyDeepVerify([{ version: 'a', verifiedAt: daysAgo(14.5), problems: [] }], latest, TO, weekly).status, 'yellow');
+    assert.equal(classifyDeepVerify([{ version: 'a', verifiedAt: daysAgo(13.5), problems: [] }], latest, TO, weekly).status, 'green');
+    assert.equal(classifyDeepVerify([{ version: 'a', verifiedAt: daysAgo(2.5), problems: [] }], latest, TO, { enabled: true, interval_days: 1 }).status, 'yellow');
+    assert.equal(classifyDeepVerify([{ version: 'a', verifiedAt: daysAgo(30), problems: [] }], latest, TO, { ...weekly, enabled: false }).status, 'green', 'no schedule, no staleness');
+  });
+
+  test('before the first deep verify, the latest snapshot\'s age stands in', () => {
+    assert.equal(classifyDeepVerify([], latest, TO, weekly).status, 'green');
+    assert.equal(classifyDeepVerify([], { ...latest, createdAt: daysAgo(15) }, TO, weekly).status, 'yellow');
+    assert.equal(classifyDeepVerify([], null, TO, weekly).status, 'green');
   });
 });

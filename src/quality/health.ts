@@ -3,7 +3,7 @@ import type { SeedvaultConfig } from '../config/schema.js';
 import { calendarFor } from '../config/calendars.js';
 import { worstLevel } from '../domain/file-backup-health.js';
 import type { HealthMeasurement } from '../domain/health-history.js';
-import { alertLevel, classifySnapshot, classifySymbol, healthScore, type ComponentHealth, type HealthLevel, type SnapshotFacts } from '../domain/health.js';
+import { alertLevel, classifyDeepVerify, classifySnapshot, classifySymbol, healthScore, type ComponentHealth, type DeepVerifyRecord, type HealthLevel, type SnapshotFacts } from '../domain/health.js';
 import { OHLCV_TABLE } from '../db/ohlcv-bars.js';
 import { errorMessage } from '../errors.js';
 import { fileBackupStorage } from '../files/catalog.js';
@@ -98,6 +98,28 @@ export async function snapshotHealth(storage: Storage, now: Date, verify: boolea
 }
 
 /**
+ * `snapshot.deep_verify` from backup_metadata: each kept version's last deep verify (its rows
+ * carry `metadata.deep_verify`, see recordDeepVerify) and the newest completed snapshot.
+ */
+export async function deepVerifyHealth(pool: pg.Pool, config: SeedvaultConfig, now: Date): Promise<ComponentHealth[]> {
+  const { rows } = await pool.query<{ version: string; verified_at: Date; problems: string[] }>(
+    `select snapshot_version as version, max(validated_at) as verified_at,
+            coalesce(array_agg(distinct problem) filter (where problem is not null), '{}') as problems
+     from backup_metadata
+     left join lateral jsonb_array_elements_text(metadata->'deep_verify'->'problems') as problem on true
+     where is_active and snapshot_version is not null and metadata ? 'deep_verify'
+     group by snapshot_version`,
+  );
+  const latest = await pool.query<{ version: string; created_at: Date }>(
+    `select snapshot_version as version, min(created_at) as created_at from backup_metadata
+     where is_active and snapshot_status = 'completed' group by snapshot_version order by created_at desc limit 1`,
+  );
+  const records: DeepVerifyRecord[] = rows.map((r) => ({ version: r.version, verifiedAt: r.verified_at.toISOString(), problems: r.problems }));
+  const newest = latest.rows[0];
+  return [classifyDeepVerify(records, newest ? { version: newest.version, createdAt: newest.created_at.toISOString() } : null, now, config.backup.deep_verify)];
+}
+
+/**
  * The whole report: symbols, snapshots, file backups; each component with its check's
  * duration, and this process's CPU and memory over the run (issue 16).
  */
@@ -107,6 +129,7 @@ export async function healthReport(options: HealthOptions): Promise<HealthReport
   const components = [
     ...(await symbolHealth(options.pool, options.config, now)),
     ...(await timed(() => snapshotHealth(options.storage, now, options.verifySnapshot ?? true, options.config.quality))),
+    ...(await timed(() => deepVerifyHealth(options.pool, options.config, now))),
     ...(await timed(() => fileBackupHealth(options.config, fileBackupStorage(options.config, options.storage), now).catch((err: unknown): ComponentHealth[] => [
       { component: 'file_backups', status: 'red', details: `cannot read file backups: ${errorMessage(err)}` },
     ]))),
