@@ -88,14 +88,14 @@ describe('seedvault setup on a new deployment', () => {
     assert.match(check.stdout, /^migrations in place: 001_critical_tables, /m);
     assert.match(check.stdout, new RegExp(`^bucket in place: s3://${deployment.bucket}$`, 'm'));
     assert.match(check.stdout, /^schedules in place: seed-snapshot-weekly, /m);
-    assert.match(check.stdout, /^schedules to delete \(its file-backup type is off\): file-backup-retired-type$/m);
+    assert.match(check.stdout, /^schedules to delete \(turned off in the config\): file-backup-retired-type$/m);
     assert.equal(check.stderr, 'seedvault: not set up: schedule file-backup-retired-type; run: seedvault setup\n');
 
     const again = await cli(['setup']);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /^search attributes in place: SnapshotVersion, /m);
     assert.match(again.stdout, /^schedules updated to the config: seed-snapshot-weekly, /m);
-    assert.match(again.stdout, /^schedules deleted \(its file-backup type is off\): file-backup-retired-type$/m);
+    assert.match(again.stdout, /^schedules deleted \(turned off in the config\): file-backup-retired-type$/m);
     assert.match(again.stdout, /^setup done: 0 created, 1 deleted, \d+ schedule\(s\) set to the config; /m);
     assert.equal(again.stderr, '', 'a command a person runs prints no log lines');
     await assert.rejects(client.schedule.getHandle('file-backup-retired-type').describe(), ScheduleNotFoundError);

@@ -11,9 +11,9 @@ const VERB: Record<SetupState, string> = {
   ok: 'in place',
   created: 'created',
   updated: 'updated to the config',
-  deleted: 'deleted (its file-backup type is off)',
+  deleted: 'deleted (turned off in the config)',
   missing: 'missing',
-  retired: 'to delete (its file-backup type is off)',
+  retired: 'to delete (turned off in the config)',
 };
 const CREATED: Partial<Record<SetupKind, string>> = { migration: 'applied', 'search attribute': 'registered' };
 

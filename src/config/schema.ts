@@ -82,6 +82,14 @@ export const configSchema = z.strictObject({
     format: z.enum(['parquet', 'csv.gz']),
     compression: z.enum(['snappy', 'gzip', 'none']),
     parallelism: positiveInt.max(16).default(2),
+    /** Scheduled deep verify of the bucket's snapshots (issue 16); its outcome feeds the health check. */
+    deep_verify: z
+      .strictObject({
+        enabled: booleanish.default(true),
+        interval_days: positiveInt.max(365).default(7),
+        versions: z.enum(['latest', 'all']).default('latest'),
+      })
+      .prefault({}),
   }),
   validation: z.strictObject({
     check_date_ranges: booleanish.default(true),

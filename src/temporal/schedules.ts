@@ -10,6 +10,7 @@ import type { SeedvaultConfig } from '../config/schema.js';
 import { backfillSchedule } from './backfill-schedule.js';
 import { FILE_BACKUP_SCHEDULE_PREFIX, fileBackupSchedules } from './file-backup-schedules.js';
 import { qualitySchedules } from './quality-schedules.js';
+import { DEEP_VERIFY_SCHEDULE_ID, deepVerifySchedules } from './verify-schedule.js';
 import type { SeedSnapshotInput } from '../workflows/snapshot.js';
 
 export const SNAPSHOT_SCHEDULE_ID = 'seed-snapshot-weekly';
@@ -35,6 +36,7 @@ export function desiredSchedules(config: SeedvaultConfig): ScheduleOptions[] {
     backfillSchedule(config),
     ...fileBackupSchedules(config),
     ...qualitySchedules(config),
+    ...deepVerifySchedules(config),
   ];
 }
 
@@ -42,9 +44,10 @@ type ScheduleAction = 'created' | 'updated' | 'deleted';
 
 /**
  * Creates missing schedules, updates existing ones to match the config, and deletes the
- * file-backup schedules of this task queue whose type is no longer enabled (the other ids
- * are fixed); returns what it did per id. Safe when several processes apply at once: a
- * schedule another one created first is updated, one it deleted first is left out.
+ * file-backup schedules of this task queue whose type is no longer enabled and the deep
+ * verify when it is disabled (the other ids are fixed); returns what it did per id. Safe
+ * when several processes apply at once: a schedule another one created first is updated,
+ * one it deleted first is left out.
  */
 export async function applySchedules(client: Client, config: SeedvaultConfig): Promise<{ scheduleId: string; action: ScheduleAction }[]> {
   const results: { scheduleId: string; action: ScheduleAction }[] = [];
@@ -78,13 +81,14 @@ async function createOrUpdate(client: Client, options: ScheduleOptions): Promise
   return 'updated';
 }
 
-/** Seedvault's file-backup schedules of this task queue whose type the config no longer enables. */
+/** Seedvault's schedules of this task queue the config no longer enables: file-backup types, the deep verify. */
 export async function retiredSchedules(client: Client, config: SeedvaultConfig): Promise<string[]> {
   const wanted = new Set(desiredSchedules(config).map((s) => s.scheduleId));
   const retired: string[] = [];
   for await (const s of client.schedule.list()) {
     const ours = s.memo?.managedBy === 'seedvault' && s.memo?.taskQueue === config.temporal.task_queue;
-    if (ours && s.scheduleId.startsWith(FILE_BACKUP_SCHEDULE_PREFIX) && !wanted.has(s.scheduleId)) retired.push(s.scheduleId);
+    const optional = s.scheduleId.startsWith(FILE_BACKUP_SCHEDULE_PREFIX) || s.scheduleId === DEEP_VERIFY_SCHEDULE_ID;
+    if (ours && optional && !wanted.has(s.scheduleId)) retired.push(s.scheduleId);
   }
   return retired;
 }
