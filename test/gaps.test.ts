@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { COLOMBIA_FX, CRYPTO_24X7 } from '../src/domain/calendar.js';
-import { analyzeGapPatterns, batchRanges, classifyGap, detectGaps, impactScore, requestRanges, severityFor, type RecordedGap } from '../src/domain/gaps.js';
+import { analyzeGapPatterns, batchRanges, classifyGap, detectGaps, impactScore, reachesRangeEdge, requestRanges, severityFor, type RecordedGap } from '../src/domain/gaps.js';
 
 const bogota = (day: string, time: string) => Date.parse(`${day}T${time}:00-05:00`);
 const MINUTE = 60_000;
@@ -122,6 +122,18 @@ describe('gap type and impact score', () => {
     const utc = (t: string) => Date.parse(`2026-01-06T${t}:00Z`);
     assert.equal(classifyGap(CRYPTO_24X7, { start: utc('00:00'), end: utc('01:00') }), 'open-of-session');
     assert.equal(classifyGap(CRYPTO_24X7, { start: utc('00:00'), end: utc('23:55') }), 'whole-day');
+  });
+
+  test('a gap reaching the start or the end of the range examined may go on: not a closed gap', () => {
+    const gap = { start: bogota(day, '10:00'), end: bogota(day, '10:30') };
+    assert.equal(reachesRangeEdge(COLOMBIA_FX, gap, bogota(day, '00:00'), bogota(day, '23:00')), false);
+    assert.equal(reachesRangeEdge(COLOMBIA_FX, gap, bogota(day, '10:00'), bogota(day, '23:00')), true, 'starts at the range start');
+    assert.equal(reachesRangeEdge(COLOMBIA_FX, gap, bogota(day, '00:00'), bogota(day, '10:35')), true, 'the next bar is outside the range');
+    assert.equal(reachesRangeEdge(COLOMBIA_FX, gap, bogota(day, '00:00'), bogota(day, '10:40')), false);
+    // Closed hours between the gap and the range end do not count as seen bars.
+    const closing = { start: bogota(day, '12:00'), end: bogota(day, '12:55') };
+    assert.equal(reachesRangeEdge(COLOMBIA_FX, closing, bogota(day, '00:00'), bogota('2026-01-07', '07:00')), true);
+    assert.equal(reachesRangeEdge(COLOMBIA_FX, closing, bogota(day, '00:00'), bogota('2026-01-07', '09:00')), false);
   });
 
   test('impact: minutes halved per week of age, never above the minutes for a future gap', () => {

@@ -121,6 +121,16 @@ export function batchRanges<T>(ranges: readonly T[], maxCallsPerBatch: number): 
   return batches;
 }
 
+/**
+ * Whether a gap found in [fromMs, toMs) may go on outside it: no expected bar between the
+ * range start and the gap, or between the gap and the range end, was seen present. Such a
+ * gap's bounds are the range's, not the data's (the missing bars since the last one keep
+ * growing until they are fetched), so it is reported but not recorded.
+ */
+export function reachesRangeEdge(calendar: MarketCalendar, gap: { start: number; end: number }, fromMs: number, toMs: number): boolean {
+  return calendar.expectedBars(fromMs, gap.start).next().done === true || calendar.expectedBars(gap.end + 1, toMs).next().done === true;
+}
+
 /** How a gap sits in its market's sessions. */
 export type GapType = 'open-of-session' | 'close-of-session' | 'intraday' | 'whole-day' | 'multi-day';
 

@@ -1,5 +1,5 @@
 import { calendarFor } from '../../config/calendars.js';
-import { batchRanges, DEFAULT_TOLERANCE_MS, detectGaps, requestRanges, type RequestRange } from '../../domain/gaps.js';
+import { batchRanges, classifyGap, DEFAULT_TOLERANCE_MS, detectGaps, impactScore, requestRanges, type RequestRange } from '../../domain/gaps.js';
 import type { ActivityDeps } from '../deps.js';
 import { barTimes } from '../../db/ohlcv-bars.js';
 import { rangeBound, rangeFromSql } from './execution.js';
@@ -52,12 +52,14 @@ export function planActivities({ config, pool }: ActivityDeps) {
       for (const gap of report.gaps) {
         await pool.query(
           `insert into data_gaps (symbol, gap_start, gap_end, missing_points, detected_by, severity, fill_status, fill_method,
-                                  fill_attempts, last_attempt_at, metadata)
-           values ($1, $2, $3, $4, 'seedvault backfill', $5, 'filling', 'provider:twelvedata', 1, now(), $6)
+                                  fill_attempts, last_attempt_at, metadata, gap_type, impact_score)
+           values ($1, $2, $3, $4, 'seedvault backfill', $5, 'filling', 'provider:twelvedata', 1, now(), $6, $7, $8)
            on conflict (symbol, gap_start, gap_end) do update
-             set fill_status = 'filling', fill_attempts = data_gaps.fill_attempts + 1, last_attempt_at = now(), last_error = null`,
+             set fill_status = 'filling', fill_attempts = data_gaps.fill_attempts + 1, last_attempt_at = now(), last_error = null,
+                 gap_type = excluded.gap_type, impact_score = excluded.impact_score`,
           [target.symbol, new Date(gap.start), new Date(gap.end), gap.missingBars, gap.severity,
-           JSON.stringify({ execution_id: target.executionId, business_minutes: gap.minutes, calendar: calendar.name })],
+           JSON.stringify({ execution_id: target.executionId, business_minutes: gap.minutes, calendar: calendar.name }),
+           classifyGap(calendar, gap), impactScore(gap, to)],
         );
       }
       const { max_points_per_call, max_api_calls_per_batch } = config.backfill.provider;
