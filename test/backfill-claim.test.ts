@@ -111,6 +111,11 @@ describe('one backfill per symbol at a time across executions', () => {
        values ($1, 'GONE/COP', '5min', 'in_progress', now() - interval '1 day', $2), ($1, 'OLD/COP', '5min', 'in_progress', now() - interval '1 day', null)`,
       [stale, `backfill-${stale}/GONE/COP`],
     );
+    // A gap the abandoned execution was filling, outside the new range.
+    await sql.query(
+      `insert into data_gaps (symbol, gap_start, gap_end, missing_points, detected_by, severity, fill_status)
+       values ('GONE/COP', '2025-12-01T13:00Z', '2025-12-01T13:05Z', 2, 'seedvault backfill', 'LOW', 'filling')`,
+    );
     const listed = JSON.parse(await cli('backfill', 'status', '--active', '--json')) as { symbol: string; running: boolean | null }[];
     assert.deepEqual(listed.map((a) => [a.symbol, a.running]), [['GONE/COP', false], ['OLD/COP', null]]);
 
@@ -120,5 +125,7 @@ describe('one backfill per symbol at a time across executions', () => {
     assert.deepEqual(rows.map((r) => r.status), ['failed', 'failed']);
     assert.match(rows[0]!.error_message!, new RegExp(`^internal: abandoned: its workflow backfill-${stale}/GONE/COP is not running$`));
     assert.match(rows[1]!.error_message!, /^internal: abandoned: its workflow \(unknown\) is not running$/);
+    const { rows: gaps } = await sql.query(`select fill_status, last_error from data_gaps where symbol = 'GONE/COP' and gap_start = '2025-12-01T13:00Z'`);
+    assert.deepEqual(gaps, [{ fill_status: 'failed', last_error: rows[0]!.error_message }]);
   });
 });

@@ -2,6 +2,7 @@ import { calendarFor } from '../../config/calendars.js';
 import { batchRanges, classifyGap, DEFAULT_TOLERANCE_MS, detectGaps, impactScore, requestRanges, type RequestRange } from '../../domain/gaps.js';
 import type { ActivityDeps } from '../deps.js';
 import { barTimes } from '../../db/ohlcv-bars.js';
+import { inTransaction } from '../../db/pool.js';
 import { isWorkflowRunning } from '../../temporal/connection.js';
 import { rangeBound, rangeFromSql } from './execution.js';
 
@@ -78,13 +79,18 @@ export function planActivities({ config, pool, temporal }: ActivityDeps) {
         await markSkipped(target, reason);
         return { skipped: reason };
       }
-      // The holder ended without finishing: its claim is abandoned.
-      await pool.query(
-        `update backfill_state_persistent set status = 'failed', completed_at = now(),
-           error_message = 'internal: abandoned: its workflow ' || coalesce(workflow_id, '(unknown)') || ' is not running'
-         where id = $1 and status = 'in_progress'`,
-        [holder.id],
-      );
+      // The holder ended without finishing: its claim is abandoned, and so is its filling of the gaps.
+      await inTransaction(pool, async (client) => {
+        const { rows: released } = await client.query<{ error_message: string }>(
+          `update backfill_state_persistent set status = 'failed', completed_at = now(),
+             error_message = 'internal: abandoned: its workflow ' || coalesce(workflow_id, '(unknown)') || ' is not running'
+           where id = $1 and status = 'in_progress' returning error_message`,
+          [holder.id],
+        );
+        if (released[0]) {
+          await client.query(`update data_gaps set fill_status = 'failed', last_error = $2 where symbol = $1 and fill_status = 'filling'`, [target.symbol, released[0].error_message]);
+        }
+      });
     }
   }
 
