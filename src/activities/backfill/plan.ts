@@ -116,10 +116,10 @@ export function planActivities({ config, pool, temporal }: ActivityDeps) {
   return {
     async planSymbolBackfill(target: PlanInput): Promise<SymbolPlan> {
       const claimed = await claim(target);
-      if (claimed === 'completed') return { alreadyCompleted: true, from: target.from ?? target.to, to: target.to, gaps: 0, missingBars: 0, batches: [] };
-      if ('skipped' in claimed) return { alreadyCompleted: false, skipped: claimed.skipped, from: target.from ?? target.to, to: target.to, gaps: 0, missingBars: 0, batches: [] };
-      const row = claimed;
-      const [from, to] = [row.range_from.getTime(), row.range_to.getTime()];
+      const nothingToDo = { alreadyCompleted: false, from: target.from ?? target.to, to: target.to, gaps: 0, missingBars: 0, batches: [] };
+      if (claimed === 'completed') return { ...nothingToDo, alreadyCompleted: true };
+      if ('skipped' in claimed) return { ...nothingToDo, skipped: claimed.skipped };
+      const [from, to] = [claimed.range_from.getTime(), claimed.range_to.getTime()];
       const calendar = calendarFor(config, target.symbol);
       const present = await barTimes(pool, target.symbol, from - DEFAULT_TOLERANCE_MS, to + DEFAULT_TOLERANCE_MS);
       const report = detectGaps(calendar, present, from, to);
