@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { CLI } from '../bench/support.js';
@@ -32,13 +33,12 @@ describe('one backfill per symbol at a time across executions', () => {
       TWELVEDATA_API_KEY: fake.apiKey,
       TWELVEDATA_CREDITS_PER_MINUTE: '100000',
       TWELVEDATA_CREDITS_PER_DAY: '1000000',
-      TWELVEDATA_TIMEOUT_SECONDS: '10',
+      TWELVEDATA_TIMEOUT_SECONDS: '60', // longer than any held answer below
       SEEDVAULT_LOG_LEVEL: 'warn',
     };
     worker = await withWorker(testConfig(env));
   });
   after(async () => {
-    fake.latencyMs = 0;
     await worker?.stop();
     await sql?.end();
     await fake?.close();
@@ -54,7 +54,8 @@ describe('one backfill per symbol at a time across executions', () => {
     )).rows;
 
   test('a second execution skips the symbol the first is filling, with the reason; status --active lists it while it runs', async () => {
-    fake.latencyMs = 3000; // 9 s of fetching: time for the CLI calls and the second execution
+    // The first execution's answers wait until the second has ended: the claim is held throughout.
+    const release = fake.hold('HELD/COP');
     const first = await start({ executionId: randomUUID(), symbols: ['HELD/COP'] });
     let second: BackfillSummary;
     try {
@@ -75,7 +76,7 @@ describe('one backfill per symbol at a time across executions', () => {
 
       second = await (await start({ symbols: ['HELD/COP', 'FREE/COP'] })).result();
     } finally {
-      fake.latencyMs = 0;
+      release();
     }
     const firstSummary = await first.result();
     assert.equal(firstSummary.completed, 1);
@@ -91,13 +92,21 @@ describe('one backfill per symbol at a time across executions', () => {
 
   test('two executions started together over the same symbols: each symbol is filled by exactly one', async () => {
     const symbols = ['R1/COP', 'R2/COP', 'R3/COP'];
-    fake.latencyMs = 800;
+    const executions = [randomUUID(), randomUUID()];
+    // Answers wait until both executions have claimed or skipped every symbol, so neither can finish one and let the other take it again.
+    const releases = symbols.map((symbol) => fake.hold(symbol));
     let summaries: BackfillSummary[];
     try {
-      const handles = await Promise.all([start({ symbols, concurrency: 3 }), start({ symbols, concurrency: 3 })]);
+      const handles = await Promise.all(executions.map((executionId) => start({ executionId, symbols, concurrency: 3 })));
+      const decided = async () => (await Promise.all(executions.map(states))).flat().filter((r) => r.status === 'in_progress' || r.status === 'skipped').length;
+      for (const deadline = Date.now() + 60_000; (await decided()) < 2 * symbols.length; ) {
+        assert.ok(Date.now() < deadline, 'both executions reach every symbol within 60 s');
+        await sleep(100);
+      }
+      releases.forEach((release) => release());
       summaries = await Promise.all(handles.map((h) => h.result()));
     } finally {
-      fake.latencyMs = 0;
+      releases.forEach((release) => release());
     }
     assert.equal(summaries[0]!.completed + summaries[1]!.completed, symbols.length, JSON.stringify(summaries));
     assert.equal(summaries[0]!.skipped + summaries[1]!.skipped, symbols.length);
