@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { COLOMBIA_FX } from '../src/domain/calendar.js';
-import { batchRanges, detectGaps, requestRanges, severityFor } from '../src/domain/gaps.js';
+import { COLOMBIA_FX, CRYPTO_24X7 } from '../src/domain/calendar.js';
+import { analyzeGapPatterns, batchRanges, classifyGap, detectGaps, impactScore, reachesRangeEdge, requestRanges, severityFor, type RecordedGap } from '../src/domain/gaps.js';
 
 const bogota = (day: string, time: string) => Date.parse(`${day}T${time}:00-05:00`);
 const MINUTE = 60_000;
@@ -104,5 +104,104 @@ describe('gap detection on the Colombian FX calendar', () => {
     assert.deepEqual(batches, [[1, 2, 3], [4, 5, 6], [7]]);
     assert.deepEqual(batchRanges([], 3), []);
     assert.throws(() => batchRanges([1], 0), RangeError);
+  });
+});
+
+describe('gap type and impact score', () => {
+  const day = '2026-01-06';
+  test('types by the session: open, close, intraday, whole day, across days', () => {
+    const type = (start: string, end: string, endDay = day) => classifyGap(COLOMBIA_FX, { start: bogota(day, start), end: bogota(endDay, end) });
+    assert.equal(type('08:00', '08:30'), 'open-of-session');
+    assert.equal(type('12:00', '12:55'), 'close-of-session');
+    assert.equal(type('08:05', '12:50'), 'intraday');
+    assert.equal(type('10:00', '10:00'), 'intraday');
+    assert.equal(type('08:00', '12:55'), 'whole-day');
+    assert.equal(type('12:50', '08:05', '2026-01-07'), 'multi-day');
+    assert.equal(type('08:00', '12:55', '2026-01-07'), 'multi-day', 'two whole days are one multi-day gap');
+    // The same rules on another calendar: crypto sessions are whole UTC days.
+    const utc = (t: string) => Date.parse(`2026-01-06T${t}:00Z`);
+    assert.equal(classifyGap(CRYPTO_24X7, { start: utc('00:00'), end: utc('01:00') }), 'open-of-session');
+    assert.equal(classifyGap(CRYPTO_24X7, { start: utc('00:00'), end: utc('23:55') }), 'whole-day');
+  });
+
+  test('a gap reaching the start or the end of the range examined may go on: not a closed gap', () => {
+    const gap = { start: bogota(day, '10:00'), end: bogota(day, '10:30') };
+    assert.equal(reachesRangeEdge(COLOMBIA_FX, gap, bogota(day, '00:00'), bogota(day, '23:00')), false);
+    assert.equal(reachesRangeEdge(COLOMBIA_FX, gap, bogota(day, '10:00'), bogota(day, '23:00')), true, 'starts at the range start');
+    assert.equal(reachesRangeEdge(COLOMBIA_FX, gap, bogota(day, '00:00'), bogota(day, '10:35')), true, 'the next bar is outside the range');
+    assert.equal(reachesRangeEdge(COLOMBIA_FX, gap, bogota(day, '00:00'), bogota(day, '10:40')), false);
+    // Closed hours between the gap and the range end do not count as seen bars.
+    const closing = { start: bogota(day, '12:00'), end: bogota(day, '12:55') };
+    assert.equal(reachesRangeEdge(COLOMBIA_FX, closing, bogota(day, '00:00'), bogota('2026-01-07', '07:00')), true);
+    assert.equal(reachesRangeEdge(COLOMBIA_FX, closing, bogota(day, '00:00'), bogota('2026-01-07', '09:00')), false);
+  });
+
+  test('impact: minutes halved per week of age, never above the minutes for a future gap', () => {
+    const end = bogota(day, '10:00');
+    const DAY = 86_400_000;
+    assert.equal(impactScore({ end, minutes: 60 }, end), 60);
+    assert.equal(impactScore({ end, minutes: 60 }, end + 7 * DAY), 30);
+    assert.equal(impactScore({ end, minutes: 60 }, end + 14 * DAY), 15);
+    assert.equal(impactScore({ end, minutes: 60 }, end + 3.5 * DAY), 42.43);
+    assert.equal(impactScore({ end, minutes: 60 }, end - DAY), 60);
+    assert.ok(impactScore({ end, minutes: 5 }, end) < impactScore({ end, minutes: 10 }, end + DAY), 'more minutes can outweigh a little age');
+  });
+});
+
+describe('gap patterns', () => {
+  const gap = (startDay: string, start: string, endDay: string, end: string): RecordedGap => {
+    const g = { start: bogota(startDay, start), end: bogota(endDay, end) };
+    let bars = 0;
+    for (const _ of COLOMBIA_FX.expectedBars(g.start, g.end + 1)) bars += 1;
+    return { ...g, minutes: bars * 5, type: classifyGap(COLOMBIA_FX, g) };
+  };
+  // Now: Wednesday 2026-01-21 18:00 Bogota; 14 days back is Wednesday 2026-01-07 18:00.
+  const now = bogota('2026-01-21', '18:00');
+  const gaps = [
+    gap('2026-01-06', '09:00', '2026-01-06', '09:25'), // before the lookback: ignored
+    gap('2026-01-08', '08:00', '2026-01-08', '08:25'), // Thursday open, 30 min
+    gap('2026-01-13', '12:30', '2026-01-14', '08:15'), // Tuesday close to Wednesday open, 6 + 4 bars
+    gap('2026-01-14', '10:00', '2026-01-14', '10:05'), // Wednesday intraday, 10 min
+    gap('2026-01-20', '08:00', '2026-01-20', '12:55'), // Tuesday whole day, 300 min
+  ];
+
+  test('counts gaps at their start and spreads missing minutes over weekday, hour and week, in the market zone', () => {
+    const p = analyzeGapPatterns(COLOMBIA_FX, gaps, now, 14);
+    assert.equal(p.zone, 'America/Bogota');
+    assert.equal(p.gaps, 4);
+    assert.equal(p.minutes, 30 + 50 + 10 + 300);
+    assert.deepEqual(p.byWeekday.Thursday, { gaps: 1, minutes: 30 });
+    assert.deepEqual(p.byWeekday.Tuesday, { gaps: 2, minutes: 30 + 300 });
+    assert.deepEqual(p.byWeekday.Wednesday, { gaps: 1, minutes: 20 + 10 });
+    assert.deepEqual(p.byWeekday.Monday, { gaps: 0, minutes: 0 });
+    assert.deepEqual(p.byWeekday.Saturday, { gaps: 0, minutes: 0 });
+    assert.deepEqual(p.byHour['08'], { gaps: 2, minutes: 30 + 20 + 60 });
+    assert.deepEqual(p.byHour['12'], { gaps: 1, minutes: 30 + 60 });
+    assert.deepEqual(p.byHour['10'], { gaps: 1, minutes: 10 + 60 });
+    assert.deepEqual(p.byType, {
+      'open-of-session': { gaps: 1, minutes: 30 },
+      'close-of-session': { gaps: 0, minutes: 0 },
+      intraday: { gaps: 1, minutes: 10 },
+      'whole-day': { gaps: 1, minutes: 300 },
+      'multi-day': { gaps: 1, minutes: 50 },
+    });
+    assert.deepEqual(p.byWeek, [
+      { week: '2026-01-05', gaps: 1, minutes: 30 },
+      { week: '2026-01-12', gaps: 2, minutes: 60 },
+      { week: '2026-01-19', gaps: 1, minutes: 300 },
+    ]);
+    // Least squares over 30, 60, 300: (30 * -1 + 300 * 1) / 2.
+    assert.equal(p.trendMinutesPerWeek, 135);
+  });
+
+  test('a shorter lookback keeps only the recent gaps; none gives empty buckets and a flat trend', () => {
+    const recent = analyzeGapPatterns(COLOMBIA_FX, gaps, now, 2);
+    assert.equal(recent.gaps, 1);
+    assert.deepEqual(recent.byWeek, [{ week: '2026-01-19', gaps: 1, minutes: 300 }]);
+    assert.equal(recent.trendMinutesPerWeek, 0);
+    const none = analyzeGapPatterns(COLOMBIA_FX, [], now, 14);
+    assert.equal(none.gaps, 0);
+    assert.equal(none.trendMinutesPerWeek, 0);
+    assert.ok(Object.values(none.byHour).every((b) => b.gaps === 0 && b.minutes === 0));
   });
 });

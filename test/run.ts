@@ -1,14 +1,15 @@
 /**
  * The test command: starts one real local stack (Temporal dev server, MinIO, PostgreSQL)
  * in a throwaway state folder, runs every compiled test file with node's test runner
- * against it, and tears the stack down. Arguments filter test files by substring.
+ * against it, and tears the stack down. Arguments filter test files by a substring of their
+ * path below the test folder (`restore` runs restore*.test.js and restore/...).
  *
  * SEEDVAULT_TEST_STATE_DIR=<dir> reuses (and keeps) a stack between runs while developing.
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { routeLogs } from '../src/logging.js';
 import { stackRemove, stackUp } from '../src/stack/index.js';
@@ -30,7 +31,8 @@ async function main(): Promise<number> {
   routeLogs('human');
   const filters = process.argv.slice(2);
   const files = testFiles(testDir)
-    .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+    // Matched below the test folder, so a checkout path that happens to contain a filter matches nothing.
+    .filter((f) => filters.length === 0 || filters.some((s) => relative(testDir, f).includes(s)))
     .sort();
   if (files.length === 0) {
     process.stderr.write(`no test files match ${filters.join(' ')}\n`);

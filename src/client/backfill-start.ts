@@ -75,6 +75,6 @@ export function describeProgress(p: BackfillProgress): string {
   const failed = Object.entries(p.failed).map(([k, n]) => `${k} ${n}`).join(', ');
   return (
     `backfill ${p.executionId}: ${p.phase} — ${p.completed + p.alreadyCompleted}/${p.total} done` +
-    `${failed ? `, failed: ${failed}` : ''}, ${p.inFlight} running (concurrency ${p.concurrency}), ${p.barsInserted.toLocaleString('en-US')} bars`
+    `${failed ? `, failed: ${failed}` : ''}${p.skipped ? `, ${p.skipped} skipped` : ''}, ${p.inFlight} running (concurrency ${p.concurrency}), ${p.barsInserted.toLocaleString('en-US')} bars`
   );
 }

@@ -2,7 +2,8 @@ import { Command } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { SeedvaultConfig } from '../config/schema.js';
 import { InputError } from '../errors.js';
-import { connectClient, workflowUiLink } from '../temporal/connection.js';
+import { symbolGapReport } from '../quality/gaps.js';
+import { connectClient, isWorkflowRunning, workflowUiLink } from '../temporal/connection.js';
 import { backfillProgressQuery, setConcurrencyUpdate, type BackfillSummary } from '../workflows/backfill.js';
 import {
   backfillInput,
@@ -27,9 +28,10 @@ function executionArg(value: string): string {
 function printSummary(summary: BackfillSummary): void {
   const failed = Object.entries(summary.failed).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
   process.stdout.write(
-    `backfill ${summary.executionId}: ${summary.completed} completed, ${summary.alreadyCompleted} already complete, failed: ${failed}; ` +
+    `backfill ${summary.executionId}: ${summary.completed} completed, ${summary.alreadyCompleted} already complete, ${summary.skipped ?? 0} skipped, failed: ${failed}; ` +
       `${summary.barsInserted.toLocaleString('en-US')} bars inserted with ${summary.requests} requests in ${summary.runs} run(s)\n`,
   );
+  for (const s of summary.skippedSymbols ?? []) process.stdout.write(`skipped ${s.symbol}: ${s.reason}\n`);
   if (summary.alertCount > 0) process.stdout.write(`ALERT: ${summary.alertCount} symbol(s) failed 3+ times in a row: ${summary.alerts.join(', ')}\n`);
 }
 
@@ -69,11 +71,14 @@ export function backfillCommand(): Command {
 
   backfill
     .command('status')
-    .description('recent backfill executions, or one execution\'s symbols by state and its live progress')
+    .description('recent backfill executions, one execution\'s symbols by state and its live progress, or (--active) every symbol being filled')
     .argument('[execution]', 'execution UUID')
+    .option('--active', 'every symbol in progress across executions, with its execution, start and progress')
     .option('--json', 'machine-readable output')
-    .action(async (execution: string | undefined, opts: { json?: boolean }, command: Command) => {
+    .action(async (execution: string | undefined, opts: { active?: boolean; json?: boolean }, command: Command) => {
+      if (opts.active && execution) throw new InputError('--active lists every execution: give no execution with it');
       const config = await commandConfig(command);
+      if (opts.active) return printActive(config, Boolean(opts.json));
       if (!execution) return printRecent(config, Boolean(opts.json));
       const executionId = executionArg(execution);
       const [states, live] = await Promise.all([executionStates(config, executionId), liveProgress(config, executionId)]);
@@ -137,6 +142,58 @@ async function printRecent(config: SeedvaultConfig, json: boolean): Promise<void
   if (json) return printJson(rows);
   if (rows.length === 0) return void process.stdout.write('no backfills yet\n');
   printTable(rows.map((r) => ({ ...r, started: (r.started as Date).toISOString() })));
+}
+
+/**
+ * Symbols in progress across executions (seed 004's get_active_backfill_states). Progress is
+ * the share of the bars missing at planning that are present now; `running` says whether the
+ * claiming workflow still runs (null: unknown, Temporal unreachable) — a claim whose workflow
+ * has ended is taken over by the next execution that reaches the symbol.
+ */
+async function printActive(config: SeedvaultConfig, json: boolean): Promise<void> {
+  const client = await connectClient(config).catch(() => null);
+  try {
+    const active = await withDatabase(config, async (pool) => {
+      const { rows } = await pool.query<{ execution_id: string; symbol: string; timeframe: string; status: string; started_at: Date | null; workflow_id: string | null; bars_planned: number | null; range_from: Date | null; range_to: Date | null }>(
+        `select execution_id, symbol, timeframe, status, started_at, workflow_id, bars_planned, range_from, range_to
+         from backfill_state_persistent where status = 'in_progress' order by started_at, symbol`,
+      );
+      return Promise.all(
+        rows.map(async (r) => {
+          let barsFilled: number | null = null;
+          if (r.bars_planned !== null && r.range_from && r.range_to) {
+            const now = await symbolGapReport(pool, config, r.symbol, { from: r.range_from.getTime(), to: r.range_to.getTime(), lookbackDays: config.backfill.default_lookback_days });
+            barsFilled = Math.max(0, r.bars_planned - (now.expectedBars - now.presentBars));
+          }
+          const running = client && r.workflow_id ? await isWorkflowRunning(client, r.workflow_id) : null;
+          return {
+            executionId: r.execution_id,
+            symbol: r.symbol,
+            timeframe: r.timeframe,
+            status: r.status,
+            startedAt: r.started_at?.toISOString() ?? null,
+            workflowId: r.workflow_id,
+            running,
+            barsPlanned: r.bars_planned,
+            barsFilled,
+            progressPct: barsFilled === null || r.bars_planned === null ? null : r.bars_planned === 0 ? 100 : Math.round((1000 * barsFilled) / r.bars_planned) / 10,
+          };
+        }),
+      );
+    });
+    if (json) return printJson(active);
+    if (active.length === 0) return void process.stdout.write('no backfill in progress\n');
+    printTable(active.map((a) => ({
+      execution: a.executionId,
+      symbol: a.symbol,
+      status: a.status,
+      started: a.startedAt,
+      progress: a.progressPct === null ? null : `${a.progressPct}% (${a.barsFilled}/${a.barsPlanned} bars)`,
+      running: a.running,
+    })));
+  } finally {
+    await client?.connection.close();
+  }
 }
 
 async function executionStates(config: SeedvaultConfig, executionId: string) {

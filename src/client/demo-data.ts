@@ -46,7 +46,7 @@ export function describeDemoCounts(counts: DemoDataCounts): string {
   return `usdcop_m5_ohlcv ${n(counts.ohlcv)}, macro_indicators_daily ${n(counts.macro)}, trades_history ${n(counts.trades)} rows`;
 }
 
-function integerFlag(flag: string, raw: string, min: number, max: number): number {
+export function integerFlag(flag: string, raw: string, min: number, max: number): number {
   const value = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
     throw new InputError(`${flag} must be an integer from ${min} to ${max}, got "${raw.slice(0, 40)}"`);

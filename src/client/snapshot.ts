@@ -27,8 +27,9 @@ export function printManifestSummary(manifest: Manifest): void {
 
 async function requireManifest(config: SeedvaultConfig, version: string): Promise<Manifest> {
   validateVersionFlag(version, 'version');
-  const manifest = await readManifest(createStorage(config.storage), version);
-  if (!manifest) throw new InputError(`snapshot ${version} not found or incomplete in ${config.storage.type === 'local' ? config.storage.local_path : `s3://${config.storage.bucket}`}`);
+  const storage = createStorage(config.storage);
+  const manifest = await readManifest(storage, version);
+  if (!manifest) throw new InputError(`snapshot ${version} not found or incomplete in ${storage.location}`);
   return manifest;
 }
 

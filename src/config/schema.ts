@@ -52,6 +52,12 @@ const bucketName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name (3-63 chars: a-z, 0-9, ".", "-")');
 
+/** Empty, or folder names ending in "/": every key seedvault writes goes under it, so teams can share a bucket. */
+const storagePrefix = z
+  .string()
+  .regex(/^([A-Za-z0-9_-][A-Za-z0-9._-]*\/)*$/, 'must be empty or folder names each ending in "/", such as "team-a/seeds/"')
+  .default('');
+
 export const configSchema = z.strictObject({
   version: z.string().default('2.0'),
   storage: z.strictObject({
@@ -63,6 +69,9 @@ export const configSchema = z.strictObject({
     secret_key: z.string().default(''),
     use_ssl: booleanish.default(false),
     local_path: z.string().min(1).default('./data/seeds'),
+    prefix: storagePrefix,
+    /** An S3 call whose connection moves no byte for this long fails (and is retried) instead of hanging on a stalled endpoint. */
+    idle_timeout_seconds: positiveInt.default(120),
   }),
   sources: z.record(identifier, sourceSchema).refine((s) => Object.keys(s).length > 0, 'at least one source is needed'),
   backup: z.strictObject({
@@ -73,6 +82,14 @@ export const configSchema = z.strictObject({
     format: z.enum(['parquet', 'csv.gz']),
     compression: z.enum(['snappy', 'gzip', 'none']),
     parallelism: positiveInt.max(16).default(2),
+    /** Scheduled deep verify of the bucket's snapshots (issue 16); its outcome feeds the health check. */
+    deep_verify: z
+      .strictObject({
+        enabled: booleanish.default(true),
+        interval_days: positiveInt.max(365).default(7),
+        versions: z.enum(['latest', 'all']).default('latest'),
+      })
+      .prefault({}),
   }),
   validation: z.strictObject({
     check_date_ranges: booleanish.default(true),

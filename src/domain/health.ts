@@ -74,6 +74,49 @@ export function classifySnapshot(
   ];
 }
 
+/** The most recent deep verify of one kept snapshot version. */
+export interface DeepVerifyRecord {
+  version: string;
+  verifiedAt: string;
+  problems: string[];
+}
+
+export interface DeepVerifySettings {
+  enabled: boolean;
+  interval_days: number;
+}
+
+/**
+ * `snapshot.deep_verify` from the recorded deep verifies of the kept versions (issue 16): red
+ * while any version's latest deep verify failed; yellow when the schedule is on and the newest
+ * deep verify (or, before the first, the latest snapshot) is older than twice its interval.
+ */
+export function classifyDeepVerify(
+  records: DeepVerifyRecord[],
+  latest: { version: string; createdAt: string } | null,
+  now: Date,
+  settings: DeepVerifySettings,
+): ComponentHealth {
+  const component = 'snapshot.deep_verify';
+  const failed = records.filter((r) => r.problems.length > 0);
+  if (failed.length > 0) {
+    return { component, status: 'red', details: failed.map((r) => `${r.version} failed deep verify at ${r.verifiedAt}: ${r.problems.join('; ')}`).join(' | ') };
+  }
+  const newest = records.reduce<DeepVerifyRecord | null>((n, r) => (!n || Date.parse(r.verifiedAt) > Date.parse(n.verifiedAt) ? r : n), null);
+  const staleDays = settings.interval_days * 2;
+  const daysSince = (iso: string) => (now.getTime() - Date.parse(iso)) / 86_400_000;
+  if (newest) {
+    const days = daysSince(newest.verifiedAt);
+    const details = `last deep verify ${days.toFixed(1)} days ago (${records.map((r) => r.version).sort().join(', ')} ok)`;
+    return settings.enabled && days > staleDays ? { component, status: 'yellow', details: `${details}, more than ${staleDays} days` } : { component, status: 'green', details };
+  }
+  if (!settings.enabled) return { component, status: 'green', details: 'no deep verify recorded; the schedule is disabled' };
+  if (latest && daysSince(latest.createdAt) > staleDays) {
+    return { component, status: 'yellow', details: `${latest.version} is ${daysSince(latest.createdAt).toFixed(1)} days old and no deep verify is recorded (more than ${staleDays} days)` };
+  }
+  return { component, status: 'green', details: 'no deep verify recorded yet' };
+}
+
 export function healthScore(status: HealthLevel): number {
   return status === 'green' ? 100 : status === 'yellow' ? 50 : 0;
 }

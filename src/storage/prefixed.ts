@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { ObjectInfo, Storage } from './types.js';
 
-/** A view of another storage under a fixed prefix (`files/`), so a layout can be written as if it owned the bucket. */
+/** A view of another storage under a fixed prefix (`storage.prefix`, `files/`), so a layout can be written as if it owned the bucket. */
 export class PrefixedStorage implements Storage {
   readonly location: string;
 

@@ -16,9 +16,16 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { SeedvaultConfig } from '../config/schema.js';
 import { errorMessage, InputError, ServiceError } from '../errors.js';
+import { watchIdle } from './idle-watchdog.js';
 import { assertSafeKey } from './keys.js';
 import { s3NoRoomError } from './s3-no-room.js';
 import type { ObjectInfo, Storage } from './types.js';
+
+/** A TCP connect to the endpoint that takes longer than this fails (and is retried). */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** storage.idle_timeout_seconds' default, for clients built without a config. */
+const DEFAULT_IDLE_MS = 120_000;
 
 /** S3's minimum part size: each in-flight part is a buffer, so small parts keep memory flat. */
 const PART_SIZE = 5 * 1024 * 1024;
@@ -32,7 +39,7 @@ export class S3Storage implements Storage {
   readonly location: string;
   private readonly client: S3Client;
 
-  constructor(private readonly bucket: string, client: S3Client) {
+  constructor(private readonly bucket: string, client: S3Client, private readonly idleMs = DEFAULT_IDLE_MS) {
     this.client = client;
     this.location = `s3://${bucket}`;
   }
@@ -42,6 +49,7 @@ export class S3Storage implements Storage {
     const endpoint = storage.endpoint
       ? /^https?:\/\//.test(storage.endpoint) ? storage.endpoint : `${storage.use_ssl ? 'https' : 'http'}://${storage.endpoint}`
       : undefined;
+    const idleMs = answerWithinMs ?? storage.idle_timeout_seconds * 1000;
     const client = new S3Client({
       region: storage.region,
       endpoint,
@@ -49,9 +57,14 @@ export class S3Storage implements Storage {
       // Empty keys fall through to the AWS default credential chain (env, profile, IMDS).
       credentials: storage.access_key ? { accessKeyId: storage.access_key, secretAccessKey: storage.secret_key } : undefined,
       maxAttempts: answerWithinMs ? 1 : 3,
-      ...(answerWithinMs ? { requestHandler: { connectionTimeout: answerWithinMs, requestTimeout: answerWithinMs, throwOnRequestTimeout: true } } : {}),
+      // requestTimeout is the socket's idle time, so long transfers that keep moving bytes are never cut.
+      requestHandler: {
+        connectionTimeout: answerWithinMs ?? CONNECT_TIMEOUT_MS,
+        requestTimeout: idleMs,
+        throwOnRequestTimeout: true,
+      },
     });
-    return new S3Storage(storage.bucket, client);
+    return new S3Storage(storage.bucket, client, idleMs);
   }
 
   async bucketExists(): Promise<boolean> {
@@ -123,9 +136,13 @@ export class S3Storage implements Storage {
     }
   }
 
+  /** The object's bytes; a body that stops arriving for the idle timeout errors (the request timeout ends at the headers). */
   async get(key: string): Promise<Readable> {
-    const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: assertSafeKey(key) }));
-    return out.Body as Readable;
+    const out = await this.client
+      .send(new GetObjectCommand({ Bucket: this.bucket, Key: assertSafeKey(key) }))
+      .catch((err: unknown) => Promise.reject(this.unreachable(err)));
+    const seconds = this.idleMs / 1000;
+    return watchIdle(out.Body as Readable, this.idleMs, () => new ServiceError(`${this.location}/${key}: no byte of the download for ${seconds} s (storage.idle_timeout_seconds)`));
   }
 
   async getText(key: string): Promise<string | null> {
@@ -152,9 +169,9 @@ export class S3Storage implements Storage {
     const objects: ObjectInfo[] = [];
     let token: string | undefined;
     do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
-      );
+      const page = await this.client
+        .send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }))
+        .catch((err: unknown) => Promise.reject(this.unreachable(err)));
       for (const o of page.Contents ?? []) objects.push({ key: o.Key!, size: o.Size ?? 0 });
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

@@ -11,6 +11,7 @@ import { ANALYTICS_REFRESH_SCHEDULE_ID, analyticsSchedules } from './analytics-s
 import { backfillSchedule } from './backfill-schedule.js';
 import { FILE_BACKUP_SCHEDULE_PREFIX, fileBackupSchedules } from './file-backup-schedules.js';
 import { qualitySchedules } from './quality-schedules.js';
+import { DEEP_VERIFY_SCHEDULE_ID, deepVerifySchedules } from './verify-schedule.js';
 import type { SeedSnapshotInput } from '../workflows/snapshot.js';
 
 export const SNAPSHOT_SCHEDULE_ID = 'seed-snapshot-weekly';
@@ -36,6 +37,7 @@ export function desiredSchedules(config: SeedvaultConfig): ScheduleOptions[] {
     backfillSchedule(config),
     ...fileBackupSchedules(config),
     ...qualitySchedules(config),
+    ...deepVerifySchedules(config),
     ...analyticsSchedules(config),
   ];
 }
@@ -44,9 +46,10 @@ type ScheduleAction = 'created' | 'updated' | 'deleted';
 
 /**
  * Creates missing schedules, updates existing ones to match the config, and deletes the
- * schedules of this task queue the config turned off (a file-backup type no longer enabled,
- * the analytics refresh; the other ids are fixed); returns what it did per id. Safe when several processes apply at once: a
- * schedule another one created first is updated, one it deleted first is left out.
+ * file-backup schedules of this task queue whose type is no longer enabled, the deep verify
+ * and the analytics refresh when they are disabled (the other ids are fixed); returns what it
+ * did per id. Safe when several processes apply at once: a schedule another one created
+ * first is updated, one it deleted first is left out.
  */
 export async function applySchedules(client: Client, config: SeedvaultConfig): Promise<{ scheduleId: string; action: ScheduleAction }[]> {
   const results: { scheduleId: string; action: ScheduleAction }[] = [];
@@ -80,14 +83,15 @@ async function createOrUpdate(client: Client, options: ScheduleOptions): Promise
   return 'updated';
 }
 
-/** Seedvault's schedules of this task queue that the config turned off: file-backup types, the analytics refresh. */
+/** Seedvault's schedules of this task queue the config no longer enables: file-backup types, the deep verify, the analytics refresh. */
 export async function retiredSchedules(client: Client, config: SeedvaultConfig): Promise<string[]> {
   const wanted = new Set(desiredSchedules(config).map((s) => s.scheduleId));
   const retired: string[] = [];
   for await (const s of client.schedule.list()) {
     const ours = s.memo?.managedBy === 'seedvault' && s.memo?.taskQueue === config.temporal.task_queue;
-    const switchable = s.scheduleId.startsWith(FILE_BACKUP_SCHEDULE_PREFIX) || s.scheduleId === ANALYTICS_REFRESH_SCHEDULE_ID;
-    if (ours && switchable && !wanted.has(s.scheduleId)) retired.push(s.scheduleId);
+    const optional =
+      s.scheduleId.startsWith(FILE_BACKUP_SCHEDULE_PREFIX) || s.scheduleId === DEEP_VERIFY_SCHEDULE_ID || s.scheduleId === ANALYTICS_REFRESH_SCHEDULE_ID;
+    if (ours && optional && !wanted.has(s.scheduleId)) retired.push(s.scheduleId);
   }
   return retired;
 }

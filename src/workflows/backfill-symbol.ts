@@ -1,17 +1,19 @@
-import { ActivityFailure, ApplicationFailure, TimeoutFailure, log, proxyActivities, proxyLocalActivities, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, TimeoutFailure, log, proxyActivities, proxyLocalActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { SymbolTarget } from '../activities/backfill/plan.js';
 import { symbolFailingAlert, symbolRecoveredAlert } from '../domain/alerts.js';
 import { currentRun, raiseAlert } from './alerting.js';
 import { BackfillSymbol, FailureAlert, SeedvaultJob } from './search-attributes.js';
 
-export type SymbolOutcome = 'completed' | 'failed' | 'already_completed';
+export type SymbolOutcome = 'completed' | 'failed' | 'already_completed' | 'skipped';
 
 export interface BackfillSymbolResult {
   symbol: string;
   outcome: SymbolOutcome;
   /** For failures: rate_limited, bad_symbol, provider_error, timeout or internal. */
   failureClass?: string;
+  /** For skips: the execution already filling the symbol. */
+  reason?: string;
   barsInserted: number;
   requests: number;
   completenessPct: number | null;
@@ -46,7 +48,7 @@ export async function backfillSymbol(target: SymbolTarget): Promise<BackfillSymb
     { key: SeedvaultJob, value: 'backfill-symbol' },
     { key: BackfillSymbol, value: target.symbol },
   ]);
-  const plan = await quick.planSymbolBackfill(target);
+  const plan = await quick.planSymbolBackfill({ ...target, workflowId: workflowInfo().workflowId });
   const result: BackfillSymbolResult = {
     symbol: target.symbol,
     outcome: plan.alreadyCompleted ? 'already_completed' : 'completed',
@@ -57,6 +59,10 @@ export async function backfillSymbol(target: SymbolTarget): Promise<BackfillSymb
     alert: false,
   };
   if (plan.alreadyCompleted) return result;
+  if (plan.skipped) {
+    setCurrentDetails(`**${target.symbol}**: skipped, ${plan.skipped}`);
+    return { ...result, outcome: 'skipped', reason: plan.skipped };
+  }
   setCurrentDetails(`**${target.symbol}**: ${plan.missingBars} bars missing in ${plan.gaps} gaps, ${plan.batches.length} batches`);
 
   let failure: { failureClass: string; message: string } | undefined;

@@ -47,6 +47,9 @@ export interface BackfillSummary {
   failed: Record<string, number>;
   barsInserted: number;
   requests: number;
+  /** Symbols left alone because another execution was filling them, with the reason (first 100). */
+  skipped: number;
+  skippedSymbols: { symbol: string; reason: string }[];
   /** Symbols whose failure streak reached the alert threshold (first 100). */
   alerts: string[];
   alertCount: number;
@@ -73,7 +76,8 @@ export const setConcurrencyUpdate = defineUpdate<number, [number]>('setConcurren
 export const MAX_CONCURRENCY = 256;
 const PAGE_SIZE = 100;
 const DEFAULT_CHILDREN_PER_RUN = 500;
-const MAX_ALERTS_LISTED = 100;
+/** Alerting and skipped symbols listed in the summary. */
+const MAX_LISTED = 100;
 
 /**
  * Quick database steps run as local activities: no server round trip per step, which is
@@ -95,11 +99,20 @@ export async function backfill(input: BackfillInput = {}): Promise<BackfillSumma
   const info = workflowInfo();
   const executionId = input.executionId ?? uuid4();
   const carried = input.carried ?? (await firstRun(input, executionId));
-  const state: BackfillProgress = { ...carried.summary, runs: carried.summary.runs + 1, phase: 'running', concurrency: carried.concurrency, inFlight: 0 };
+  // Summaries carried from runs before skips existed lack their fields.
+  const state: BackfillProgress = {
+    ...carried.summary,
+    skipped: carried.summary.skipped ?? 0,
+    skippedSymbols: carried.summary.skippedSymbols ?? [],
+    runs: carried.summary.runs + 1,
+    phase: 'running',
+    concurrency: carried.concurrency,
+    inFlight: 0,
+  };
   const report = () =>
     setCurrentDetails(
       `**${state.phase}** ${executionId}: ${state.completed + state.alreadyCompleted}/${state.total} done, ` +
-        `${Object.values(state.failed).reduce((a, b) => a + b, 0)} failed, ${state.inFlight} running (concurrency ${state.concurrency}), ` +
+        `${Object.values(state.failed).reduce((a, b) => a + b, 0)} failed, ${state.skipped} skipped, ${state.inFlight} running (concurrency ${state.concurrency}), ` +
         `${state.barsInserted} bars inserted`,
     );
   setHandler(backfillProgressQuery, () => state);
@@ -181,7 +194,7 @@ async function firstRun(input: BackfillInput, executionId: string): Promise<Carr
     ? await quick.countFailedSymbols({ executionId, timeframe })
     : await quick.registerBackfill({ executionId, timeframe, symbols: input.symbols, symbolsFrom: input.symbolsFrom, from: instant(input.from), to });
   return {
-    summary: { executionId, total, completed: 0, alreadyCompleted: 0, failed: {}, barsInserted: 0, requests: 0, alerts: [], alertCount: 0, runs: 0 },
+    summary: { executionId, total, completed: 0, alreadyCompleted: 0, skipped: 0, skippedSymbols: [], failed: {}, barsInserted: 0, requests: 0, alerts: [], alertCount: 0, runs: 0 },
     cursor: null,
     to,
     concurrency: input.concurrency ?? settings.concurrency,
@@ -196,12 +209,16 @@ function instant(iso: string | undefined): number | undefined {
 function record(state: BackfillProgress, result: BackfillSymbolResult): void {
   if (result.outcome === 'completed') state.completed += 1;
   else if (result.outcome === 'already_completed') state.alreadyCompleted += 1;
+  else if (result.outcome === 'skipped') {
+    state.skipped += 1;
+    if (state.skippedSymbols.length < MAX_LISTED) state.skippedSymbols.push({ symbol: result.symbol, reason: result.reason ?? '' });
+  }
   else state.failed[result.failureClass ?? 'internal'] = (state.failed[result.failureClass ?? 'internal'] ?? 0) + 1;
   state.barsInserted += result.barsInserted;
   state.requests += result.requests;
   if (result.alert) {
     state.alertCount += 1;
-    if (state.alerts.length < MAX_ALERTS_LISTED) state.alerts.push(result.symbol);
+    if (state.alerts.length < MAX_LISTED) state.alerts.push(result.symbol);
     upsertSearchAttributes([{ key: FailureAlert, value: true }]);
   }
 }

@@ -1,4 +1,4 @@
-import { log, proxyActivities, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { log, patched, proxyActivities, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { healthAlert, healthTransition } from '../domain/alerts.js';
 import type { HealthReport } from '../quality/health.js';
@@ -18,11 +18,20 @@ const { detectSymbolAnomalies } = proxyActivities<Activities>({
   summary: 'log gaps, outliers and staleness in data_anomalies',
 });
 
+const { recordDataGaps } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '5 minutes',
+  retry: { initialInterval: '5s', maximumInterval: '1 minute', maximumAttempts: 3 },
+  summary: 'record the gaps of the lookback window in data_gaps',
+});
+
 export interface HealthCheckInput {
   trigger?: 'schedule' | 'manual';
   verifySnapshot?: boolean;
   /** Log anomalies first, so the report counts them (default true). */
   detectAnomalies?: boolean;
+  /** Record gaps in data_gaps first, so the report counts them (default true). */
+  recordGaps?: boolean;
 }
 
 /**
@@ -34,6 +43,7 @@ export interface HealthCheckInput {
 export async function healthCheck(input: HealthCheckInput = {}): Promise<HealthReport> {
   upsertSearchAttributes([{ key: SeedvaultJob, value: 'health' }]);
   if (input.detectAnomalies ?? true) await detectSymbolAnomalies({});
+  if ((input.recordGaps ?? true) && patched('record-data-gaps')) await recordDataGaps();
   const report = await checkPipelineHealth({ verifySnapshot: input.verifySnapshot });
   upsertSearchAttributes([{ key: HealthStatus, value: report.status }]);
   const transition = healthTransition(report.previousStatus, report.status);

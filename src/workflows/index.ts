@@ -8,7 +8,7 @@ export { fileBackup } from './file-backup.js';
 export { fileRestore } from './file-restore.js';
 export { fileBackupCleanup } from './file-backup-cleanup.js';
 export { healthCheck } from './health-check.js';
-export { waitForSignal } from './wait-for-signal.js';
+export { waitForSignal, waitForSignalId } from './wait-for-signal.js';
 export { maintenance } from './maintenance.js';
 export { signalExpiry } from './signal-expiry.js';
 export { deliverAlert } from './alerting.js';

@@ -1,9 +1,10 @@
 import { condition, defineSignal, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { OPEN_SIGNAL_STATUSES } from '../domain/ready-signals.js';
 import type { ReadySignal, SignalType } from '../quality/signals.js';
 import { SeedvaultJob } from './search-attributes.js';
 
-/** Sent (by `notifySignalWaiters`) whenever a ready_signals row of the waited type changes. */
+/** Sent (by `notifySignalWaiters`) whenever a ready_signals row of the waited type (or id) changes. */
 export const readySignalChanged = defineSignal('readySignalChanged');
 
 export interface WaitForSignalInput {
@@ -19,11 +20,9 @@ export interface WaitForSignalResult {
 /** Rows changed by code that does not notify (expiry, a producer outside seedvault) are seen at this pace anyway. */
 const RECHECK_MS = 60_000;
 
-const { findReadySignalRow } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1s', maximumInterval: '30s' },
-  summary: 'look for a completed, unblocked, unacknowledged signal',
-});
+const activityOptions = { startToCloseTimeout: '30 seconds', retry: { initialInterval: '1s', maximumInterval: '30s' } } as const;
+const { findReadySignalRow } = proxyActivities<Activities>({ ...activityOptions, summary: 'look for a completed, unblocked, unacknowledged signal' });
+const { readySignalRow } = proxyActivities<Activities>({ ...activityOptions, summary: "read the signal's status" });
 
 /**
  * Waits for a ready signal of one type (seed 000's wait_for_signal, the Temporal way): looks
@@ -45,5 +44,36 @@ export async function waitForSignal(input: WaitForSignalInput): Promise<WaitForS
     const remaining = deadline - Date.now();
     if (remaining <= 0) return { signal: null, timedOut: true };
     await condition(() => changed, Math.min(remaining, RECHECK_MS));
+  }
+}
+
+export interface WaitForSignalIdInput {
+  signalId: string;
+  timeoutMs: number;
+}
+
+/**
+ * Waits for one signal (seed 000's wait_for_signal(signal_id)) to leave active/processing:
+ * completed, failed or expired. `signal` is null when the row is gone; on timeout it is the
+ * signal as last seen. The workflow id is `signalIdWaitWorkflowId(signalId, taskQueue)`: the
+ * CLI signals it when it moves the signal on. Expiring does not signal it, so the run also
+ * wakes when the signal's `expires_at` passes.
+ */
+export async function waitForSignalId(input: WaitForSignalIdInput): Promise<WaitForSignalResult> {
+  upsertSearchAttributes([{ key: SeedvaultJob, value: 'signal-wait' }]);
+  let changed = false;
+  setHandler(readySignalChanged, () => {
+    changed = true;
+  });
+  const deadline = Date.now() + input.timeoutMs;
+  for (;;) {
+    changed = false;
+    const signal = await readySignalRow(input.signalId);
+    if (!signal || !OPEN_SIGNAL_STATUSES.includes(signal.status)) return { signal, timedOut: false };
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) return { signal, timedOut: true };
+    // A second past expires_at the activity finds it expired (at least a second, should the clocks disagree).
+    const untilExpired = Math.max(1000, Date.parse(signal.expires_at) - Date.now() + 1000);
+    await condition(() => changed, Math.min(remaining, RECHECK_MS, untilExpired));
   }
 }

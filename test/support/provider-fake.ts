@@ -27,6 +27,8 @@ export interface FakeProvider {
   failNext(symbol: string, ...faults: Fault[]): void;
   /** Resolves once a request for `symbol` has arrived (at once if one already has). */
   requested(symbol: string): Promise<void>;
+  /** Answers to `symbol` wait (counted, arrived) until the returned function releases them. */
+  hold(symbol: string): () => void;
   /** Requests within the quota per UTC clock minute (key: the minute's start, epoch ms). */
   perMinute: Map<number, number>;
   /** Requests answered HTTP 429 because `quotaPerMinute` was spent. */
@@ -55,6 +57,7 @@ export async function startProviderFake(options: { apiKey?: string; latencyMs?: 
     }
     return entry;
   };
+  const holds = new Map<string, Promise<void>>();
   let overQuota = 0;
   const fake: Omit<FakeProvider, 'url' | 'close' | 'overQuota'> = {
     apiKey,
@@ -64,6 +67,14 @@ export async function startProviderFake(options: { apiKey?: string; latencyMs?: 
     latencyMs: options.latencyMs ?? 0,
     failNext: (symbol, ...list) => faults.set(symbol, [...(faults.get(symbol) ?? []), ...list]),
     requested: (symbol) => arrivalOf(symbol).promise,
+    hold: (symbol) => {
+      let release = () => {};
+      holds.set(symbol, new Promise<void>((r) => (release = r)));
+      return () => {
+        holds.delete(symbol);
+        release();
+      };
+    },
     perMinute: new Map(),
   };
 
@@ -88,6 +99,7 @@ export async function startProviderFake(options: { apiKey?: string; latencyMs?: 
       }
       fake.perMinute.set(minute, used + 1);
     }
+    await holds.get(symbol);
     if (fake.latencyMs > 0) await sleep(fake.latencyMs);
     if (q.get('apikey') !== apiKey) return error(401, 'Invalid API key');
     const fault = faults.get(symbol)?.shift();

@@ -1,3 +1,4 @@
+import { inTransaction } from '../../db/pool.js';
 import { listVersions } from '../../storage/seed-catalog.js';
 import { verifyVersion, type VersionVerification } from '../../restore/verify.js';
 import type { ActivityDeps } from '../deps.js';
@@ -7,6 +8,13 @@ export interface VerifyInput {
   /** A version, `latest`, or `all` for every complete version. */
   version: string;
   againstDb?: boolean;
+}
+
+/** What a deep verify found in one version, as recorded: per table, and the version's own problems. */
+export interface DeepVerifyOutcome {
+  version: string;
+  problems: string[];
+  tables: { table: string; problems: string[] }[];
 }
 
 /** Verifies snapshot versions in the configured storage (and against the database). */
@@ -28,6 +36,30 @@ export function verifyActivities({ config, pool, storage }: ActivityDeps) {
           return results;
         },
       );
+    },
+
+    /**
+     * Records deep verifies in backup_metadata (issue 16), where the health check reads them:
+     * each table row of a version gets validation_status validated / failed, validated_at now
+     * and `metadata.deep_verify` (its problems and the version's own, the workflow id).
+     */
+    async recordDeepVerify(input: { workflowId: string; outcomes: DeepVerifyOutcome[] }): Promise<void> {
+      await inTransaction(pool, async (client) => {
+        for (const outcome of input.outcomes) {
+          const ofTables = new Set(outcome.tables.flatMap((t) => t.problems));
+          const ofVersion = outcome.problems.filter((p) => !ofTables.has(p));
+          const tables = outcome.tables.map((t) => ({ table_name: t.table, problems: [...t.problems, ...ofVersion] }));
+          await client.query(
+            `update backup_metadata b
+             set validation_status = case when jsonb_array_length(t.problems) = 0 then 'validated' else 'failed' end,
+                 validated_at = now(),
+                 metadata = b.metadata || jsonb_build_object('deep_verify', jsonb_build_object('workflow_id', $3::text, 'problems', t.problems))
+             from jsonb_to_recordset($2::jsonb) as t(table_name text, problems jsonb)
+             where b.snapshot_version = $1 and b.table_name = t.table_name`,
+            [outcome.version, JSON.stringify(tables), input.workflowId],
+          );
+        }
+      });
     },
   };
 }
