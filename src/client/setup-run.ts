@@ -13,7 +13,7 @@ export type SetupKind = 'migration' | 'bucket' | 'search attribute' | 'schedule'
 /**
  * What setup found or did for one thing. Applying: `created` (a migration applied, the
  * bucket or a schedule created, a search attribute registered), `updated` (a schedule set to
- * the config), `deleted` (a schedule the config turned off: a file-backup type, the analytics refresh), `ok` (in place).
+ * the config), `deleted` (a schedule the config turned off: a file-backup type, the deep verify, the analytics refresh), `ok` (in place).
  * Checking: `ok`, `missing` (setup would create it) or `retired` (setup would delete it).
  */
 export type SetupState = 'ok' | 'created' | 'updated' | 'deleted' | 'missing' | 'retired';
