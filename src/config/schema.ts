@@ -159,6 +159,12 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   alerts: alertsSchema,
+  /** Prometheus endpoint of the worker (`/metrics`): host:port, or empty for none. */
+  metrics: z
+    .strictObject({
+      bind_address: z.string().regex(/^([^\s:]+:\d{1,5})?$/, 'must be host:port (such as 0.0.0.0:9464) or empty').default(''),
+    })
+    .prefault({}),
 });
 
 export type SeedvaultConfig = z.infer<typeof configSchema>;
