@@ -1,27 +1,61 @@
 import { existsSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type InjectedSinks, type LogLevel } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
 import type { SeedvaultConfig } from './config/schema.js';
 import { createPool } from './db/pool.js';
 import { ServiceError } from './errors.js';
 import { log } from './logging.js';
+import { HISTOGRAM_BUCKETS, jobOfWorkflow, SeedvaultMetrics } from './metrics.js';
 import { createStorage } from './storage/index.js';
 import { WORKFLOW_BUNDLE_PATH } from './temporal/bundle-workflows.js';
 import { ensureSearchAttributes } from './temporal/ensure-search-attributes.js';
+import type { JobMetricsSinks } from './workflows/job-metrics.js';
 
-let runtimeInstalled = false;
+/** The metrics address the process's runtime was installed with ('' none); null before it is. */
+let runtimeMetricsAddress: string | null = null;
 
-/** Routes the SDK's own logs (worker state, activity failures) into our structured log. */
-function installRuntimeLogger(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
+/**
+ * The SDK runtime, once per process: the SDK's own logs (worker state, activity failures)
+ * go into our structured log, and with `metrics.bind_address` its Prometheus exporter serves
+ * the SDK's metrics and seedvault's on `/metrics`.
+ */
+function installRuntime(metricsAddress: string): void {
+  if (runtimeMetricsAddress !== null) {
+    if (runtimeMetricsAddress !== metricsAddress) log.warn({ metricsAddress, installed: runtimeMetricsAddress }, 'the SDK runtime is already installed: metrics keep its address');
+    return;
+  }
+  runtimeMetricsAddress = metricsAddress;
   const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
     TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error',
   };
   Runtime.install({
     logger: new DefaultLogger('INFO', (entry) => log[levels[entry.level]]({ ...entry.meta, sdk: true }, entry.message)),
+    ...(metricsAddress && {
+      telemetryOptions: {
+        metrics: {
+          prometheus: { bindAddress: metricsAddress, countersTotalSuffix: true, useSecondsForDurations: true, histogramBucketOverrides: HISTOGRAM_BUCKETS },
+        },
+      },
+    }),
   });
+  if (metricsAddress) log.info({ metricsAddress }, `metrics on http://${metricsAddress}/metrics`);
+}
+
+/** Records the end of every job run the workflows report (src/workflows/job-metrics.ts). */
+function jobMetricsSinks(metrics: SeedvaultMetrics): InjectedSinks<JobMetricsSinks> {
+  return {
+    jobMetrics: {
+      finished: {
+        fn: (info, outcome) => {
+          const job = jobOfWorkflow(info.workflowType);
+          // startTime is the chain's: a backfill continued as new counts from its first run.
+          if (job) metrics.jobFinished(job, outcome, (Date.now() - info.startTime.getTime()) / 1000, new Date());
+        },
+        callDuringReplay: false,
+      },
+    },
+  };
 }
 
 export interface RunningWorker {
@@ -41,7 +75,8 @@ export async function startWorker(config: SeedvaultConfig): Promise<RunningWorke
   if (!existsSync(WORKFLOW_BUNDLE_PATH)) {
     throw new ServiceError(`workflow bundle ${WORKFLOW_BUNDLE_PATH} is missing; run: npm run build`);
   }
-  installRuntimeLogger();
+  installRuntime(config.metrics.bind_address);
+  const metrics = new SeedvaultMetrics(Runtime.instance().metricMeter);
   let connection: NativeConnection;
   try {
     connection = await NativeConnection.connect({ address: config.temporal.address });
@@ -59,7 +94,8 @@ export async function startWorker(config: SeedvaultConfig): Promise<RunningWorke
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.task_queue,
     workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
-    activities: createActivities({ config, pool, storage: createStorage(config.storage), temporal }),
+    activities: createActivities({ config, pool, storage: createStorage(config.storage), temporal, metrics }),
+    sinks: jobMetricsSinks(metrics),
     shutdownGraceTime: '20s',
     maxConcurrentActivityTaskExecutions: config.temporal.max_concurrent_activities,
   });

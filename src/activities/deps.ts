@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import type { SeedvaultConfig } from '../config/schema.js';
+import type { SeedvaultMetrics } from '../metrics.js';
 import type { Storage } from '../storage/types.js';
 
 /** What every activity may use; built once per worker process. */
@@ -10,4 +11,6 @@ export interface ActivityDeps {
   storage: Storage;
   /** For activities that report progress back to their workflow by signal. */
   temporal: Client;
+  /** seedvault's Prometheus metrics (README: Metrics). */
+  metrics: SeedvaultMetrics;
 }

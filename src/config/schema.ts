@@ -166,6 +166,12 @@ export const configSchema = z.strictObject({
       refresh_interval_minutes: positiveInt.max(7 * 24 * 60).default(60),
     })
     .prefault({}),
+  /** Prometheus endpoint of the worker (`/metrics`): host:port, or empty for none. */
+  metrics: z
+    .strictObject({
+      bind_address: z.string().regex(/^([^\s:]+:\d{1,5})?$/, 'must be host:port (such as 0.0.0.0:9464) or empty').default(''),
+    })
+    .prefault({}),
 });
 
 export type SeedvaultConfig = z.infer<typeof configSchema>;

@@ -8,6 +8,8 @@ export interface ComponentHealth {
   component: string;
   status: HealthLevel;
   details: string;
+  /** How old the newest thing it judges is (snapshot.age, file_backups.<type>), for the age metrics. */
+  age_seconds?: number;
 }
 
 export const STALE_AFTER_HOURS = 48;
@@ -23,9 +25,12 @@ export function classifyFileBackup(type: string, newest: NewestBackup | null, no
   const component = `file_backups.${type}`;
   if (!newest) return { component, status: 'yellow', details: 'no backup yet' };
   if (newest.verifyProblem) return { component, status: 'red', details: `${newest.backup_id} failed verify: ${newest.verifyProblem}` };
-  const hours = (now.getTime() - Date.parse(newest.timestamp)) / 3_600_000;
+  const age_seconds = (now.getTime() - Date.parse(newest.timestamp)) / 1000;
+  const hours = age_seconds / 3600;
   const age = `${newest.backup_id}, ${hours.toFixed(1)} h old`;
-  return hours > STALE_AFTER_HOURS ? { component, status: 'yellow', details: `newest backup is older than ${STALE_AFTER_HOURS} h: ${age}` } : { component, status: 'green', details: age };
+  return hours > STALE_AFTER_HOURS
+    ? { component, status: 'yellow', details: `newest backup is older than ${STALE_AFTER_HOURS} h: ${age}`, age_seconds }
+    : { component, status: 'green', details: age, age_seconds };
 }
 
 /** The worst level among components (red > yellow > green). */

@@ -61,11 +61,12 @@ export function classifySnapshot(
   settings: Pick<QualitySettings, 'snapshot_warn_days' | 'snapshot_critical_days'>,
 ): ComponentHealth[] {
   if (!f.version || !f.createdAt) return [{ component: 'snapshot.age', status: 'red', details: 'no complete snapshot' }];
-  const days = (now.getTime() - Date.parse(f.createdAt)) / 86_400_000;
+  const age_seconds = (now.getTime() - Date.parse(f.createdAt)) / 1000;
+  const days = age_seconds / 86_400;
   const status: HealthLevel = days > settings.snapshot_critical_days ? 'red' : days > settings.snapshot_warn_days ? 'yellow' : 'green';
   const problems = f.verifyProblems ?? [];
   return [
-    { component: 'snapshot.age', status, details: `latest ${f.version}, ${days.toFixed(1)} days old` },
+    { component: 'snapshot.age', status, details: `latest ${f.version}, ${days.toFixed(1)} days old`, age_seconds },
     {
       component: 'snapshot.verify',
       status: problems.length > 0 ? 'red' : 'green',

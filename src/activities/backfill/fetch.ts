@@ -35,7 +35,7 @@ const MAX_RATE_LIMITED_IN_A_ROW = 5;
  * One batch of provider requests for a symbol: each request first spends a credit from
  * the shared budget, then its bars are validated and inserted idempotently.
  */
-export function fetchActivities({ config, pool }: ActivityDeps) {
+export function fetchActivities({ config, pool, metrics }: ActivityDeps) {
   const provider = config.backfill.provider;
   const settings: ProviderSettings = {
     baseUrl: provider.base_url,
@@ -49,15 +49,21 @@ export function fetchActivities({ config, pool }: ActivityDeps) {
   async function spendCredit(progress: BatchProgress): Promise<void> {
     for (;;) {
       const answer = await trySpendCredits(pool, budgetKey, quota);
-      if (answer.granted) return;
+      if (answer.granted) {
+        metrics.creditsSpent(1);
+        return;
+      }
       if (answer.retryAfterMs > MAX_IN_ACTIVITY_WAIT_MS) {
+        metrics.rateWaited(answer.window, answer.retryAfterMs / 1000);
         throw ApplicationFailure.create({
           type: 'rate_limited',
           message: `provider ${answer.window} credit budget spent; next window in ${Math.ceil(answer.retryAfterMs / 60_000)} min`,
           nextRetryDelay: answer.retryAfterMs,
         });
       }
-      await sleepHeartbeating(Math.min(answer.retryAfterMs + Math.floor(Math.random() * 200), HEARTBEAT_EVERY_MS), progress);
+      const waitMs = Math.min(answer.retryAfterMs + Math.floor(Math.random() * 200), HEARTBEAT_EVERY_MS);
+      metrics.rateWaited(answer.window, waitMs / 1000);
+      await sleepHeartbeating(waitMs, progress);
     }
   }
 
@@ -73,8 +79,11 @@ export function fetchActivities({ config, pool }: ActivityDeps) {
     for (let limited = 0; ; limited += 1) {
       await spendCredit(progress);
       try {
-        return await fetchTimeSeries(settings, { symbol, ...range });
+        const bars = await fetchTimeSeries(settings, { symbol, ...range });
+        metrics.providerRequest('ok');
+        return bars;
       } catch (err) {
+        metrics.providerRequest(err instanceof ProviderError ? err.failureClass : 'error');
         if (!(err instanceof ProviderError)) throw err;
         if (err.failureClass === 'market_closed') return [];
         if (err.failureClass === 'rate_limited' && limited < MAX_RATE_LIMITED_IN_A_ROW) {
@@ -117,7 +126,9 @@ export function fetchActivities({ config, pool }: ActivityDeps) {
             log.warn({ symbol: input.symbol, datetime: r.datetime, problem }, 'invalid bar from the provider skipped');
           } else valid.push(bar);
         }
-        progress.inserted += await insertBars(pool, input.symbol, valid);
+        const inserted = await insertBars(pool, input.symbol, valid);
+        progress.inserted += inserted;
+        metrics.barsInsertedBy(inserted);
         context.heartbeat({ ...progress, next: progress.next + 1 });
       }
       const { next: _next, ...result } = progress;

@@ -49,7 +49,7 @@ export function runStaging(table: string): Staging {
  * table, validate it there. The live table is not touched. A source that fails a check
  * raises a non-retryable IntegrityError, so the workflow moves on to the next source at once.
  */
-export function stageActivities({ config, pool, storage, temporal }: ActivityDeps) {
+export function stageActivities({ config, pool, storage, temporal, metrics }: ActivityDeps) {
   return {
     async stageTable(input: StageTableInput): Promise<StagedTable> {
       const source = config.sources[input.key];
@@ -78,6 +78,7 @@ export function stageActivities({ config, pool, storage, temporal }: ActivityDep
           step.step = 'build indexes';
           if (twin) await completeTwin(client, layout.sql, staging.sql, staging.suffix);
           progress.finish(source.table, facts.rows);
+          metrics.tableRestored(source.table, facts.rows, file.entry?.size_bytes ?? 0);
           return { table: source.table, staging: staging.sql, twin, rows: facts.rows, location: file.location, version: file.version, dateRange: facts.dateRange };
         });
       } catch (err) {

@@ -93,7 +93,7 @@ async function exportOneTable(job: TableJob): Promise<ManifestTable> {
  * disk and memory stays flat. A retry starts over from a new database snapshot, so the
  * tables of a version always come from one point in time.
  */
-export function exportActivities({ config, pool, storage, temporal }: ActivityDeps) {
+export function exportActivities({ config, pool, storage, temporal, metrics }: ActivityDeps) {
   return {
     async exportTables(input: ExportTablesInput): Promise<ExportTablesResult> {
       const ctx = Context.current();
@@ -122,6 +122,7 @@ export function exportActivities({ config, pool, storage, temporal }: ActivityDe
             const table = await exportOneTable({ client, source, version: input.version, format: config.backup.format, compression: config.backup.compression, storage, progress, abort });
             await client.query('rollback');
             healthy = true;
+            metrics.tableExported(source.table, table.rows, table.size_bytes);
             return [source.table, table] as const;
           } finally {
             // A connection interrupted mid-COPY is in no state to reuse: discard it.
