@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CLI } from '../bench/support.js';
+import { pickPort } from '../src/stack/ports.js';
 import { createStorage } from '../src/storage/index.js';
 import { desiredSchedules } from '../src/temporal/schedules.js';
 import { readCompose, serviceCommand, serviceEnv, startOrder, type ComposeService } from './support/compose.js';
@@ -40,7 +41,10 @@ describe('docker compose up, replayed against the test stack', () => {
       TEMPORAL_NAMESPACE: deployment.namespace,
       SEEDVAULT_SEED_INIT_FLAGS: '--allow-empty', // a first deployment: no snapshot anywhere yet
     };
+    // The worker's metrics endpoint on a free loopback port instead of the container's 0.0.0.0:9464.
+    const metricsPort = await pickPort();
     const hosts: [string, string][] = [
+      ['0.0.0.0:9464', `127.0.0.1:${metricsPort}`],
       ['postgres:5432', stack.host],
       ['temporal:7233', process.env.TEMPORAL_ADDRESS!],
       ['http://minio:9000', process.env.S3_ENDPOINT!],
@@ -80,6 +84,11 @@ describe('docker compose up, replayed against the test stack', () => {
         const worker = startProcess(argv, { env });
         workers.push(worker);
         await worker.waitForLine(/"msg":"worker started"/);
+        if (name === 'worker') {
+          const scrape = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+          assert.equal(scrape.status, 200, 'compose turns the worker\'s metrics endpoint on');
+          assert.match(await scrape.text(), /^# TYPE temporal_\w+ /m);
+        }
       }
     }
     assert.deepEqual(order.filter((n) => services[n]!.build === '.'), ['setup', 'worker', 'seeder']);
