@@ -64,6 +64,8 @@ describe('docker compose up, replayed against the test stack', () => {
       temporal: async () => {},
       'temporal-namespace': (service) => registerNamespace(serviceEnv(service, vars).NAMESPACE!),
       'temporal-ui': async () => {},
+      prometheus: async () => {}, // its scrape target is checked with the dashboard in metrics.test
+      grafana: async () => {},
     };
     const { services } = readCompose();
     const order = startOrder(services);

@@ -26,7 +26,7 @@ const envExample = Object.fromEntries(
 
 test('compose defines the whole deployment', () => {
   assert.deepEqual(Object.keys(services).sort(), [
-    'minio', 'postgres', 'seeder', 'setup', 'temporal', 'temporal-namespace', 'temporal-schema', 'temporal-ui', 'worker',
+    'grafana', 'minio', 'postgres', 'prometheus', 'seeder', 'setup', 'temporal', 'temporal-namespace', 'temporal-schema', 'temporal-ui', 'worker',
   ]);
   assert.ok(services.temporal!.ports!.includes('127.0.0.1:7233:7233'));
   assert.ok(services.minio!.ports!.includes('127.0.0.1:9000:9000'));

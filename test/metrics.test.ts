@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import parsePrometheusTextFormat, { type MetricFamily, type Sample } from 'parse-prometheus-text-format';
 import { CLI } from '../bench/support.js';
@@ -11,6 +13,8 @@ import { loadDemoData } from '../src/db/demo-data.js';
 import { HEALTH_LEVEL_VALUE } from '../src/metrics.js';
 import type { HealthReport } from '../src/quality/health.js';
 import { connectClient } from '../src/temporal/connection.js';
+import { parse } from 'yaml';
+import { readCompose, serviceEnv } from './support/compose.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { startProcess, type Background } from './support/process.js';
 import { startProviderFake, type FakeProvider } from './support/provider-fake.js';
@@ -95,10 +99,13 @@ describe('worker metrics', () => {
   });
 
   let lastScrape = '';
+  /** Every sample name any scrape has shown (with _total, _bucket... as exported). */
+  const scraped = new Set<string>();
   const scrape = async (): Promise<MetricFamily[]> => {
     const response = await fetch(url);
     assert.equal(response.status, 200);
     lastScrape = await response.text();
+    for (const line of lastScrape.split('\n')) if (/^[a-z]/.test(line)) scraped.add(line.split(/[{ ]/)[0]!);
     return parsePrometheusTextFormat(lastScrape);
   };
   const runWorkflow = async <T>(type: string, input: object): Promise<{ result: Promise<T>; started: number }> => {
@@ -186,5 +193,31 @@ describe('worker metrics', () => {
     assert.ok(age !== undefined && age > 0 && age < 600, `snapshot age ${age}`);
     assert.equal(value(m, 'seedvault_snapshot_age_seconds'), age);
     assert.equal(value(m, 'seedvault_job_runs_total', { job: 'health', outcome: 'success' }), 1);
+  });
+
+  test('the Grafana dashboard queries only metrics the worker exports; Prometheus scrapes the compose worker', async () => {
+    const deploy = (path: string) => readFileSync(fileURLToPath(new URL(`../../deploy/${path}`, import.meta.url)), 'utf8');
+    const dashboard = JSON.parse(deploy('grafana/seedvault.json')) as { uid: string; panels: { title: string; targets: { expr: string }[] }[] };
+    const queried = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/\b(seedvault|temporal)_\w+/g) ?? [])));
+    assert.ok(queried.size >= 10, [...queried].join(' '));
+    // seedvault's metrics as declared (some only appear once their event happened), with the exporter's suffixes.
+    const declared = new Set(
+      [...readFileSync(fileURLToPath(new URL('../../src/metrics.ts', import.meta.url)), 'utf8').matchAll(/create(Counter|Histogram|Gauge)\('(\w+)'/g)].flatMap(
+        ([, kind, name]) => (kind === 'Counter' ? [`${name}_total`] : kind === 'Histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name!]),
+      ),
+    );
+    for (const name of queried) {
+      if (name.startsWith('seedvault_')) assert.ok(declared.has(name), `the dashboard queries ${name}, which the worker does not declare`);
+      else assert.ok(scraped.has(name), `the dashboard queries ${name}; the SDK exported: ${[...scraped].filter((n) => n.startsWith('temporal_')).join(' ')}`);
+    }
+    assert.ok([...queried].filter((n) => n.startsWith('seedvault_')).some((n) => scraped.has(n)), 'the runs above exported what the dashboard shows');
+
+    const prometheus = parse(deploy('prometheus/prometheus.yml')) as { scrape_configs: { static_configs: { targets: string[] }[] }[] };
+    const worker = readCompose().services.worker!;
+    const port = serviceEnv(worker).SEEDVAULT_METRICS_BIND_ADDRESS!.split(':')[1];
+    assert.deepEqual(prometheus.scrape_configs.flatMap((c) => c.static_configs.flatMap((t) => t.targets)), [`worker:${port}`]);
+    const datasource = parse(deploy('grafana/provisioning/datasources/prometheus.yml')) as { datasources: { uid: string; url: string }[] };
+    const uids = new Set(dashboard.panels.flatMap((p) => (p as unknown as { datasource: { uid: string } }).datasource.uid));
+    assert.deepEqual([...uids], [datasource.datasources[0]!.uid]);
   });
 });
