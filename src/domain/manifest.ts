@@ -2,6 +2,8 @@
  * The manifest is the contract between snapshot, verify and restore (seed 002 layout,
  * extended). Its presence in `v<version>/` means the version is complete.
  */
+import type { BarCoverage } from './coverage.js';
+
 export const MANIFEST_FILE = 'manifest.json';
 export const CHECKSUMS_FILE = 'checksums.sha256';
 export const LATEST_VERSION_KEY = 'LATEST_VERSION';
@@ -25,6 +27,8 @@ export interface ManifestTable {
   format: 'parquet' | 'csv.gz';
   compression: 'snappy' | 'gzip' | 'none';
   columns: ManifestColumn[];
+  /** The bars table only: completeness against the market calendars, from the same database snapshot. */
+  coverage?: BarCoverage;
 }
 
 export interface DatabaseSnapshotInfo {

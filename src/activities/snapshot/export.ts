@@ -2,8 +2,11 @@ import { PassThrough } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import type { SourceConfig } from '../../config/schema.js';
+import { calendarFor } from '../../config/calendars.js';
+import type { SeedvaultConfig, SourceConfig } from '../../config/schema.js';
+import { OHLCV_TABLE } from '../../db/ohlcv-bars.js';
 import { mapWithConcurrency } from '../../domain/concurrency.js';
+import { barCoverage, type BarCoverage } from '../../domain/coverage.js';
 import { dataFileName, type DatabaseSnapshotInfo, type ManifestTable } from '../../domain/manifest.js';
 import { versionPrefix } from '../../domain/version.js';
 import { InputError, IntegrityError } from '../../errors.js';
@@ -88,6 +91,20 @@ async function exportOneTable(job: TableJob): Promise<ManifestTable> {
 }
 
 /**
+ * The bars' completeness against each symbol's market calendar, read on the connection that
+ * holds the database snapshot, so it describes exactly the rows exported (one aggregate scan).
+ */
+async function readBarCoverage(client: pg.ClientBase, config: SeedvaultConfig): Promise<BarCoverage> {
+  const { rows } = await client.query<{ symbol: string; first: string; last: string; bars: string }>(
+    `select symbol, (extract(epoch from min(time)) * 1000)::bigint::text as first,
+            (extract(epoch from max(time)) * 1000)::bigint::text as last, count(*)::text as bars
+     from ${OHLCV_TABLE} group by symbol`,
+  );
+  const spans = rows.map((r) => ({ symbol: r.symbol, first: Number(r.first), last: Number(r.last), bars: Number(r.bars) }));
+  return barCoverage(spans, (symbol) => calendarFor(config, symbol));
+}
+
+/**
  * Streams every table of one snapshot straight into `v<version>/`, from one exported
  * database snapshot, with up to `backup.parallelism` tables at once. Nothing is staged on
  * disk and memory stays flat. A retry starts over from a new database snapshot, so the
@@ -129,7 +146,10 @@ export function exportActivities({ config, pool, storage, temporal, metrics }: A
             client.release(!healthy);
           }
         });
-        return { database: info, tables: Object.fromEntries(exported) };
+        const tables: Record<string, ManifestTable> = Object.fromEntries(exported);
+        const bars = tables[OHLCV_TABLE];
+        if (bars) bars.coverage = await readBarCoverage(coordinator, config);
+        return { database: info, tables };
       } catch (err) {
         // Bad input and bad data fail the same way on every retry: stop at once.
         if (err instanceof InputError || err instanceof IntegrityError) throw ApplicationFailure.nonRetryable(err.message, err.name);
