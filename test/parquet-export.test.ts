@@ -334,6 +334,13 @@ describe('exportTable to csv.gz', () => {
     assert.equal(records[1][header.indexOf('t')], '');
     assert.equal(records[3][header.indexOf('t')], null);
   });
+
+  it('writes at the gzip level asked for: the same CSV, smaller at 9 than at 1', async () => {
+    const fast = await exportToFile('ticks-1.csv.gz', { table: 'ticks', format: 'csv.gz', gzipLevel: 1 });
+    const small = await exportToFile('ticks-9.csv.gz', { table: 'ticks', format: 'csv.gz', gzipLevel: 9 });
+    assert.ok(gunzipSync(fast.file).equals(gunzipSync(small.file)));
+    assert.ok(small.file.length < fast.file.length, `level 9: ${small.file.length} bytes, level 1: ${fast.file.length}`);
+  });
 });
 
 describe('exportTable errors', () => {

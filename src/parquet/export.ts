@@ -49,6 +49,8 @@ export interface ExportOptions {
   format: ExportFormat;
   /** Parquet page compression; csv.gz is always gzip and ignores it. */
   compression: Compression;
+  /** csv.gz only: the gzip level (zlib's default when absent). */
+  gzipLevel?: number;
   /** Ended on success, destroyed on failure. */
   out: NodeJS.WritableStream;
   onProgress?: (rows: number) => void;
@@ -96,7 +98,7 @@ export async function exportTable(options: ExportOptions): Promise<ExportResult>
       const builder = new ArrowBatchBuilder(layout.label, layout.columns, options.batchRows ?? DEFAULT_BATCH_ROWS, MAX_BATCH_BYTES);
       await pipeline(new ParquetStream(decode(builder), builder.schema, options.compression), digest, options.out, { signal });
     } else {
-      await pipeline(decode(new CsvRowWriter(layout.label, layout.columns)), createGzip(), digest, options.out, { signal });
+      await pipeline(decode(new CsvRowWriter(layout.label, layout.columns)), createGzip({ level: options.gzipLevel }), digest, options.out, { signal });
     }
   } catch (error) {
     await stopCopy(client, copy);

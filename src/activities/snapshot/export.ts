@@ -34,6 +34,7 @@ interface TableJob {
   version: string;
   format: 'parquet' | 'csv.gz';
   compression: 'snappy' | 'gzip' | 'none';
+  gzipLevel: number | undefined;
   storage: Storage;
   progress: ProgressReporter;
   abort: AbortController;
@@ -65,6 +66,7 @@ async function exportOneTable(job: TableJob): Promise<ManifestTable> {
     dateColumn: source.date_column,
     format,
     compression,
+    gzipLevel: job.gzipLevel,
     out: body,
     signal: abort.signal,
     onProgress: (rows) => job.progress.update(source.table, rows),
@@ -136,7 +138,7 @@ export function exportActivities({ config, pool, storage, temporal, metrics }: A
           let healthy = false;
           try {
             await joinDatabaseSnapshot(client, snapshotId);
-            const table = await exportOneTable({ client, source, version: input.version, format: config.backup.format, compression: config.backup.compression, storage, progress, abort });
+            const table = await exportOneTable({ client, source, version: input.version, format: config.backup.format, compression: config.backup.compression, gzipLevel: config.backup.compression_level ?? undefined, storage, progress, abort });
             await client.query('rollback');
             healthy = true;
             metrics.tableExported(source.table, table.rows, table.size_bytes);
