@@ -31,20 +31,8 @@ const { readySignalRow } = proxyActivities<Activities>({ ...activityOptions, sum
  * code that changes a row knows whom to signal.
  */
 export async function waitForSignal(input: WaitForSignalInput): Promise<WaitForSignalResult> {
-  upsertSearchAttributes([{ key: SeedvaultJob, value: 'signal-wait' }]);
-  let changed = false;
-  setHandler(readySignalChanged, () => {
-    changed = true;
-  });
-  const deadline = Date.now() + input.timeoutMs;
-  for (;;) {
-    changed = false;
-    const signal = await findReadySignalRow(input.type);
-    if (signal) return { signal, timedOut: false };
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) return { signal: null, timedOut: true };
-    await condition(() => changed, Math.min(remaining, RECHECK_MS));
-  }
+  const result = await pollUntil(input.timeoutMs, () => findReadySignalRow(input.type), (signal) => (signal ? 'done' : RECHECK_MS));
+  return result.timedOut ? { signal: null, timedOut: true } : result;
 }
 
 export interface WaitForSignalIdInput {
@@ -60,20 +48,35 @@ export interface WaitForSignalIdInput {
  * wakes when the signal's `expires_at` passes.
  */
 export async function waitForSignalId(input: WaitForSignalIdInput): Promise<WaitForSignalResult> {
+  return pollUntil(input.timeoutMs, () => readySignalRow(input.signalId), (signal) => {
+    if (!signal || !OPEN_SIGNAL_STATUSES.includes(signal.status)) return 'done';
+    // A second past expires_at the activity finds it expired (at least a second, should the clocks disagree).
+    return Math.min(RECHECK_MS, Math.max(1000, Date.parse(signal.expires_at) - Date.now() + 1000));
+  });
+}
+
+/**
+ * Looks, and until `next` says done, sleeps until `readySignalChanged`, the delay `next`
+ * gives, or the timeout, then looks again. On timeout the result holds the last look.
+ */
+async function pollUntil(
+  timeoutMs: number,
+  look: () => Promise<ReadySignal | null>,
+  next: (signal: ReadySignal | null) => 'done' | number,
+): Promise<WaitForSignalResult> {
   upsertSearchAttributes([{ key: SeedvaultJob, value: 'signal-wait' }]);
   let changed = false;
   setHandler(readySignalChanged, () => {
     changed = true;
   });
-  const deadline = Date.now() + input.timeoutMs;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     changed = false;
-    const signal = await readySignalRow(input.signalId);
-    if (!signal || !OPEN_SIGNAL_STATUSES.includes(signal.status)) return { signal, timedOut: false };
+    const signal = await look();
+    const wait = next(signal);
+    if (wait === 'done') return { signal, timedOut: false };
     const remaining = deadline - Date.now();
     if (remaining <= 0) return { signal, timedOut: true };
-    // A second past expires_at the activity finds it expired (at least a second, should the clocks disagree).
-    const untilExpired = Math.max(1000, Date.parse(signal.expires_at) - Date.now() + 1000);
-    await condition(() => changed, Math.min(remaining, RECHECK_MS, untilExpired));
+    await condition(() => changed, Math.min(remaining, wait));
   }
 }
