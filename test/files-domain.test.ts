@@ -146,6 +146,7 @@ describe('health', () => {
     const gone = classifyFileBackup('models', { backup_id: 'models_20260130_020000', timestamp: '2026-01-30T02:00:00Z', verifyProblem: null }, now, nothing);
     assert.equal(gone.status, 'yellow', 'a fresh older backup does not hide that the files are gone');
     assert.match(gone.details, /; newest backup models_20260130_020000$/);
+    assert.equal(gone.age_seconds, 46 * 3600, 'the age metric still sees the newest backup');
     assert.equal(classifyFileBackup('models', { backup_id: 'models_20260130_020000', timestamp: '2026-01-30T02:00:00Z', verifyProblem: 'sha256 mismatch' }, now, nothing).status, 'red');
   });
 });

@@ -31,12 +31,10 @@ export interface NothingFound {
 export function classifyFileBackup(type: string, newest: NewestBackup | null, now: Date, nothing: NothingFound | null = null): ComponentHealth {
   const component = `file_backups.${type}`;
   if (newest?.verifyProblem) return { component, status: 'red', details: `${newest.backup_id} failed verify: ${newest.verifyProblem}` };
-  const age_seconds = newest ? (now.getTime() - Date.parse(newest.timestamp)) / 1000 : undefined;
-  if (nothing) {
-    const details = `nothing to back up at ${nothing.at}: ${nothing.reason}`;
-    return newest ? { component, status: 'yellow', details: `${details}; newest backup ${newest.backup_id}`, age_seconds } : { component, status: 'yellow', details };
-  }
-  if (!newest || age_seconds === undefined) return { component, status: 'yellow', details: 'no backup yet' };
+  const nothingDetails = nothing && `nothing to back up at ${nothing.at}: ${nothing.reason}`;
+  if (!newest) return { component, status: 'yellow', details: nothingDetails ?? 'no backup yet' };
+  const age_seconds = (now.getTime() - Date.parse(newest.timestamp)) / 1000;
+  if (nothingDetails) return { component, status: 'yellow', details: `${nothingDetails}; newest backup ${newest.backup_id}`, age_seconds };
   const hours = age_seconds / 3600;
   const age = `${newest.backup_id}, ${hours.toFixed(1)} h old`;
   return hours > STALE_AFTER_HOURS
