@@ -85,6 +85,8 @@ describe('config', () => {
       ['  calendars: {}', '  calendars: {x: {zone: Mars/Base, first_bar: "09:00", last_bar: "10:00", weekdays: [1]}}', /backfill\.calendars\.x\.zone: must be an IANA time zone/],
       ['  calendars: {}', '  calendars: {x: {zone: UTC, first_bar: "09:00", last_bar: "10:02", weekdays: [1]}}', /backfill\.calendars\.x\.last_bar: .*5-minute grid/],
       ['  calendars: {}', '  calendars: {x: {zone: UTC, first_bar: "09:00", last_bar: "10:00", weekdays: [1], holidays: XX}}', /backfill\.calendars\.x\.holidays: must be a country code/],
+      ['run_at: "02:00"', 'run_at: "2am"', /file_backups\.run_at: must be HH:MM \(UTC\)/],
+      ['weekly_retention_days: 90', 'weekly_retention_days: 30', /file_backups\.types\.portfolio\.weekly_retention_days: must be longer than retention_days/],
       ['  calendars: {}', '  calendars: {fx-24x5: {zone: UTC, first_bar: "09:00", last_bar: "10:00", weekdays: [1]}}', /backfill\.calendars\.fx-24x5: "fx-24x5" is a built-in calendar/],
     ];
     for (const [from, to, expected] of cases) {

@@ -4,8 +4,9 @@ import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
 import { classifyFileBackup, worstLevel } from '../src/domain/file-backup-health.js';
 import { backupIdCandidate, backupIdFor, backupIdProblem, parseBackupId } from '../src/domain/file-backup-id.js';
 import { parsePointInTime, pickAtPointInTime, planFileCleanup, type BackupRef } from '../src/domain/file-backup-selection.js';
+import { isoWeek } from '../src/domain/retention.js';
 import { entryPathProblem, linkTargetProblem } from '../src/files/entry-paths.js';
-import { fileBackupScheduleId, fileBackupSchedules } from '../src/temporal/file-backup-schedules.js';
+import { fileBackupOffsetMinutes, fileBackupScheduleId, fileBackupSchedules } from '../src/temporal/file-backup-schedules.js';
 import { desiredSchedules } from '../src/temporal/schedules.js';
 
 const ref = (backup_id: string, timestamp: string, complete = true): BackupRef => ({ backup_id, backup_type: parseBackupId(backup_id).type, timestamp, complete });
@@ -70,7 +71,7 @@ describe('cleanup plan', () => {
         ref('adhoc_20200101_000000', '2020-01-01T00:00:00Z'),
         ref('adhoc_20190101_000000', '2019-01-01T00:00:00Z'),
       ],
-      { portfolio: 7, config: 30, experiments: 1 },
+      { portfolio: { days: 7 }, config: { days: 30 }, experiments: { days: 1 } },
       now,
     );
     assert.deepEqual(plan.delete.map((d) => d.backup_id).sort(), ['config_20241201_000000', 'experiments_20200101_000000', 'portfolio_20260101_000000', 'portfolio_20260120_000000']);
@@ -78,6 +79,47 @@ describe('cleanup plan', () => {
     assert.equal(kept.config_20250101_000000, 'newest of its type', 'an incomplete newer backup does not replace the newest complete one');
     assert.equal(kept.config_20260131_120000, 'incomplete, within 30 days');
     assert.equal(kept.adhoc_20190101_000000, 'type not configured');
+  });
+
+  test('ISO weeks in UTC: Monday starts a week, week 1 holds the first Thursday', () => {
+    assert.equal(isoWeek(new Date('2026-01-05T00:00:00Z')), '2026-W02', 'a Monday');
+    assert.equal(isoWeek(new Date('2026-01-04T23:59:59Z')), '2026-W01', 'the Sunday before');
+    assert.equal(isoWeek(new Date('2025-12-29T00:00:00Z')), '2026-W01', 'late December can be week 1 of the next year');
+    assert.equal(isoWeek(new Date('2021-01-03T12:00:00Z')), '2020-W53', 'early January can be the last week of the previous year');
+    assert.equal(isoWeek(new Date('2026-01-05T01:00:00+02:00')), '2026-W01', 'UTC decides, not the writer\'s zone');
+  });
+
+  test('weekly tier: past retention_days the newest backup of each ISO week stays until weekly_retention_days', () => {
+    // Daily backups at 02:00 from 2025-10-01 to 2026-01-31: four months.
+    const daily: BackupRef[] = [];
+    for (let t = Date.parse('2025-10-01T02:00:00Z'); t <= Date.parse('2026-01-31T02:00:00Z'); t += 86_400_000) {
+      const at = new Date(t);
+      daily.push(ref(backupIdFor('portfolio', at), at.toISOString()));
+    }
+    const incompleteSunday = ref('portfolio_20251221_030000', '2025-12-21T03:00:00Z', false);
+    const plan = planFileCleanup([...daily, incompleteSunday], { portfolio: { days: 30, weeklyDays: 90 } }, now);
+    const keep = new Map(plan.keep.map((k) => [k.backup_id, k]));
+    const weekly = plan.keep.filter((k) => k.tier === 'weekly');
+    const dayMs = 86_400_000;
+    for (const k of weekly) {
+      const at = Date.parse(parseBackupId(k.backup_id).at);
+      assert.equal(new Date(at).getUTCDay(), 0, `${k.backup_id}: the newest of a full week is its Sunday`);
+      assert.ok(now.getTime() - at > 30 * dayMs && now.getTime() - at <= 90 * dayMs, k.backup_id);
+      assert.equal(k.reason, `newest of ${isoWeek(new Date(at))}, within 90 days`);
+    }
+    // Sundays older than 30 and at most 90 days: 2025-11-09 .. 2025-12-28.
+    assert.deepEqual(weekly.map((k) => k.backup_id.slice(10, 18)).sort(), ['20251109', '20251116', '20251123', '20251130', '20251207', '20251214', '20251221', '20251228']);
+    assert.equal(plan.keep.filter((k) => k.tier === 'daily').length, 29, 'the other backups of the last 30 days (2026-01-02 .. 01-30)');
+    assert.equal(keep.get('portfolio_20260131_020000')?.tier, 'newest');
+    const deleted = Object.fromEntries(plan.delete.map((d) => [d.backup_id, d.reason]));
+    assert.equal(deleted.portfolio_20251227_020000, 'older than 30 days, not the newest of 2025-W52');
+    assert.equal(deleted.portfolio_20251102_020000, 'newest of 2025-W44, older than 90 days');
+    assert.equal(deleted.portfolio_20251221_030000, 'incomplete, older than 30 days', 'an incomplete backup is never a weekly one');
+    assert.equal(keep.get('portfolio_20251221_020000')?.tier, 'weekly', 'the incomplete one does not take its week');
+    assert.equal(plan.keep.length + plan.delete.length, daily.length + 1);
+
+    const without = planFileCleanup(daily, { portfolio: { days: 30 } }, now);
+    assert.equal(without.keep.length, 30, 'without the tier only the daily window stays');
   });
 });
 
@@ -94,6 +136,18 @@ describe('health', () => {
     assert.equal(worstLevel([fresh, stale]), 'yellow');
     assert.equal(worstLevel([fresh, stale, broken]), 'red');
     assert.equal(worstLevel([fresh]), 'green');
+  });
+
+  test('a latest run that found nothing to back up is yellow, with why; a failed verify stays red', () => {
+    const nothing = { at: '2026-01-31T02:00:00.000Z', reason: "its sources match no file on the worker's host (relative to /srv): ./models" };
+    const never = classifyFileBackup('models', null, now, nothing);
+    assert.equal(never.status, 'yellow');
+    assert.equal(never.details, `nothing to back up at 2026-01-31T02:00:00.000Z: ${nothing.reason}`);
+    const gone = classifyFileBackup('models', { backup_id: 'models_20260130_020000', timestamp: '2026-01-30T02:00:00Z', verifyProblem: null }, now, nothing);
+    assert.equal(gone.status, 'yellow', 'a fresh older backup does not hide that the files are gone');
+    assert.match(gone.details, /; newest backup models_20260130_020000$/);
+    assert.equal(gone.age_seconds, 46 * 3600, 'the age metric still sees the newest backup');
+    assert.equal(classifyFileBackup('models', { backup_id: 'models_20260130_020000', timestamp: '2026-01-30T02:00:00Z', verifyProblem: 'sha256 mismatch' }, now, nothing).status, 'red');
   });
 });
 
@@ -117,8 +171,30 @@ describe('file backup schedules', () => {
     assert.deepEqual(schedules.map((s) => s.scheduleId), enabled.map(fileBackupScheduleId));
     assert.equal(fileBackupScheduleId('trading_history'), 'file-backup-trading-history');
     const first = schedules[0]!;
-    assert.deepEqual(first.spec.intervals, [{ every: `${config.file_backups.types[enabled[0]!]!.interval_hours}h` }]);
+    assert.deepEqual(first.spec.intervals, [{ every: `${config.file_backups.types[enabled[0]!]!.interval_hours}h`, offset: '120m' }], 'daily at run_at, 02:00');
     assert.deepEqual(first.action.type === 'startWorkflow' && first.action.args, [{ types: [enabled[0]], trigger: 'schedule', cleanup: true }]);
     assert.ok(desiredSchedules(config).some((s) => s.scheduleId === first.scheduleId), 'schedule apply includes them');
+    const off = { ...config, file_backups: { ...config.file_backups, enabled: false } };
+    assert.deepEqual(fileBackupSchedules(off), [], 'file_backups.enabled: false turns every one off');
+    assert.ok(!desiredSchedules(off).some((s) => s.scheduleId.startsWith('file-backup-')));
+  });
+
+  test('the shipped config follows seed 003: portfolio, trading history, config and models on, experiments off, 02:00, 30/90 days', () => {
+    const { file_backups } = loadConfig(DEFAULT_CONFIG_PATH, {});
+    const enabled = Object.entries(file_backups.types).filter(([, t]) => t.enabled).map(([type]) => type);
+    assert.deepEqual(enabled.sort(), ['config', 'models', 'portfolio', 'trading_history']);
+    assert.equal(file_backups.enabled, true);
+    assert.equal(file_backups.run_at, '02:00');
+    for (const type of enabled) assert.deepEqual([file_backups.types[type]!.retention_days, file_backups.types[type]!.weekly_retention_days], [30, 90], type);
+    assert.deepEqual(file_backups.types.models!.sources, ['./models']);
+    assert.equal(loadConfig(DEFAULT_CONFIG_PATH, { SEEDVAULT_FILE_BACKUPS: 'false' }).file_backups.enabled, false);
+  });
+
+  test('run_at sets the phase: other intervals keep it', () => {
+    assert.equal(fileBackupOffsetMinutes('02:00', 24), 120);
+    assert.equal(fileBackupOffsetMinutes('02:30', 6), 150);
+    assert.equal(fileBackupOffsetMinutes('23:45', 6), 345, '23:45 every 6 h: 05:45, 11:45, 17:45, 23:45');
+    assert.equal(fileBackupOffsetMinutes('02:00', 1), 0);
+    assert.equal(fileBackupOffsetMinutes('02:00', 48), 120);
   });
 });

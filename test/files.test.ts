@@ -4,16 +4,19 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
+import { CLI } from '../bench/support.js';
 import { main } from '../src/client/cli.js';
 import { runFileWorkflow } from '../src/client/files-run.js';
 import type { SeedvaultConfig } from '../src/config/schema.js';
 import { backupIdFor } from '../src/domain/file-backup-id.js';
 import { backupPrefix } from '../src/domain/file-backup-metadata.js';
 import type { CleanupPlan } from '../src/domain/file-backup-selection.js';
+import { isoWeek } from '../src/domain/retention.js';
 import { InputError, IntegrityError } from '../src/errors.js';
 import { claimBackupId, fileBackupStorage, listFileBackups, readMetadata } from '../src/files/catalog.js';
 import { createFileBackup } from '../src/files/create.js';
 import { fileBackupHealth } from '../src/files/health.js';
+import { readNothingToBackUp } from '../src/files/nothing-to-back-up.js';
 import type { RestoreResult } from '../src/files/restore.js';
 import { createStorage } from '../src/storage/index.js';
 import { PrefixedStorage } from '../src/storage/prefixed.js';
@@ -21,6 +24,7 @@ import type { Storage } from '../src/storage/types.js';
 import type { FileBackupInput, FileBackupResult } from '../src/workflows/file-backup.js';
 import type { FileRestoreInput } from '../src/workflows/file-restore.js';
 import { assertSameTree, craftBackup, ESCAPING_ARCHIVES, makeAwkwardTree, tempDir } from './support/file-backups.js';
+import { runProcess } from './support/process.js';
 import { createBucket, testConfig, uniqueName, withWorker } from './support/stack.js';
 
 type TypeSettings = SeedvaultConfig['file_backups']['types'][string];
@@ -72,6 +76,11 @@ describe('file backups on MinIO', () => {
   let ctx: Awaited<ReturnType<typeof setup>>;
   let tree: string;
   let bucket: string;
+  /** Seed 002's model folder, empty until a test puts models/ppo_v20/model.onnx in it. */
+  let models: string;
+  /** The CLI as a separate process against the test worker and bucket. */
+  const seedvault = (...args: string[]) =>
+    runProcess([process.execPath, CLI, ...args], { env: { ...process.env, S3_BUCKET: bucket, SEEDVAULT_TASK_QUEUE: ctx.config.temporal.task_queue, SEEDVAULT_NO_LOCAL_STACK: '1' } });
   before(async () => {
     bucket = uniqueName('files');
     await createBucket(bucket);
@@ -79,8 +88,15 @@ describe('file backups on MinIO', () => {
     await makeAwkwardTree(tree);
     const single = await tempDir('single');
     await writeFile(join(single, 'portfolio_state.json'), '{"cash": 1}');
+    models = await tempDir('models');
     ctx = await setup('files_minio', { S3_BUCKET: bucket }, {
-      types: { trading_history: typeWith([tree]), portfolio: typeWith([join(single, 'portfolio_state.json')]), config: typeWith([join(single, '*.json')], { enabled: false }) },
+      types: {
+        trading_history: typeWith([tree]),
+        portfolio: typeWith([join(single, 'portfolio_state.json')]),
+        config: typeWith([join(single, '*.json')], { enabled: false }),
+        models: typeWith([join(models, 'ppo_v20'), join(models, '*.onnx')]),
+        journal: typeWith([], { enabled: false, retention_days: 7, weekly_retention_days: 60 }),
+      },
     });
   });
   after(async () => ctx.worker.stop());
@@ -107,8 +123,9 @@ describe('file backups on MinIO', () => {
   });
 
   test('every enabled type, single files as .gz; a claim within the same second gets a suffix', async () => {
-    const { backups } = await backup(ctx.config, {});
+    const { backups, nothing_to_back_up } = await backup(ctx.config, {});
     assert.deepEqual(backups.map((b) => b.backup_type).sort(), ['portfolio', 'trading_history']);
+    assert.deepEqual(nothing_to_back_up.map((n) => n.type), ['models'], 'a type with no files yet does not stop the others');
     assert.equal(backups.find((b) => b.backup_type === 'portfolio')!.archive, 'portfolio_state.json.gz');
     const base = backupIdFor('portfolio', new Date('2031-05-05T05:05:05Z'));
     assert.equal(await claimBackupId(ctx.storage, base, 'run-a'), base);
@@ -167,6 +184,66 @@ describe('file backups on MinIO', () => {
     assert.deepEqual(plan.delete.map((d) => d.backup_id).filter((id) => [keepNewest, recent, old].includes(id)), [old]);
     const left = (await listFileBackups(ctx.storage)).map((b) => b.backup_id);
     assert.ok(left.includes(keepNewest) && left.includes(recent) && !left.includes(old), left.join(', '));
+  });
+
+  test('sources matching no file: the run completes with "nothing to back up", shown by list and health until a backup of the type', async () => {
+    const result = await backup(ctx.config, { types: ['models'] });
+    assert.deepEqual(result.backups, []);
+    assert.equal(result.nothing_to_back_up.length, 1);
+    assert.match(result.nothing_to_back_up[0]!.reason, new RegExp(`^its sources match no file on the worker's host \\(relative to .*\\): ${join(models, 'ppo_v20')}, ${join(models, '\\*\\.onnx')}$`));
+    assert.equal(result.cleanup, null, 'no backup, no cleanup');
+    const recorded = (await readNothingToBackUp(ctx.storage)).get('models');
+    assert.ok(recorded && Date.now() - Date.parse(recorded.at) < 120_000, JSON.stringify(recorded));
+    assert.match(recorded.workflow?.id ?? '', /^file-backup/);
+
+    const list = await seedvault('files', 'list', '--type', 'models');
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^models: nothing to back up at \S+, its sources match no file/m);
+    const listJson = JSON.parse((await seedvault('files', 'list', '--json')).stdout) as { nothing_to_back_up: { backup_type: string }[] };
+    assert.deepEqual(listJson.nothing_to_back_up.map((n) => n.backup_type), ['models']);
+    const healthOf = async () => (await fileBackupHealth(ctx.config, ctx.storage)).find((h) => h.component === 'file_backups.models')!;
+    const before = await healthOf();
+    assert.equal(before.status, 'yellow');
+    assert.match(before.details, /^nothing to back up at /);
+
+    await mkdir(join(models, 'ppo_v20'));
+    await writeFile(join(models, 'ppo_v20', 'model.onnx'), Buffer.alloc(4096, 7));
+    const { backups } = await backup(ctx.config, { types: ['models'] });
+    assert.equal(backups.length, 1);
+    assert.equal((await readMetadata(ctx.storage, backups[0]!.backup_id))!.files.some((f) => f.path.endsWith('model.onnx')), true);
+    assert.equal((await readNothingToBackUp(ctx.storage)).has('models'), false, 'a completed backup clears it');
+    assert.equal((await healthOf()).status, 'green');
+    await assert.rejects(backup(ctx.config, { types: ['models'], source: join(models, 'no-such-file') }), /does not exist/, 'a path named with --source must exist');
+  });
+
+  test('weekly tier: past retention_days the newest backup of each ISO week stays until weekly_retention_days; --dry-run names the tier', async () => {
+    const day = 86_400_000;
+    // A Sunday noon 15 to 21 days ago: past the 7 daily days; its Saturday is in the same ISO week.
+    const sunday = new Date(Date.now() - 15 * day);
+    sunday.setUTCDate(sunday.getUTCDate() - sunday.getUTCDay());
+    sunday.setUTCHours(12, 0, 0, 0);
+    const weeksAgo = (weeks: number, days = 0) => new Date(sunday.getTime() - (weeks * 7 + days) * day);
+    const newest = await backupTakenAt(ctx.storage, 'journal', new Date(Date.now() - day), 'newest');
+    const daily = await backupTakenAt(ctx.storage, 'journal', new Date(Date.now() - 3 * day), 'daily');
+    const weekly = await backupTakenAt(ctx.storage, 'journal', weeksAgo(0), 'sunday');
+    const sameWeek = await backupTakenAt(ctx.storage, 'journal', weeksAgo(0, 1), 'saturday');
+    const olderWeek = await backupTakenAt(ctx.storage, 'journal', weeksAgo(3), 'three weeks before');
+    const tooOld = await backupTakenAt(ctx.storage, 'journal', weeksAgo(7), 'past 60 days');
+
+    const dry = await seedvault('files', 'cleanup', '--dry-run');
+    assert.equal(dry.code, 0, dry.stderr);
+    const line = (id: string) => dry.stdout.split('\n').find((l) => l.includes(id));
+    assert.equal(line(newest), `kept ${newest} [newest] (newest of its type)`);
+    assert.equal(line(daily), `kept ${daily} [daily] (within 7 days)`);
+    assert.equal(line(weekly), `kept ${weekly} [weekly] (newest of ${isoWeek(weeksAgo(0))}, within 60 days)`);
+    assert.equal(line(olderWeek), `kept ${olderWeek} [weekly] (newest of ${isoWeek(weeksAgo(3))}, within 60 days)`);
+    assert.equal(line(sameWeek), `would delete ${sameWeek} (older than 7 days, not the newest of ${isoWeek(weeksAgo(0))})`);
+    assert.equal(line(tooOld), `would delete ${tooOld} (newest of ${isoWeek(weeksAgo(7))}, older than 60 days)`);
+    assert.ok(await readMetadata(ctx.storage, sameWeek), 'a dry run deletes nothing');
+
+    await runFileWorkflow<CleanupPlan>(ctx.config, 'fileBackupCleanup', 'file-backup-cleanup', { dryRun: false }, 'test', true);
+    const left = (await listFileBackups(ctx.storage, 'journal')).map((b) => b.backup_id);
+    assert.deepEqual(left, [newest, daily, weekly, olderWeek]);
   });
 
   test('health: fresh green, stale or missing yellow, tampered red', async () => {

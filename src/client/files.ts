@@ -7,6 +7,7 @@ import { parsePointInTime, type CleanupPlan } from '../domain/file-backup-select
 import { errorMessage, InputError, IntegrityError } from '../errors.js';
 import { assertBackupId, deleteFileBackup, fileBackupStorage, listFileBackups } from '../files/catalog.js';
 import { fileBackupHealth } from '../files/health.js';
+import { readNothingToBackUp } from '../files/nothing-to-back-up.js';
 import { loadKeyring } from '../files/key.js';
 import type { RestoreResult } from '../files/restore.js';
 import { verifyFileBackup } from '../files/verify.js';
@@ -33,7 +34,7 @@ const say = (json: boolean | undefined, line: string) => {
 
 function printPlan(plan: CleanupPlan, dryRun: boolean): void {
   for (const d of plan.delete) process.stdout.write(`${dryRun ? 'would delete' : 'deleted'} ${d.backup_id} (${d.reason})\n`);
-  for (const k of plan.keep) process.stdout.write(`kept ${k.backup_id} (${k.reason})\n`);
+  for (const k of plan.keep) process.stdout.write(`kept ${k.backup_id}${k.tier ? ` [${k.tier}]` : ''} (${k.reason})\n`);
   if (plan.delete.length === 0) process.stdout.write('nothing to clean up\n');
 }
 
@@ -59,6 +60,7 @@ export function filesCommand(): Command {
       const result = await runFileWorkflow<FileBackupResult>(config, 'fileBackup', 'file-backup', input, `file backup of ${types?.join(', ') ?? 'every enabled type'}`, Boolean(opts.json));
       if (opts.json) return printJson(result);
       for (const b of result.backups) say(false, `${b.backup_id}  ${b.archive}  ${formatBytes(b.size_bytes)}  ${b.entries} entries${b.encrypted ? '  encrypted' : ''}`);
+      for (const n of result.nothing_to_back_up) say(false, `${n.type}: nothing to back up, ${n.reason}`);
     });
 
   files
@@ -71,7 +73,11 @@ export function filesCommand(): Command {
       const config = await commandConfig(command);
       const storage = fileBackupStorage(config);
       const backups = await listFileBackups(storage, type);
-      if (opts.json) return printJson({ location: storage.location, backups: backups.map(({ metadata, ...b }) => ({ ...b, ...(metadata ?? {}), files: metadata?.files.length ?? null })) });
+      const nothing = [...(await readNothingToBackUp(storage)).values()].filter((n) => !type || n.backup_type === type);
+      if (opts.json) {
+        return printJson({ location: storage.location, backups: backups.map(({ metadata, ...b }) => ({ ...b, ...(metadata ?? {}), files: metadata?.files.length ?? null })), nothing_to_back_up: nothing });
+      }
+      for (const n of nothing) say(false, `${n.backup_type}: nothing to back up at ${n.at}, ${n.reason}`);
       if (backups.length === 0) return say(false, `no file backups in ${storage.location}`);
       printTable(
         backups.map((b) => ({
@@ -145,8 +151,8 @@ export function filesCommand(): Command {
 
   files
     .command('cleanup')
-    .description("delete backups older than their type's retention_days (never a type's newest), as a Temporal workflow")
-    .option('--dry-run', 'list what would be deleted, delete nothing')
+    .description("delete backups older than their type's retention_days, past the weekly tier (never a type's newest), as a Temporal workflow")
+    .option('--dry-run', 'list what would be deleted and which tier keeps the rest, delete nothing')
     .option('--json', 'machine-readable output')
     .action(async (opts: { dryRun?: boolean; json?: boolean }, command: Command) => {
       const config = await commandConfig(command);
@@ -177,7 +183,7 @@ export function filesCommand(): Command {
       const config = await commandConfig(command);
       const items = await fileBackupHealth(config, fileBackupStorage(config));
       if (opts.json) printJson({ status: worstLevel(items), components: items });
-      else if (items.length === 0) say(false, 'no file backup types are enabled');
+      else if (items.length === 0) say(false, config.file_backups.enabled ? 'no file backup types are enabled' : 'file backups are off (file_backups.enabled: false)');
       else printTable(items.map((i) => ({ component: i.component, status: i.status, details: i.details })));
       if (worstLevel(items) === 'red') throw new IntegrityError(`file backups are red: ${items.filter((i) => i.status === 'red').map((i) => i.component).join(', ')}`);
     });

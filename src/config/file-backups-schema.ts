@@ -12,9 +12,14 @@ const typeSchema = z.strictObject({
   sources: z.array(z.string().min(1)).default([]),
   enabled: booleanish.default(true),
   retention_days: positiveInt.default(30),
+  /** Weekly tier (seed 003: daily 30 days, weekly 90): past retention_days, the newest backup of each ISO week stays this long. */
+  weekly_retention_days: positiveInt.optional(),
   compress: booleanish.default(true),
   interval_hours: positiveInt.max(24 * 365).default(24),
   description: z.string().default(''),
+}).refine((t) => t.weekly_retention_days === undefined || t.weekly_retention_days > t.retention_days, {
+  message: 'must be longer than retention_days',
+  path: ['weekly_retention_days'],
 });
 
 const encryptionSchema = z
@@ -30,8 +35,15 @@ const encryptionSchema = z
   })
   .refine((e) => !e.enabled || Boolean(e.key_env) !== Boolean(e.key_file), 'when enabled, set exactly one of key_env and key_file');
 
+/** `HH:MM`, UTC. */
+const RUN_AT = /^([01]\d|2[0-3]):[0-5]\d$/;
+
 export const fileBackupsSchema = z
   .strictObject({
+    /** false: no file backup schedules at all (`setup` deletes existing ones); manual runs still work. */
+    enabled: booleanish.default(true),
+    /** UTC time the schedules fire (seed 003's cron: 02:00); other intervals keep this phase. */
+    run_at: z.string().regex(RUN_AT, 'must be HH:MM (UTC), such as "02:00"').default('02:00'),
     /** Prefix in the seeds' bucket or folder. */
     prefix: z.string().regex(/^([a-z0-9][a-z0-9._-]*\/)+$/, 'must be folder names ending in "/", such as "files/"').default('files/'),
     /** A separate local folder instead of the seeds' storage. */

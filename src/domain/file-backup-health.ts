@@ -1,6 +1,7 @@
 /**
  * Health of file backups per configured type: green when the newest backup is recent and
- * verifies, yellow when it is older than 48 h or there is none, red when it fails verify.
+ * verifies, yellow when it is older than 48 h or there is none or the latest run found
+ * nothing to back up, red when it fails verify.
  */
 export type HealthLevel = 'green' | 'yellow' | 'red';
 
@@ -21,11 +22,19 @@ export interface NewestBackup {
   verifyProblem: string | null;
 }
 
-export function classifyFileBackup(type: string, newest: NewestBackup | null, now: Date): ComponentHealth {
+/** The latest run of the type found nothing to back up (since its newest backup, if any). */
+export interface NothingFound {
+  at: string;
+  reason: string;
+}
+
+export function classifyFileBackup(type: string, newest: NewestBackup | null, now: Date, nothing: NothingFound | null = null): ComponentHealth {
   const component = `file_backups.${type}`;
-  if (!newest) return { component, status: 'yellow', details: 'no backup yet' };
-  if (newest.verifyProblem) return { component, status: 'red', details: `${newest.backup_id} failed verify: ${newest.verifyProblem}` };
+  if (newest?.verifyProblem) return { component, status: 'red', details: `${newest.backup_id} failed verify: ${newest.verifyProblem}` };
+  const nothingDetails = nothing && `nothing to back up at ${nothing.at}: ${nothing.reason}`;
+  if (!newest) return { component, status: 'yellow', details: nothingDetails ?? 'no backup yet' };
   const age_seconds = (now.getTime() - Date.parse(newest.timestamp)) / 1000;
+  if (nothingDetails) return { component, status: 'yellow', details: `${nothingDetails}; newest backup ${newest.backup_id}`, age_seconds };
   const hours = age_seconds / 3600;
   const age = `${newest.backup_id}, ${hours.toFixed(1)} h old`;
   return hours > STALE_AFTER_HOURS

@@ -1,3 +1,5 @@
+import { DAY_MS, isoWeek } from './retention.js';
+
 /**
  * Pure choices over the stored backups: point-in-time picks and the retention plan.
  * Times are compared as instants; the backup's own `timestamp` is authoritative.
@@ -24,28 +26,50 @@ export function pickAtPointInTime<T extends BackupRef>(backups: T[], at: Date, t
   return picked;
 }
 
+/** Which retention rule keeps a backup: its type's newest, the daily window, the weekly tier. */
+export type RetentionTier = 'newest' | 'daily' | 'weekly';
+
 export interface CleanupPlan {
-  keep: { backup_id: string; reason: string }[];
+  keep: { backup_id: string; reason: string; tier?: RetentionTier }[];
   delete: { backup_id: string; reason: string }[];
 }
 
+/** A type's retention: every backup for `days`, then the newest of each ISO week until `weeklyDays`. */
+export interface TypeRetention {
+  days: number;
+  weeklyDays?: number;
+}
+
 /**
- * Deletes backups older than their type's retention_days, but never the newest complete
- * backup of a type (an old backup beats none). Incomplete backups (a run that failed or is
- * still uploading) follow the same age rule. Types not configured are kept.
+ * Deletes backups older than their type's retention days, but never the newest complete
+ * backup of a type (an old backup beats none). With a weekly tier, a complete backup past
+ * the daily window stays while it is the newest of its ISO week (UTC) and younger than
+ * `weeklyDays`. Incomplete backups (a run that failed or is still uploading) follow the
+ * daily age rule only. Types not configured are kept.
  */
-export function planFileCleanup(backups: BackupRef[], retentionDays: Record<string, number>, now: Date): CleanupPlan {
+export function planFileCleanup(backups: BackupRef[], retention: Record<string, TypeRetention>, now: Date): CleanupPlan {
   const plan: CleanupPlan = { keep: [], delete: [] };
   const newestSeen = new Set<string>();
+  const weeksSeen = new Set<string>();
   for (const b of [...backups].sort(newestFirst)) {
-    const days = retentionDays[b.backup_type];
+    const rule = retention[b.backup_type];
     const state = b.complete ? '' : 'incomplete, ';
+    const week = isoWeek(new Date(b.timestamp));
+    const newestOfWeek = b.complete && !weeksSeen.has(`${b.backup_type} ${week}`);
+    if (b.complete) weeksSeen.add(`${b.backup_type} ${week}`);
+    const ageMs = now.getTime() - ms(b.timestamp);
     if (b.complete && !newestSeen.has(b.backup_type)) {
       newestSeen.add(b.backup_type);
-      plan.keep.push({ backup_id: b.backup_id, reason: 'newest of its type' });
-    } else if (days === undefined) plan.keep.push({ backup_id: b.backup_id, reason: `${state}type not configured` });
-    else if (now.getTime() - ms(b.timestamp) > days * 86_400_000) plan.delete.push({ backup_id: b.backup_id, reason: `${state}older than ${days} days` });
-    else plan.keep.push({ backup_id: b.backup_id, reason: `${state}within ${days} days` });
+      plan.keep.push({ backup_id: b.backup_id, reason: 'newest of its type', tier: 'newest' });
+    } else if (rule === undefined) plan.keep.push({ backup_id: b.backup_id, reason: `${state}type not configured` });
+    else if (ageMs <= rule.days * DAY_MS) plan.keep.push({ backup_id: b.backup_id, reason: `${state}within ${rule.days} days`, tier: 'daily' });
+    else if (rule.weeklyDays !== undefined && newestOfWeek && ageMs <= rule.weeklyDays * DAY_MS) {
+      plan.keep.push({ backup_id: b.backup_id, reason: `newest of ${week}, within ${rule.weeklyDays} days`, tier: 'weekly' });
+    } else if (rule.weeklyDays !== undefined && newestOfWeek) plan.delete.push({ backup_id: b.backup_id, reason: `newest of ${week}, older than ${rule.weeklyDays} days` });
+    else {
+      const weekly = rule.weeklyDays === undefined || !b.complete ? '' : `, not the newest of ${week}`;
+      plan.delete.push({ backup_id: b.backup_id, reason: `${state}older than ${rule.days} days${weekly}` });
+    }
   }
   return plan;
 }

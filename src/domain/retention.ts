@@ -28,7 +28,7 @@ export function retentionPolicy(backup: { retention_count: number; retention_day
   return { count: backup.retention_count, maxAgeDays: backup.retention_days ?? null, today: now.toISOString().slice(0, 10) };
 }
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 
 /**
  * Which versions to delete: keep the newest `count` complete versions (younger than
@@ -61,4 +61,13 @@ export function planPrune(versions: StoredVersion[], latest: string | null, poli
     } else plan.keep.push({ version: v.version, reason: 'incomplete, may still be uploading' });
   }
   return plan;
+}
+
+/** The ISO 8601 week of an instant in UTC, `2026-W03` (weeks start on Monday; week 1 holds the year's first Thursday). */
+export function isoWeek(at: Date): string {
+  const day = (at.getUTCDay() + 6) % 7;
+  const thursday = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() - day + 3));
+  const year = thursday.getUTCFullYear();
+  const week = Math.ceil(((thursday.getTime() - Date.UTC(year, 0, 1)) / DAY_MS + 1) / 7);
+  return `${year}-W${String(week).padStart(2, '0')}`;
 }

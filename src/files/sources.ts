@@ -31,13 +31,10 @@ function commonDirectory(paths: string[]): string {
   return common;
 }
 
-/**
- * Resolves a type's sources (files, directories, globs; relative to `cwd`) into one plan.
- * A missing plain path is an error (a typo should not back up nothing); a glob may match none.
- */
-export async function planSources(type: string, sources: string[], cwd: string): Promise<SourcePlan> {
-  if (sources.length === 0) throw new InputError(`file backup type "${type}" has no sources; set file_backups.types.${type}.sources or pass --source`);
+/** Each source resolved: existing paths, and the plain (non-glob) sources that do not exist. */
+async function resolveSources(sources: string[], cwd: string): Promise<{ found: Set<string>; missing: string[] }> {
   const found = new Set<string>();
+  const missing: string[] = [];
   for (const source of sources) {
     if (GLOB_CHARS.test(source)) {
       for (const match of await glob(source, { cwd, absolute: true, dot: true })) found.add(match);
@@ -46,11 +43,33 @@ export async function planSources(type: string, sources: string[], cwd: string):
     const path = isAbsolute(source) ? source : resolve(cwd, source);
     try {
       await stat(path);
+      found.add(path);
     } catch {
-      throw new InputError(`source ${source} of type "${type}" does not exist or cannot be read`);
+      missing.push(source);
     }
-    found.add(path);
   }
+  return { found, missing };
+}
+
+/**
+ * Why a type's configured sources give nothing to back up on this host (no plain path
+ * exists and no glob matches), or null when at least one matches. A type enabled by
+ * default whose files live elsewhere is then skipped and reported, not failed daily.
+ */
+export async function nothingToBackUp(sources: string[], cwd: string): Promise<string | null> {
+  if (sources.length === 0) return null;
+  const { found } = await resolveSources(sources, cwd);
+  return found.size === 0 ? `its sources match no file on the worker's host (relative to ${cwd}): ${sources.join(', ')}` : null;
+}
+
+/**
+ * Resolves a type's sources (files, directories, globs; relative to `cwd`) into one plan.
+ * A missing plain path is an error (a typo should not back up nothing); a glob may match none.
+ */
+export async function planSources(type: string, sources: string[], cwd: string): Promise<SourcePlan> {
+  if (sources.length === 0) throw new InputError(`file backup type "${type}" has no sources; set file_backups.types.${type}.sources or pass --source`);
+  const { found, missing } = await resolveSources(sources, cwd);
+  if (missing.length > 0) throw new InputError(`source ${missing[0]} of type "${type}" does not exist or cannot be read`);
   // A path inside another listed directory is already in the tree; adding it twice would duplicate entries.
   const paths = [...found].sort().filter((path, _, all) => !all.some((other) => path.startsWith(`${other}${sep}`)));
   const display = sources.join(', ');

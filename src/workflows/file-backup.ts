@@ -21,6 +21,8 @@ export interface FileBackupInput {
 
 export interface FileBackupResult {
   backups: FileBackupSummary[];
+  /** Types skipped because their configured sources match no file on the worker's host. */
+  nothing_to_back_up: { type: string; reason: string }[];
   cleanup: CleanupPlan | null;
 }
 
@@ -42,7 +44,8 @@ const long = proxyActivities<Activities>({
  * File and directory backups (seed 003): per type, claim `<type>_<YYYYMMDD_HHMMSS>`,
  * stream the archive and metadata.json to storage, read it back to verify. One failing
  * type does not stop the others; the run fails at the end naming every failed type, and
- * raises a `file_backup_failed` alert.
+ * raises a `file_backup_failed` alert. A type whose configured sources match no file at all
+ * is not a failure: it is recorded as "nothing to back up" (health shows it yellow).
  */
 export async function fileBackup(input: FileBackupInput = {}): Promise<FileBackupResult> {
   return alertingOnFailure(() => backUp(input), (error) => fileBackupFailedAlert(currentRun(), error, new Date().toISOString()));
@@ -54,8 +57,15 @@ async function backUp(input: FileBackupInput): Promise<FileBackupResult> {
   run.phase('planning');
   const jobs = await quick.fileBackupPlan({ types: input.types, source: input.source, description: input.description });
   const backups: FileBackupSummary[] = [];
+  const nothing: FileBackupResult['nothing_to_back_up'] = [];
   const failures: string[] = [];
   for (const job of jobs) {
+    if (job.nothingToBackUp !== null) {
+      await quick.recordNothingToBackUp({ type: job.type, at: new Date(Date.now()).toISOString(), reason: job.nothingToBackUp });
+      nothing.push({ type: job.type, reason: job.nothingToBackUp });
+      run.finished(`${job.type}: nothing to back up, ${job.nothingToBackUp}`);
+      continue;
+    }
     let id: string | null = null;
     try {
       run.phase(`backing up ${job.type}`);
@@ -85,5 +95,5 @@ async function backUp(input: FileBackupInput): Promise<FileBackupResult> {
     throw ApplicationFailure.nonRetryable(`file backup failed for ${failures.join('; ')}`, 'FileBackupFailed');
   }
   run.phase('completed', 'completed');
-  return { backups, cleanup };
+  return { backups, nothing_to_back_up: nothing, cleanup };
 }

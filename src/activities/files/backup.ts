@@ -3,10 +3,15 @@ import { backupIdFor } from '../../domain/file-backup-id.js';
 import { backupPrefix } from '../../domain/file-backup-metadata.js';
 import { claimBackupId, readMetadata } from '../../files/catalog.js';
 import { createFileBackup } from '../../files/create.js';
+import { clearNothingToBackUp, recordNothingToBackUp } from '../../files/nothing-to-back-up.js';
+import { nothingToBackUp } from '../../files/sources.js';
 import { verifyFileBackup, type VerifyResult } from '../../files/verify.js';
 import type { ActivityDeps } from '../deps.js';
 import { withHeartbeat } from '../heartbeat.js';
 import { fileBackupContext, fileBackupJobs, type FileBackupJob } from './settings.js';
+
+/** A job as planned on the worker's host: why it has nothing to back up, or null. */
+export type PlannedFileBackup = FileBackupJob & { nothingToBackUp: string | null };
 
 export interface FileBackupSummary {
   backup_id: string;
@@ -17,12 +22,27 @@ export interface FileBackupSummary {
   encrypted: boolean;
 }
 
+/** The workflow run this activity belongs to, as metadata records it. */
+function workflowRef(): { id: string; run_id: string } | null {
+  const execution = Context.current().info.workflowExecution;
+  return execution ? { id: execution.workflowId, run_id: execution.runId } : null;
+}
+
 export function fileBackupActivities(deps: ActivityDeps) {
   const { files, loadKey, loadKeys } = fileBackupContext(deps);
   const encrypt = deps.config.file_backups.encryption.enabled;
   return {
-    async fileBackupPlan(input: { types?: string[]; source?: string; description?: string }): Promise<FileBackupJob[]> {
-      return fileBackupJobs(deps.config, input);
+    async fileBackupPlan(input: { types?: string[]; source?: string; description?: string }): Promise<PlannedFileBackup[]> {
+      const cwd = process.cwd();
+      // A path named with --source must exist; configured sources may be absent on this host.
+      return Promise.all(
+        fileBackupJobs(deps.config, input).map(async (job) => ({ ...job, nothingToBackUp: input.source ? null : await nothingToBackUp(job.sources, cwd) })),
+      );
+    },
+
+    /** Records that a type had nothing to back up, for `files list` and the health check. */
+    async recordNothingToBackUp(input: { type: string; at: string; reason: string }): Promise<void> {
+      await recordNothingToBackUp(files, { backup_type: input.type, at: input.at, reason: input.reason, workflow: workflowRef() });
     },
 
     /** The id for a backup started at `at`; a retry of the same owner gets the same id back. */
@@ -31,7 +51,6 @@ export function fileBackupActivities(deps: ActivityDeps) {
     },
 
     async writeFileBackup(input: { id: string; job: FileBackupJob; timestamp: string }): Promise<FileBackupSummary> {
-      const execution = Context.current().info.workflowExecution;
       let stored = 0;
       const metadata = await withHeartbeat(
         () => ({ storedBytes: stored }),
@@ -46,12 +65,13 @@ export function fileBackupActivities(deps: ActivityDeps) {
               description: input.job.description,
               compress: input.job.compress,
               timestamp: input.timestamp,
-              workflow: execution ? { id: execution.workflowId, run_id: execution.runId } : null,
+              workflow: workflowRef(),
             },
             encrypt ? loadKey() : null,
             (bytes) => (stored = bytes),
           ),
       );
+      await clearNothingToBackUp(files, metadata.backup_type);
       return {
         backup_id: metadata.backup_id,
         backup_type: metadata.backup_type,
