@@ -60,7 +60,8 @@ async function backUp(input: FileBackupInput): Promise<FileBackupResult> {
   const nothing: FileBackupResult['nothing_to_back_up'] = [];
   const failures: string[] = [];
   for (const job of jobs) {
-    if (job.nothingToBackUp !== null) {
+    // Truthy, not `!== null`: a run started before this field existed replays its plan without it.
+    if (job.nothingToBackUp) {
       await quick.recordNothingToBackUp({ type: job.type, at: new Date(Date.now()).toISOString(), reason: job.nothingToBackUp });
       nothing.push({ type: job.type, reason: job.nothingToBackUp });
       run.finished(`${job.type}: nothing to back up, ${job.nothingToBackUp}`);
