@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
 import type { ManifestTable } from '../domain/manifest.js';
-import { comparedColumns, LIVE_DATABASE, mergeDiff, sampleLimitProblem, schemaChange, selectTables, type DiffColumn, type TableDiff } from '../domain/snapshot-diff.js';
+import { comparedColumns, LIVE_DATABASE, mergeDiff, sampleLimitProblem, schemaChange, selectTables, type DiffColumn, type DiffTally, type TableDiff } from '../domain/snapshot-diff.js';
 import { errorMessage, InputError } from '../errors.js';
 import { arrowRowComparison, ParquetRowCursor } from '../parquet/arrow-rows.js';
 import { exportTable } from '../parquet/export.js';
@@ -119,17 +119,22 @@ async function diffTable(options: DiffOptions, table: string, older: Side, newer
     } catch (err) {
       return { ...base, message: errorMessage(err) };
     }
-    const read = [...columns.key, ...columns.values];
-    const cursors = files.map((file) => new ParquetRowCursor(file.path, read));
-    try {
-      const tally = await mergeDiff(table, cursors[0]!, cursors[1]!, arrowRowComparison(columns.key.length), options.limit);
-      return { ...base, ...tally, status: 'compared', compared: read };
-    } finally {
-      await Promise.all(cursors.map((cursor) => cursor.close()));
-    }
+    const tally = await diffParquetFiles(table, files[0]!.path, files[1]!.path, columns, options.limit);
+    return { ...base, ...tally, status: 'compared', compared: [...columns.key, ...columns.values] };
   } finally {
     client.release();
     await Promise.all(files.map((file) => file.cleanup()));
+  }
+}
+
+/** Merge-joins two Parquet files of one table, both sorted by `columns.key`, comparing `columns.values`. */
+export async function diffParquetFiles(table: string, olderPath: string, newerPath: string, columns: { key: string[]; values: string[] }, limit: number): Promise<DiffTally> {
+  const read = [...columns.key, ...columns.values];
+  const [older, newer] = [new ParquetRowCursor(olderPath, read), new ParquetRowCursor(newerPath, read)];
+  try {
+    return await mergeDiff(table, older, newer, arrowRowComparison(columns.key.length), limit);
+  } finally {
+    await Promise.all([older.close(), newer.close()]);
   }
 }
 
