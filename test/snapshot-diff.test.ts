@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { CLI } from '../bench/support.js';
-import type { SnapshotDiff } from '../src/diff/snapshot-diff.js';
+import { diffParquetFiles, type SnapshotDiff } from '../src/diff/snapshot-diff.js';
 import { loadDemoData } from '../src/db/demo-data.js';
 import type { TableDiff } from '../src/domain/snapshot-diff.js';
 import { versionPrefix } from '../src/domain/version.js';
+import { exportTable } from '../src/parquet/export.js';
 import { createStorage } from '../src/storage/index.js';
 import { freshDatabase } from './support/db.js';
 import { execFileAsync, runSnapshot, versionsOf } from './support/snapshot.js';
@@ -166,6 +171,76 @@ describe('snapshot diff', () => {
     assert.match(run.stdout, new RegExp(`${OHLCV}\\s+compared\\s+[\\d,]+\\s+[\\d,]+\\s+2\\s+3\\s+4\\s+same`));
     assert.match(run.stdout, /~ symbol=\S+ time=.+: volume: \d+ -> \d+/);
     assert.doesNotMatch(run.stdout, /^\{/m, 'no JSON on stdout');
+  });
+
+  test('file diffs render every exported type as PostgreSQL prints it and order text keys by bytes', async () => {
+    const columns = ['d', 'n', 'f', 'b', 'j', 'u', 's', 'ok', 't', 'big'];
+    await ctx.sql.query(
+      `create table diff_types (name text, at timestamptz, d date, n numeric(10,3), f float8, b bytea, j jsonb, u uuid, s smallint, ok boolean, t timestamp, big bigint,
+                                primary key (name, at))`,
+    );
+    // Byte order: A < z < é < 日本 < 😀 (UTF-16 order would put 😀 before 日本).
+    await ctx.sql.query(
+      `insert into diff_types
+       select name, timestamptz '1969-12-31 23:59:59.999999+00' + k * interval '1 day', date '1900-01-01' + k, -12.345 * k, 1.5 / (k + 1), '\\x00ff'::bytea,
+              jsonb_build_object('k', k), md5(name)::uuid, -3 * k, k % 2 = 0, timestamp '1960-06-01 00:00:00.5' + k * interval '1 hour', -9000000000 * k
+       from (select name, k::int as k from unnest(array['😀', 'z', 'é', 'A', '日本']) with ordinality as r(name, k)) as r`,
+    );
+    const textOf = async () =>
+      new Map(
+        (await ctx.sql.query<Record<string, string | null>>(`select name, at::text, ${columns.map((c) => `${c}::text`).join(', ')} from diff_types`)).rows.map((r) => [
+          `${r.name}|${r.at}`,
+          r,
+        ]),
+      );
+    const dir = await mkdtemp(join(tmpdir(), 'seedvault-diff-types-'));
+    try {
+      const exportTo = async (name: string) => {
+        const path = join(dir, name);
+        await exportTable({ client: ctx.sql, table: 'diff_types', format: 'parquet', compression: 'snappy', out: createWriteStream(path) });
+        return path;
+      };
+      const older = await exportTo('older.parquet');
+      const before = await textOf();
+      await ctx.sql.query(
+        `update diff_types set d = d + 1, n = -n - 0.001, f = f * 3, b = '\\xdeadbeef', j = '{"x": [1, null]}', u = md5('x')::uuid, s = s - 1, ok = not ok,
+                t = t - interval '1 microsecond', big = big + 1
+         where name in ('é', '😀')`,
+      );
+      await ctx.sql.query(`update diff_types set n = null, b = null where name = 'A'`);
+      const newer = await exportTo('newer.parquet');
+      const after = await textOf();
+      const tally = await diffParquetFiles('diff_types', older, newer, { key: ['name', 'at'], values: columns }, 10);
+      assert.deepEqual([tally.added, tally.removed, tally.changed], [0, 0, 3]);
+      const expectedChanges = ['A', 'é', '😀'].map((name) => {
+        const key = [...before.keys()].find((k) => k.startsWith(`${name}|`))!;
+        const [was, now] = [before.get(key)!, after.get(key)!];
+        return {
+          key: { name, at: was.at },
+          columns: Object.fromEntries(columns.filter((c) => was[c] !== now[c]).map((c) => [c, [was[c], now[c]]])),
+        };
+      });
+      assert.deepEqual(tally.samples.changed, expectedChanges);
+      assert.deepEqual(Object.keys(tally.samples.changed[2]!.columns).sort(), [...columns].sort(), 'every column of the 😀 row changed');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('text keys sorted by a collation other than byte order fail loudly instead of giving a wrong diff', async () => {
+    await ctx.sql.query(`create table icu_keys (name text collate "en-x-icu" primary key, v integer)`);
+    await ctx.sql.query(`insert into icu_keys values ('a', 1), ('B', 2)`);
+    const dir = await mkdtemp(join(tmpdir(), 'seedvault-diff-icu-'));
+    try {
+      const path = join(dir, 'icu.parquet');
+      await exportTable({ client: ctx.sql, table: 'icu_keys', format: 'parquet', compression: 'snappy', out: createWriteStream(path) });
+      await assert.rejects(
+        diffParquetFiles('icu_keys', path, path, { key: ['name'], values: ['v'] }, 10),
+        /table icu_keys: the older rows are not in strictly increasing key order \(\{"name":"a"\} then \{"name":"B"\}\); .*collation/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('bad versions, unknown tables and bad limits are one-line errors before any run starts', async () => {
