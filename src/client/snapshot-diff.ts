@@ -56,13 +56,15 @@ export function snapshotDiffCommand(): Command {
 /** Every flag and argument checked, and both versions found, before a run starts. */
 async function checkedInput(config: SeedvaultConfig, older: string, newer: string, opts: DiffFlags): Promise<DiffInput> {
   if (older === LIVE_DATABASE) throw new InputError(`<older>: "${LIVE_DATABASE}" may only be the newer side`);
+  for (const [version, name] of [[older, '<older>'], [newer, '<newer>']] as const) {
+    if (version !== 'latest' && version !== LIVE_DATABASE) validateVersionFlag(version, name);
+  }
   const limit = Number(opts.limit);
   const problem = sampleLimitProblem(limit);
   if (problem) throw new InputError(`--limit: "${opts.limit.slice(0, 20)}": ${problem}`);
   const storage = createStorage(config.storage);
   const tablesOf = async (version: string, name: string): Promise<string[]> => {
     if (version === LIVE_DATABASE) return [];
-    if (version !== 'latest') validateVersionFlag(version, name);
     try {
       return Object.keys((await findManifest(storage, version)).manifest.tables);
     } catch (err) {

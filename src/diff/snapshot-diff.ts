@@ -89,30 +89,32 @@ async function diffTable(options: DiffOptions, table: string, older: Side, newer
   const csv = [older, newer].find((side) => side.entry && side.entry.format !== 'parquet');
   if (csv) return { ...emptyDiff(table, olderEntry, newer.entry), message: `${csv.label} holds ${table} as ${csv.entry!.format}; only Parquet snapshots are diffed row by row` };
 
-  const client = await options.pool.connect();
   const files: SourceFile[] = [];
   try {
-    // Snapshots do not record the key: the live table's is the one the export sorted by (a changed key shows as out-of-order rows).
+    // The connection is held only to read the key and to export the live side, not for the merge.
+    const client = await options.pool.connect();
     let keyColumns: string[];
+    let live: LiveExport | null = null;
     try {
-      keyColumns = (await describeTable(client, table, undefined, undefined)).keyColumns;
-    } catch (err) {
-      if (!(err instanceof InputError)) throw err;
-      return { ...emptyDiff(table, olderEntry, newer.entry), message: `cannot read the key of ${table} from the database: ${err.message}` };
+      // Snapshots do not record the key: the live table's is the one the export sorted by (a changed key shows as out-of-order rows).
+      try {
+        keyColumns = (await describeTable(client, table, undefined, undefined)).keyColumns;
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        return { ...emptyDiff(table, olderEntry, newer.entry), message: `cannot read the key of ${table} from the database: ${err.message}` };
+      }
+      if (!newer.entry) {
+        live = await exportLiveTable(client, table, olderEntry);
+        files.push(live.file);
+      }
+    } finally {
+      client.release();
     }
-    files.push(await fetchSourceFile({ kind: 'store', label: 'minio', version: older.label }, table, options.storage));
-    let newerColumns: DiffColumn[];
-    let newerRows: number;
-    if (newer.entry) {
-      files.push(await fetchSourceFile({ kind: 'store', label: 'minio', version: newer.label }, table, options.storage));
-      [newerColumns, newerRows] = [newer.entry.columns, newer.entry.rows];
-    } else {
-      const exported = await exportLiveTable(client, table, olderEntry);
-      files.push(exported.file);
-      if (exported.sha256 === olderEntry.sha256) return { ...emptyDiff(table, olderEntry, olderEntry), status: 'identical' };
-      [newerColumns, newerRows] = [exported.columns, exported.rows];
-    }
-    const base = { ...emptyDiff(table, olderEntry, null), newerRows, schema: schemaChange(olderEntry.columns, newerColumns) };
+    if (live && live.sha256 === olderEntry.sha256) return { ...emptyDiff(table, olderEntry, olderEntry), status: 'identical' };
+    const newerColumns: DiffColumn[] = live?.columns ?? newer.entry!.columns;
+    files.unshift(await fetchSourceFile({ kind: 'store', label: 'minio', version: older.label }, table, options.storage));
+    if (!live) files.push(await fetchSourceFile({ kind: 'store', label: 'minio', version: newer.label }, table, options.storage));
+    const base = { ...emptyDiff(table, olderEntry, null), newerRows: live?.rows ?? newer.entry!.rows, schema: schemaChange(olderEntry.columns, newerColumns) };
     let columns: { key: string[]; values: string[] };
     try {
       columns = comparedColumns(table, keyColumns, olderEntry.columns, newerColumns);
@@ -122,7 +124,6 @@ async function diffTable(options: DiffOptions, table: string, older: Side, newer
     const tally = await diffParquetFiles(table, files[0]!.path, files[1]!.path, columns, options.limit);
     return { ...base, ...tally, status: 'compared', compared: [...columns.key, ...columns.values] };
   } finally {
-    client.release();
     await Promise.all(files.map((file) => file.cleanup()));
   }
 }
@@ -138,8 +139,15 @@ export async function diffParquetFiles(table: string, olderPath: string, newerPa
   }
 }
 
+interface LiveExport {
+  file: SourceFile;
+  sha256: string;
+  rows: number;
+  columns: DiffColumn[];
+}
+
 /** The live table as a Parquet file written like the snapshot's (same compression, so identical rows give the same sha256). */
-async function exportLiveTable(client: pg.ClientBase, table: string, like: ManifestTable): Promise<{ file: SourceFile; sha256: string; rows: number; columns: DiffColumn[] }> {
+async function exportLiveTable(client: pg.ClientBase, table: string, like: ManifestTable): Promise<LiveExport> {
   const dir = await mkdtemp(join(tmpdir(), 'seedvault-diff-'));
   const file: SourceFile = { path: join(dir, 'live.parquet'), format: 'parquet', location: `database table ${table}`, version: null, entry: null, cleanup: () => rm(dir, { recursive: true, force: true }) };
   try {
