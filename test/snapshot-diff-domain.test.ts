@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   comparedColumns,
+  fitSamples,
   mergeDiff,
   sampleLimitProblem,
   schemaChange,
   selectTables,
   type RowComparison,
   type RowCursor,
+  type TableDiff,
 } from '../src/domain/snapshot-diff.js';
 import { InputError, IntegrityError } from '../src/errors.js';
 
@@ -109,6 +111,25 @@ describe('diff schema rules', () => {
     assert.deepEqual(selectTables(undefined, ['a', 'b'], ['b', 'c']), ['a', 'b', 'c']);
     assert.deepEqual(selectTables(['c', 'a', 'c'], ['a', 'b'], ['b', 'c']), ['c', 'a']);
     assert.throws(() => selectTables(['a', 'nope'], ['a'], []), (err: Error) => err instanceof InputError && /--tables: unknown table "nope" \(in these versions: a\)/.test(err.message));
+  });
+
+  test('samples are halved until the result fits, counts kept; a small result is left alone', () => {
+    const key = (i: number) => ({ id: String(i).padStart(100, '0') });
+    const table: TableDiff = {
+      table: 't', status: 'compared', olderRows: 2000, newerRows: 2000, added: 1000, removed: 1000, changed: 1000, schema: null, compared: ['id', 'v'], message: null,
+      samples: {
+        added: Array.from({ length: 1000 }, (_, i) => key(i)),
+        removed: Array.from({ length: 1000 }, (_, i) => key(i)),
+        changed: Array.from({ length: 1000 }, (_, i) => ({ key: key(i), columns: { v: ['x'.repeat(200), 'y'.repeat(200)] as [string, string] } })),
+      },
+    };
+    const { tables, trimmed } = fitSamples([table, { ...table, table: 'u' }], 256 << 10);
+    assert.ok(trimmed);
+    assert.ok(Buffer.byteLength(JSON.stringify(tables)) <= 256 << 10);
+    assert.deepEqual(tables.map((t) => [t.added, t.removed, t.changed]), [[1000, 1000, 1000], [1000, 1000, 1000]]);
+    assert.equal(tables[0]!.samples.changed[0]!.key.id, key(0).id, 'the first samples in key order stay');
+    assert.ok(tables[0]!.samples.changed.length >= 100, `kept ${tables[0]!.samples.changed.length}`);
+    assert.deepEqual(fitSamples([table], 10 << 20), { tables: [table], trimmed: false });
   });
 
   test('sample limits are whole numbers from 0 to 1000', () => {

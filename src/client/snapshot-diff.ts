@@ -92,6 +92,7 @@ function printDiff(result: SnapshotDiff): void {
     })),
   );
   for (const t of result.tables) printDetails(t);
+  if (result.samplesTrimmed) process.stdout.write('\n(samples cut below --limit to keep the result small)\n');
 }
 
 /** Schema changes, why a table was skipped, and the samples, under the summary. */

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
 import type { ManifestTable } from '../domain/manifest.js';
-import { comparedColumns, LIVE_DATABASE, mergeDiff, sampleLimitProblem, schemaChange, selectTables, type DiffColumn, type DiffTally, type TableDiff } from '../domain/snapshot-diff.js';
+import { comparedColumns, fitSamples, LIVE_DATABASE, mergeDiff, sampleLimitProblem, schemaChange, selectTables, type DiffColumn, type DiffTally, type TableDiff } from '../domain/snapshot-diff.js';
 import { errorMessage, InputError } from '../errors.js';
 import { arrowRowComparison, ParquetRowCursor } from '../parquet/arrow-rows.js';
 import { exportTable } from '../parquet/export.js';
@@ -40,6 +40,8 @@ export interface SnapshotDiff {
   older: string;
   newer: string;
   tables: TableDiff[];
+  /** Whether samples were cut below the limit to keep the result small (see fitSamples). */
+  samplesTrimmed: boolean;
 }
 
 /** A side of one table: its manifest entry (a snapshot) or null (the live table, exported when needed). */
@@ -62,7 +64,8 @@ export async function diffSnapshots(options: DiffOptions): Promise<SnapshotDiff>
     const newerSide = { label: newerLabel, entry: newer ? (newer.manifest.tables[table] ?? null) : null };
     results.push(await diffTable(options, table, olderSide, newerSide, newer === null));
   }
-  return { older: older.manifest.version, newer: newerLabel, tables: results };
+  const fitted = fitSamples(results);
+  return { older: older.manifest.version, newer: newerLabel, tables: fitted.tables, samplesTrimmed: fitted.trimmed };
 }
 
 function emptyDiff(table: string, older: ManifestTable | null, newer: ManifestTable | null): TableDiff {

@@ -46,6 +46,25 @@ export interface TableDiff {
   message: string | null;
 }
 
+/** What a diff's samples may take in its result: well under Temporal's 2 MB payload limit. */
+export const MAX_SAMPLE_BYTES = 1 << 20;
+
+/**
+ * The tables with their samples cut until their JSON fits `maxBytes` (a thousand samples of
+ * wide rows would not fit a workflow result), halving each list's length per round; `trimmed`
+ * tells whether any were cut. Counts are never touched.
+ */
+export function fitSamples(tables: TableDiff[], maxBytes = MAX_SAMPLE_BYTES): { tables: TableDiff[]; trimmed: boolean } {
+  let fitted = tables;
+  let trimmed = false;
+  while (new TextEncoder().encode(JSON.stringify(fitted)).length > maxBytes && fitted.some((t) => t.samples.added.length + t.samples.removed.length + t.samples.changed.length > 0)) {
+    trimmed = true;
+    const half = <T>(list: T[]) => list.slice(0, Math.floor(list.length / 2));
+    fitted = fitted.map((t) => ({ ...t, samples: { added: half(t.samples.added), removed: half(t.samples.removed), changed: half(t.samples.changed) } }));
+  }
+  return { tables: fitted, trimmed };
+}
+
 /** Returns a reason when `limit` is not a valid sample count, else null. */
 export function sampleLimitProblem(limit: number): string | null {
   return Number.isInteger(limit) && limit >= 0 && limit <= MAX_SAMPLE_LIMIT ? null : `expected a whole number from 0 to ${MAX_SAMPLE_LIMIT}`;
