@@ -15,6 +15,7 @@ import { commitActivities } from './restore/commit.js';
 import { restoreSettingsActivities } from './restore/settings.js';
 import { stageActivities } from './restore/stage.js';
 import { verifyActivities } from './restore/verify.js';
+import { diffActivities } from './snapshot/diff.js';
 import { exportActivities } from './snapshot/export.js';
 import { publishActivities } from './snapshot/publish.js';
 import { recordActivities } from './snapshot/record.js';
@@ -45,6 +46,7 @@ export function createActivities(deps: ActivityDeps) {
     ...signalActivities(deps),
     ...alertActivities(deps),
     ...analyticsActivities(deps),
+    ...diffActivities(deps),
   };
 }
 

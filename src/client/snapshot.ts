@@ -10,6 +10,7 @@ import { connectClient, isWorkflowRunning } from '../temporal/connection.js';
 import { commandConfig } from './context.js';
 import { announceRun, formatBytes, printJson, printTable } from './output.js';
 import { startSnapshot, validateVersionFlag, waitWithProgress, type CreateOptions } from './snapshot-create.js';
+import { snapshotDiffCommand } from './snapshot-diff.js';
 
 export function printManifestSummary(manifest: Manifest): void {
   process.stdout.write(`snapshot ${manifest.version} (created ${manifest.created_at})\n`);
@@ -135,6 +136,8 @@ export function snapshotCommand(): Command {
       for (const k of plan.keep) process.stdout.write(`kept ${k.version} (${k.reason})\n`);
       if (plan.delete.length === 0) process.stdout.write('nothing to prune\n');
     });
+
+  snapshot.addCommand(snapshotDiffCommand());
 
   return snapshot;
 }

@@ -4,6 +4,7 @@ export { backfill } from './backfill.js';
 export { backfillSymbol } from './backfill-symbol.js';
 export { seedRestore } from './restore.js';
 export { verifySnapshot } from './verify.js';
+export { snapshotDiff } from './snapshot-diff.js';
 export { fileBackup } from './file-backup.js';
 export { fileRestore } from './file-restore.js';
 export { fileBackupCleanup } from './file-backup-cleanup.js';
