@@ -114,7 +114,7 @@ describe('report page rendering', () => {
 
   test('self-contained: no external reference; a live page refreshes itself', () => {
     const page = renderReport(data, { snapshotSizes: null, healthDaily: null });
-    assert.doesNotMatch(page, /<(script|link|img|iframe)\b/i);
+    assert.doesNotMatch(page, /<(script|img|iframe)\b|<link(?! rel="icon" href="data:,">)/i);
     assert.doesNotMatch(page, /url\(/i);
     assert.doesNotMatch(page, /http-equiv="refresh"/);
     assert.match(renderReport(data, { snapshotSizes: null, healthDaily: null }, { refreshSeconds: 15 }), /<meta http-equiv="refresh" content="15">/);

@@ -5,7 +5,8 @@ import type { ReportData, RunLink, SymbolCoverage } from './data.js';
 
 /**
  * The dashboard page (issue 17) as one self-contained HTML document: inline CSS, inline SVG
- * charts, no script and no external reference. Pure: data in, string out; every value
+ * charts, no script and no external reference (an empty inline icon keeps browsers from
+ * asking for /favicon.ico). Pure: data in, string out; every value
  * taken from the data is escaped.
  */
 
@@ -46,6 +47,7 @@ export function renderReport(data: ReportData, charts: ReportCharts, options: Re
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 ${refresh}
 <title>seedvault report ${data.generatedAt.slice(0, 16)}</title>
 <style>${new Html(STYLE)}</style>
