@@ -103,7 +103,8 @@ function calendarGrid(days: CoverageDay[]): Html {
     const shade = d.state !== 'missing' ? '' : d.completenessPct >= 90 ? ' light' : d.completenessPct >= 50 ? ' medium' : ' heavy';
     return html`<span class="day ${d.state}${shade}" data-day="${d.day}" data-state="${d.state}" data-missing-bars="${d.missingBars}" title="${dayTitle(d)}"></span>`;
   });
-  return html`<div class="calendar">${padding}${cells}</div>
+  return html`<p class="muted">${days[0]!.day} to ${days.at(-1)!.day}, a column per week, Monday at the top</p>
+<div class="calendar">${padding}${cells}</div>
 <p class="legend"><span class="day complete"></span> complete <span class="day missing light"></span><span class="day missing medium"></span><span class="day missing heavy"></span> bars missing <span class="day closed"></span> closed <span class="day pending"></span> not due yet</p>`;
 }
 
