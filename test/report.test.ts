@@ -59,6 +59,12 @@ describe('report page', () => {
          ('6f1d7c1e-1f0e-4d43-9a1e-0c6f1b1c2d3e', 'USD/COP', '5min', 'completed', 42, '2025-08-20T03:00:00Z', '2025-08-20T03:05:00Z'),
          ('6f1d7c1e-1f0e-4d43-9a1e-0c6f1b1c2d3e', 'SYM002', '5min', 'failed', 0, '2025-08-20T03:00:00Z', '2025-08-20T03:06:00Z')`,
     );
+    // One alert of the execution's failing symbol while it ran, one of another symbol: only the first counts.
+    await sql.query(
+      `insert into alert_deliveries (dedupe_key, channel, kind, status, created_at) values
+         ('symbol_failing:SYM002:2025-08-20T03:06:00.000Z', 'webhook', 'symbol_failing', 'delivered', '2025-08-20T03:06:30Z'),
+         ('symbol_failing:SYM009:2025-08-20T03:06:00.000Z', 'webhook', 'symbol_failing', 'delivered', '2025-08-20T03:06:30Z')`,
+    );
     browser = await launchBrowser();
   });
   after(async () => {
@@ -122,7 +128,7 @@ describe('report page', () => {
       assert.ok((await elements(page, '#snapshots .chart svg')).length === 1, 'the snapshot size chart');
 
       const backfills = await elements(page, '#backfill-executions tr[data-execution] td');
-      assert.deepEqual(backfills.slice(1, 7).map((c) => c.text), ['2', '1', '1', '0', '42', '0']);
+      assert.deepEqual(backfills.slice(1, 7).map((c) => c.text), ['2', '1', '1', '0', '42', '1']);
 
       const colours = await distinctColours(browser, await page.screenshot({ fullPage: true }));
       assert.ok(colours > 8, `the screenshot shows the page (${colours} colours)`);
