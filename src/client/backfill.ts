@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { SeedvaultConfig } from '../config/schema.js';
+import { recentBackfillExecutions } from '../db/backfill-executions.js';
 import { InputError } from '../errors.js';
 import { symbolGapReport } from '../quality/gaps.js';
 import { connectClient, isWorkflowRunning, workflowUiLink } from '../temporal/connection.js';
@@ -127,21 +128,10 @@ export function backfillCommand(): Command {
 }
 
 async function printRecent(config: SeedvaultConfig, json: boolean): Promise<void> {
-  const rows = await withDatabase(config, async (pool) =>
-    (
-      await pool.query(
-        `select execution_id, min(created_at) as started, count(*)::int as symbols,
-                count(*) filter (where status = 'completed')::int as completed,
-                count(*) filter (where status = 'failed')::int as failed,
-                count(*) filter (where status in ('pending', 'in_progress'))::int as open,
-                sum(records_inserted)::int as bars
-         from backfill_state_persistent group by execution_id order by min(created_at) desc limit 20`,
-      )
-    ).rows,
-  );
+  const rows = await withDatabase(config, (pool) => recentBackfillExecutions(pool, { limit: 20 }));
   if (json) return printJson(rows);
   if (rows.length === 0) return void process.stdout.write('no backfills yet\n');
-  printTable(rows.map((r) => ({ ...r, started: (r.started as Date).toISOString() })));
+  printTable(rows.map((r) => ({ ...r, started: r.started.toISOString() })));
 }
 
 /**

@@ -12,6 +12,7 @@ import { gapsCommand } from './gaps.js';
 import { healthCommand } from './health.js';
 import { maintenanceCommand } from './maintenance.js';
 import { qualityCommand } from './quality.js';
+import { reportCommand } from './report.js';
 import { signalsCommand } from './signals.js';
 import { filesCommand } from './files.js';
 import { migrateCommand } from './migrate.js';
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
     signalsCommand(),
     maintenanceCommand(),
     analyticsCommand(),
+    reportCommand(),
   ]) {
     program.addCommand(command);
   }
