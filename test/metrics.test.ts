@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +10,7 @@ import { startSnapshot } from '../src/client/snapshot-create.js';
 import { loadDemoData } from '../src/db/demo-data.js';
 import { HEALTH_LEVEL_VALUE } from '../src/metrics.js';
 import type { HealthReport } from '../src/quality/health.js';
+import { pickPort } from '../src/stack/ports.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { parse } from 'yaml';
 import { readCompose, serviceEnv } from './support/compose.js';
@@ -26,15 +25,6 @@ import { createBucket, testConfig, uniqueName } from './support/stack.js';
  * its Prometheus exporter, is installed once per process): /metrics is scraped during and
  * after real runs and read with a third-party parser of the Prometheus text format.
  */
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 /** The one sample of `name` whose labels include `labels`; undefined when there is none. */
 function sample(families: MetricFamily[], name: string, labels: Record<string, string> = {}): Sample | undefined {
@@ -77,7 +67,7 @@ describe('worker metrics', () => {
     const bucket = uniqueName('metrics');
     await createBucket(bucket);
     fake = await startProviderFake();
-    const address = `127.0.0.1:${await freePort()}`;
+    const address = `127.0.0.1:${await pickPort()}`;
     url = `http://${address}/metrics`;
     env = {
       DATABASE_URL: db.url,
