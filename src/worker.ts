@@ -7,7 +7,7 @@ import { createPool } from './db/pool.js';
 import { ServiceError } from './errors.js';
 import { log } from './logging.js';
 import { HISTOGRAM_BUCKETS, jobOfWorkflow, SeedvaultMetrics } from './metrics.js';
-import { createStorage } from './storage/index.js';
+import { createMirrorStorage, createStorage } from './storage/index.js';
 import { WORKFLOW_BUNDLE_PATH } from './temporal/bundle-workflows.js';
 import { ensureSearchAttributes } from './temporal/ensure-search-attributes.js';
 import type { JobMetricsSinks } from './workflows/job-metrics.js';
@@ -94,7 +94,7 @@ export async function startWorker(config: SeedvaultConfig): Promise<RunningWorke
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.task_queue,
     workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
-    activities: createActivities({ config, pool, storage: createStorage(config.storage), temporal, metrics }),
+    activities: createActivities({ config, pool, storage: createStorage(config.storage), mirror: createMirrorStorage(config.storage), temporal, metrics }),
     sinks: jobMetricsSinks(metrics),
     shutdownGraceTime: '20s',
     maxConcurrentActivityTaskExecutions: config.temporal.max_concurrent_activities,

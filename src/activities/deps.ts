@@ -9,6 +9,8 @@ export interface ActivityDeps {
   config: SeedvaultConfig;
   pool: pg.Pool;
   storage: Storage;
+  /** `storage.mirror`: every snapshot version is copied there too; null when none is configured. */
+  mirror: Storage | null;
   /** For activities that report progress back to their workflow by signal. */
   temporal: Client;
   /** seedvault's Prometheus metrics (README: Metrics). */

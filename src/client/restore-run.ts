@@ -24,8 +24,9 @@ export function restoreInput(config: SeedvaultConfig, opts: RestoreOptions): See
   const mode = (opts.mode ?? 'replace') as RestoreMode;
   if (!RESTORE_MODES.includes(mode)) throw new InputError(`--mode: "${String(opts.mode).slice(0, 20)}" is not one of ${RESTORE_MODES.join(', ')}`);
   if (opts.version !== undefined && opts.version !== 'latest') validateVersionFlag(opts.version);
-  if (opts.path !== undefined && (source === 'minio' || source === 's3')) throw new InputError(`--path applies to --source local or auto, not ${source}`);
+  if (opts.path !== undefined && source !== 'local' && source !== 'auto') throw new InputError(`--path applies to --source local or auto, not ${source}`);
   if ((source === 'minio' || source === 's3') && config.storage.type === 'local') throw new InputError(`--source ${source}: storage.type is local in the config`);
+  if (source === 'mirror' && !config.storage.mirror) throw new InputError('--source mirror: storage.mirror is not configured');
   return { source, version: opts.version ?? 'latest', path: opts.path, sources: resolveSources(config, opts.tables), mode };
 }
 

@@ -25,7 +25,7 @@ export function printRestoreResult(result: SeedRestoreResult): void {
 export function restoreCommand(): Command {
   return new Command('restore')
     .description('restore tables from a seed snapshot through the fallback chain (a Temporal workflow)')
-    .option('--source <source>', 'auto | minio | s3 | local (auto: object store, then local folder, then fallback files)', 'auto')
+    .option('--source <source>', 'auto | minio | s3 | local | mirror (auto: object store, then storage.mirror, then local folder, then fallback files)', 'auto')
     .option('--version <version>', 'latest or YYYY.MM.DD[-suffix]', 'latest')
     .option('--path <dir>', 'local folder with the bucket layout, or one version folder (default storage.local_path)')
     .option('--tables <list>', 'comma-separated tables or source keys (default: all sources)')

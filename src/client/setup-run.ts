@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import type { SeedvaultConfig } from '../config/schema.js';
+import type { SeedvaultConfig, StoreConfig } from '../config/schema.js';
 import { migrate, migrationNames, pendingMigrations } from '../db/migrate.js';
 import { createStorage } from '../storage/index.js';
 import { connectClient } from '../temporal/connection.js';
@@ -47,7 +47,8 @@ export async function runSetup(config: SeedvaultConfig, opts: { check?: boolean 
 }
 
 async function setupSteps(config: SeedvaultConfig, check: boolean): Promise<SetupItem[]> {
-  const items = [...(await setupDatabase(config, check)), await setupBucket(config, check)];
+  const items = [...(await setupDatabase(config, check)), await setupBucket(config.storage, check)];
+  if (config.storage.mirror) items.push(await setupBucket(config.storage.mirror, check));
   const client = await connectClient(config);
   try {
     return [...items, ...(await setupSearchAttributes(client, config, check)), ...(await setupSchedules(client, config, check))];
@@ -70,8 +71,8 @@ async function setupDatabase(config: SeedvaultConfig, check: boolean): Promise<S
   return migrationNames().map((name) => ({ kind: 'migration', name, state: state(name) }));
 }
 
-async function setupBucket(config: SeedvaultConfig, check: boolean): Promise<SetupItem> {
-  const storage = createStorage(config.storage);
+async function setupBucket(store: StoreConfig, check: boolean): Promise<SetupItem> {
+  const storage = createStorage(store);
   const created = check ? false : await storage.createBucket();
   const state: SetupState = created ? 'created' : check && !(await storage.bucketExists()) ? 'missing' : 'ok';
   return { kind: 'bucket', name: storage.location, state };

@@ -1,11 +1,12 @@
 import { Command } from 'commander';
 import type { SeedvaultConfig } from '../config/schema.js';
 import type { Manifest } from '../domain/manifest.js';
-import { retentionPolicy } from '../domain/retention.js';
+import { retentionPolicy, type PrunePlan } from '../domain/retention.js';
 import { InputError } from '../errors.js';
-import { createStorage } from '../storage/index.js';
-import { listVersions, pruneVersions, readLatestVersion, readManifest, reservationOwner } from '../storage/seed-catalog.js';
+import { createMirrorStorage, createStorage } from '../storage/index.js';
+import { listVersions, pruneStores, readLatestVersion, readManifest, reservationOwner } from '../storage/seed-catalog.js';
 import { setPinned } from '../storage/pin.js';
+import { writeOrder } from '../storage/stores.js';
 import { connectClient, isWorkflowRunning } from '../temporal/connection.js';
 import { commandConfig } from './context.js';
 import { announceRun, formatBytes, printJson, printTable } from './output.js';
@@ -107,13 +108,13 @@ export function snapshotCommand(): Command {
   for (const [name, pinned] of [['pin', true], ['unpin', false]] as const) {
     snapshot
       .command(name)
-      .description(pinned ? 'keep a snapshot whatever the retention count' : 'let retention delete the snapshot again')
+      .description(pinned ? 'keep a snapshot whatever the retention count (in storage.mirror too)' : 'let retention delete the snapshot again')
       .argument('<version>', 'YYYY.MM.DD[-suffix]')
       .option('--json', 'machine-readable output')
       .action(async (version: string, opts: { json?: boolean }, command: Command) => {
         const config = await commandConfig(command);
         await requireManifest(config, version);
-        await setPinned(createStorage(config.storage), version, pinned);
+        for (const { storage } of writeOrder(createStorage(config.storage), createMirrorStorage(config.storage))) await setPinned(storage, version, pinned);
         if (opts.json) printJson({ version, pinned });
         else process.stdout.write(`${version} ${pinned ? 'pinned' : 'unpinned'}\n`);
       });
@@ -121,20 +122,24 @@ export function snapshotCommand(): Command {
 
   snapshot
     .command('prune')
-    .description(`keep the newest backup.retention_count complete snapshots, none older than backup.retention_days (plus latest, pinned and the newest complete)`)
+    .description(`keep the newest backup.retention_count complete snapshots, none older than backup.retention_days (plus latest, pinned and the newest complete), in storage.mirror too`)
     .option('--dry-run', 'list what would be deleted, delete nothing')
     .option('--json', 'machine-readable output')
     .action(async (opts: { dryRun?: boolean; json?: boolean }, command: Command) => {
       const config = await commandConfig(command);
       const client = await connectClient(config);
-      const plan = await pruneVersions(createStorage(config.storage), retentionPolicy(config.backup, new Date()), Boolean(opts.dryRun), (id) =>
+      const plan = await pruneStores(createStorage(config.storage), createMirrorStorage(config.storage), retentionPolicy(config.backup, new Date()), Boolean(opts.dryRun), (id) =>
         isWorkflowRunning(client, id),
       ).finally(() => client.connection.close());
       if (opts.json) return printJson({ dryRun: Boolean(opts.dryRun), ...plan });
       const verb = opts.dryRun ? 'would delete' : 'deleted';
-      for (const d of plan.delete) process.stdout.write(`${verb} ${d.version} (${d.reason})\n`);
-      for (const k of plan.keep) process.stdout.write(`kept ${k.version} (${k.reason})\n`);
-      if (plan.delete.length === 0) process.stdout.write('nothing to prune\n');
+      const print = (store: string, { keep, delete: deleted }: PrunePlan) => {
+        for (const d of deleted) process.stdout.write(`${store}${verb} ${d.version} (${d.reason})\n`);
+        for (const k of keep) process.stdout.write(`${store}kept ${k.version} (${k.reason})\n`);
+        if (deleted.length === 0) process.stdout.write(`${store}nothing to prune\n`);
+      };
+      print('', plan);
+      if (plan.mirror) print('mirror: ', plan.mirror);
     });
 
   snapshot.addCommand(snapshotDiffCommand());

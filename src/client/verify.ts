@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { createPool } from '../db/pool.js';
 import { IntegrityError, InputError } from '../errors.js';
-import { verifyVersion, type VersionVerification } from '../restore/verify.js';
-import { createStorage } from '../storage/index.js';
+import { verifyInStores, type VersionVerification } from '../restore/verify.js';
+import { createMirrorStorage, createStorage } from '../storage/index.js';
 import { listVersions } from '../storage/seed-catalog.js';
 import { commandConfig } from './context.js';
 import { printJson, printTable } from './output.js';
@@ -10,7 +10,7 @@ import { validateVersionFlag } from './snapshot-create.js';
 
 export function verifyCommand(): Command {
   return new Command('verify')
-    .description('check a snapshot: objects present, sha256 and Parquet footer row counts as in the manifest')
+    .description('check a snapshot: objects present, sha256 and Parquet footer row counts as in the manifest (in storage.mirror too)')
     .option('--version <version>', 'latest or YYYY.MM.DD[-suffix]', 'latest')
     .option('--all', 'every complete version')
     .option('--against-db', 'also compare row counts, date ranges and a content hash with the live tables')
@@ -20,12 +20,13 @@ export function verifyCommand(): Command {
       if (opts.all && opts.version !== 'latest') throw new InputError('--all and --version exclude each other');
       const config = await commandConfig(command);
       const storage = createStorage(config.storage);
+      const mirror = createMirrorStorage(config.storage);
       const versions = opts.all ? (await listVersions(storage)).filter((v) => v.complete).map((v) => v.version) : [opts.version];
       const pool = opts.againstDb ? createPool(config.postgres.url, 2) : undefined;
       const dateColumns = Object.fromEntries(Object.values(config.sources).map((s) => [s.table, s.date_column]));
       const results: VersionVerification[] = [];
       try {
-        for (const version of versions) results.push(await verifyVersion({ storage, version, pool, dateColumns }));
+        for (const version of versions) results.push(await verifyInStores({ storage, mirror, version, pool, dateColumns }));
       } finally {
         await pool?.end();
       }

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { IANAZone } from 'luxon';
 import { BAR_MINUTES, BUILTIN_CALENDARS, COLOMBIA_FX, isHolidayCountry, SessionCalendar } from '../domain/calendar.js';
@@ -58,20 +59,47 @@ const storagePrefix = z
   .regex(/^([A-Za-z0-9_-][A-Za-z0-9._-]*\/)*$/, 'must be empty or folder names each ending in "/", such as "team-a/seeds/"')
   .default('');
 
+/** Where snapshots live: an S3-compatible bucket or a local folder (the primary store, and the mirror's shape). */
+const storeFields = {
+  type: z.enum(['minio', 's3', 'local']),
+  endpoint: z.string().default(''),
+  bucket: bucketName,
+  region: z.string().min(1).default('us-east-1'),
+  access_key: z.string().default(''),
+  secret_key: z.string().default(''),
+  use_ssl: booleanish.default(false),
+  local_path: z.string().min(1).default('./data/seeds'),
+  prefix: storagePrefix,
+  /** An S3 call whose connection moves no byte for this long fails (and is retried) instead of hanging on a stalled endpoint. */
+  idle_timeout_seconds: positiveInt.default(120),
+};
+const storeSchema = z.strictObject(storeFields);
+
+type StoreLocation = Pick<StoreConfig, 'type' | 'endpoint' | 'bucket' | 'local_path' | 'prefix'>;
+
+/** Two configs name the same store when they would read and write the same keys. */
+function sameStore(a: StoreLocation, b: StoreLocation): boolean {
+  if ((a.type === 'local') !== (b.type === 'local')) return false;
+  const where = (s: StoreLocation) => (s.type === 'local' ? [resolve(s.local_path)] : [s.endpoint.replace(/^https?:\/\//, '').replace(/\/$/, ''), s.bucket]);
+  return JSON.stringify([...where(a), a.prefix]) === JSON.stringify([...where(b), b.prefix]);
+}
+
+/**
+ * `storage.mirror` (issue 16): a second store holding every snapshot version too, verified,
+ * before the version counts as complete. Its bucket is needed only for minio and s3.
+ */
+const mirrorSchema = z
+  .strictObject({ ...storeFields, bucket: z.union([z.literal(''), bucketName]).default('') })
+  .refine((m) => m.type === 'local' || m.bucket !== '', { message: 'is required for type minio or s3', path: ['bucket'] });
+
+/** One store's settings: the primary (`storage`) or `storage.mirror`. */
+export type StoreConfig = z.infer<typeof storeSchema> | z.infer<typeof mirrorSchema>;
+
 export const configSchema = z.strictObject({
   version: z.string().default('2.0'),
-  storage: z.strictObject({
-    type: z.enum(['minio', 's3', 'local']),
-    endpoint: z.string().default(''),
-    bucket: bucketName,
-    region: z.string().min(1).default('us-east-1'),
-    access_key: z.string().default(''),
-    secret_key: z.string().default(''),
-    use_ssl: booleanish.default(false),
-    local_path: z.string().min(1).default('./data/seeds'),
-    prefix: storagePrefix,
-    /** An S3 call whose connection moves no byte for this long fails (and is retried) instead of hanging on a stalled endpoint. */
-    idle_timeout_seconds: positiveInt.default(120),
+  storage: storeSchema.extend({ mirror: mirrorSchema.optional() }).refine((s) => !s.mirror || !sameStore(s, s.mirror), {
+    message: 'names the primary store itself: give it another bucket, endpoint, local_path or prefix',
+    path: ['mirror'],
   }),
   sources: z.record(identifier, sourceSchema).refine((s) => Object.keys(s).length > 0, 'at least one source is needed'),
   backup: z.strictObject({

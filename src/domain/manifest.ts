@@ -70,3 +70,8 @@ export function renderChecksums(tables: Record<string, Pick<ManifestTable, 'file
 export function dataFileName(table: string, format: 'parquet' | 'csv.gz'): string {
   return `${table}.${format}`;
 }
+
+/** The Content-Type a table's data object is stored with. */
+export function dataContentType(format: 'parquet' | 'csv.gz'): string {
+  return format === 'parquet' ? 'application/vnd.apache.parquet' : 'application/gzip';
+}

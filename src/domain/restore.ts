@@ -1,18 +1,20 @@
 /**
  * Restore rules shared by the workflow, activities and CLI (pure): which sources a table is
  * tried from, in order (seed 002: object store latest/ → local files with the same layout →
- * the source's fallback globs → empty).
+ * the source's fallback globs → empty; `storage.mirror` right after the primary store).
  */
 export const RESTORE_MODES = ['replace', 'if-empty', 'merge'] as const;
 export type RestoreMode = (typeof RESTORE_MODES)[number];
 
-export const RESTORE_SOURCES = ['auto', 'minio', 's3', 'local'] as const;
+export const RESTORE_SOURCES = ['auto', 'minio', 's3', 'local', 'mirror'] as const;
 export type RestoreSource = (typeof RESTORE_SOURCES)[number];
 
 /** One place a table's data may come from. */
 export type Candidate =
   /** The configured object store (`storage.type` minio or s3), `latest` or a version. */
   | { kind: 'store'; label: 'minio' | 's3'; version: string }
+  /** `storage.mirror`, `latest` or a version. */
+  | { kind: 'mirror'; label: 'mirror'; version: string }
   /** A folder with the bucket's layout, or a single version folder holding manifest.json. */
   | { kind: 'folder'; label: 'local'; root: string; version: string }
   /** A file matched by one of the source's `fallback` globs (CSV with a header, optionally gzipped). */
@@ -21,6 +23,8 @@ export type Candidate =
 export interface ChainSettings {
   storageType: 'minio' | 's3' | 'local';
   localPath: string;
+  /** Whether `storage.mirror` is configured. */
+  mirror?: boolean;
   /** `--path`: replaces storage.local_path. */
   path?: string;
   fallback: string[] | null;
@@ -29,20 +33,28 @@ export interface ChainSettings {
 export function restoreChain(source: RestoreSource, version: string, settings: ChainSettings): Candidate[] {
   const folder: Candidate = { kind: 'folder', label: 'local', root: settings.path ?? settings.localPath, version };
   const store: Candidate[] = settings.storageType === 'local' ? [] : [{ kind: 'store', label: settings.storageType, version }];
+  const mirror: Candidate[] = settings.mirror ? [{ kind: 'mirror', label: 'mirror', version }] : [];
   switch (source) {
     case 'minio':
     case 's3':
       return store;
     case 'local':
       return [folder];
-    case 'auto':
-      return [...store, folder, ...(settings.fallback ?? []).map((pattern): Candidate => ({ kind: 'file', label: 'fallback', pattern }))];
+    case 'mirror':
+      return mirror;
+    case 'auto': {
+      const fallbacks = (settings.fallback ?? []).map((pattern): Candidate => ({ kind: 'file', label: 'fallback', pattern }));
+      // The mirror follows the primary store: the bucket, or the folder when storage.type is local.
+      const stores = settings.storageType === 'local' ? [folder, ...mirror] : [...store, ...mirror, folder];
+      return [...stores, ...fallbacks];
+    }
   }
 }
 
 export function describeCandidate(candidate: Candidate): string {
   switch (candidate.kind) {
     case 'store':
+    case 'mirror':
       return `${candidate.label} ${candidate.version}`;
     case 'folder':
       return `local ${candidate.root} (${candidate.version})`;

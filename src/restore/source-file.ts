@@ -62,9 +62,11 @@ export async function findManifest(storage: Storage, version: string): Promise<{
   throw new IntegrityError(`no complete snapshot ${version} in ${storage.location} (no ${MANIFEST_FILE})`);
 }
 
-export async function fetchSourceFile(candidate: Candidate, table: string, store: Storage): Promise<SourceFile> {
+/** The file of `table` from a candidate: `store` is the configured storage, `mirror` storage.mirror (null: none configured). */
+export async function fetchSourceFile(candidate: Candidate, table: string, store: Storage, mirror: Storage | null = null): Promise<SourceFile> {
   if (candidate.kind === 'file') return fallbackFile(candidate.pattern, table);
-  const storage = candidate.kind === 'store' ? store : new LocalStorage(candidate.root);
+  if (candidate.kind === 'mirror' && !mirror) throw new IntegrityError('storage.mirror is not configured on this worker');
+  const storage = candidate.kind === 'store' ? store : candidate.kind === 'mirror' ? mirror! : new LocalStorage(candidate.root);
   const { prefix, manifest } = await findManifest(storage, candidate.version);
   const entry = manifest.tables[table];
   if (!entry) throw new IntegrityError(`snapshot ${manifest.version} in ${storage.location} has no table ${table}`);

@@ -12,6 +12,7 @@ import pg from 'pg';
 import { CHECKSUMS_FILE } from '../domain/manifest.js';
 import { errorMessage } from '../errors.js';
 import { describeTable, type TableLayout } from '../parquet/table-catalog.js';
+import { readManifest } from '../storage/seed-catalog.js';
 import type { Storage } from '../storage/types.js';
 import { loadIntoStaging } from './load.js';
 import { fetchSourceFile, findManifest, type SourceFile } from './source-file.js';
@@ -77,6 +78,29 @@ export async function verifyVersion(options: VerifyOptions): Promise<VersionVeri
     tables.push(result);
   }
   return { version: manifest.version, ok: problems.length === 0, problems, tables };
+}
+
+/**
+ * Verifies `version` in the primary store and, with `storage.mirror`, the same version in
+ * the mirror: its manifest must be the primary's, its objects pass the same checks (not the
+ * database comparison: equal bytes compare alike). With a mirror every problem names its
+ * store; the result is one per version, tables merged by name.
+ */
+export async function verifyInStores(options: VerifyOptions & { mirror: Storage | null }): Promise<VersionVerification> {
+  const { mirror, ...primaryOptions } = options;
+  const primary = await verifyVersion(primaryOptions);
+  if (!mirror) return primary;
+  const { version } = primary;
+  const copy = await verifyVersion({ storage: mirror, version }).catch((err: unknown): VersionVerification => ({ version, ok: false, problems: [errorMessage(err)], tables: [] }));
+  const [ours, theirs] = await Promise.all([readManifest(options.storage, version), readManifest(mirror, version).catch(() => null)]);
+  if (ours && theirs && JSON.stringify(theirs.tables) !== JSON.stringify(ours.tables)) copy.problems.unshift(`${mirror.location}: the manifest of ${version} lists other tables or files than the primary's`);
+  const named = (store: string, problems: string[]) => problems.map((p) => `${store}: ${p}`);
+  const tables = primary.tables.map((t): TableVerification => {
+    const problems = [...named('primary', t.problems), ...named('mirror', copy.tables.find((c) => c.table === t.table)?.problems ?? [])];
+    return { ...t, ok: problems.length === 0, problems };
+  });
+  const problems = [...named('primary', primary.problems), ...named('mirror', copy.problems)];
+  return { version, ok: problems.length === 0, problems, tables };
 }
 
 async function compareWithDatabase(pool: pg.Pool, table: string, dateColumn: string | undefined, file: SourceFile): Promise<Pick<TableVerification, 'file_facts' | 'db_facts'>> {

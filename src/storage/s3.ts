@@ -14,7 +14,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { SeedvaultConfig } from '../config/schema.js';
+import type { StoreConfig } from '../config/schema.js';
 import { errorMessage, InputError, ServiceError } from '../errors.js';
 import { watchIdle } from './idle-watchdog.js';
 import { assertSafeKey } from './keys.js';
@@ -44,7 +44,7 @@ export class S3Storage implements Storage {
     this.location = `s3://${bucket}`;
   }
 
-  static fromConfig(storage: SeedvaultConfig['storage'], answerWithinMs?: number): S3Storage {
+  static fromConfig(storage: StoreConfig, answerWithinMs?: number): S3Storage {
     const minio = storage.type === 'minio';
     const endpoint = storage.endpoint
       ? /^https?:\/\//.test(storage.endpoint) ? storage.endpoint : `${storage.use_ssl ? 'https' : 'http'}://${storage.endpoint}`

@@ -81,3 +81,17 @@ export async function pruneVersions(storage: Storage, policy: RetentionPolicy, d
   }
   return plan;
 }
+
+/** The primary's prune plan, and the mirror's when one is configured. */
+export interface StoresPrunePlan extends PrunePlan {
+  mirror?: PrunePlan;
+}
+
+/**
+ * Applies the retention policy to each store's own versions, latest and pins (the primary
+ * first); stores that hold the same versions lose the same ones.
+ */
+export async function pruneStores(primary: Storage, mirror: Storage | null, policy: RetentionPolicy, dryRun: boolean, ownerRunning: OwnerRunning): Promise<StoresPrunePlan> {
+  const plan = await pruneVersions(primary, policy, dryRun, ownerRunning);
+  return mirror ? { ...plan, mirror: await pruneVersions(mirror, policy, dryRun, ownerRunning) } : plan;
+}

@@ -13,7 +13,7 @@ import { causeMessage } from '../errors.js';
 import type { TableProgress } from '../activities/snapshot/progress.js';
 import { snapshotFailedAlert } from '../domain/alerts.js';
 import type { Manifest } from '../domain/manifest.js';
-import type { PrunePlan } from '../domain/retention.js';
+import type { StoresPrunePlan } from '../storage/seed-catalog.js';
 import { versionDay, versionForDate } from '../domain/version.js';
 import { alertingOnFailure, currentRun } from './alerting.js';
 import { SeedvaultJob, SnapshotStatus, SnapshotVersion } from './search-attributes.js';
@@ -33,10 +33,10 @@ export interface SeedSnapshotInput {
 export interface SeedSnapshotResult {
   version: string;
   manifest: Manifest;
-  prune: PrunePlan;
+  prune: StoresPrunePlan;
 }
 
-export type SnapshotPhase = 'claiming' | 'exporting' | 'verifying' | 'publishing' | 'moving latest' | 'pruning' | 'completed' | 'failed';
+export type SnapshotPhase = 'claiming' | 'exporting' | 'verifying' | 'mirroring' | 'publishing' | 'moving latest' | 'pruning' | 'completed' | 'failed';
 
 export interface SnapshotProgress {
   version: string | null;
@@ -85,10 +85,19 @@ const { verifyUploads } = proxyActivities<Activities>({
   summary: 'read back every uploaded object and check size and sha256',
 });
 
+/** A copy to the mirror takes as long as the export's upload, then a read-back like verifyUploads. */
+const { mirrorUploads } = proxyActivities<Activities>({
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '5s', maximumInterval: '2 minutes', maximumAttempts: 6, nonRetryableErrorTypes: ['InputError', 'IntegrityError', 'StorageFullError'] },
+  summary: 'copy every uploaded object to storage.mirror and check its size and sha256 there',
+});
+
 /**
- * The seed snapshot (seed 002): export -> verify -> manifest -> move latest -> prune.
- * Every step is an idempotent activity, so a worker killed anywhere resumes cleanly;
- * a version becomes latest only once its manifest is published. A failed run raises a
+ * The seed snapshot (seed 002): export -> verify -> (copy to the mirror and verify there)
+ * -> manifest -> move latest -> prune. Every step is an idempotent activity, so a worker
+ * killed anywhere resumes cleanly; a version becomes latest only once its manifest is
+ * published, in the mirror too when `storage.mirror` is set. A failed run raises a
  * `snapshot_failed` alert.
  */
 export async function seedSnapshot(input: SeedSnapshotInput = {}): Promise<SeedSnapshotResult> {
@@ -133,6 +142,11 @@ async function takeSnapshot(input: SeedSnapshotInput, state: SnapshotProgress): 
 
     report('verifying');
     await verifyUploads({ version, tables: exported.tables });
+
+    if (config.mirror) {
+      report('mirroring');
+      await mirrorUploads({ version, tables: exported.tables });
+    }
 
     report('publishing');
     const manifest: Manifest = {

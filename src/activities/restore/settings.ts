@@ -15,6 +15,8 @@ export interface RestoreTableSettings {
 export interface RestoreSettings {
   storageType: 'minio' | 's3' | 'local';
   localPath: string;
+  /** Whether `storage.mirror` is configured (absent in runs planned before mirrors). */
+  mirror?: boolean;
   heartbeatTimeoutSeconds: number;
   tables: RestoreTableSettings[];
 }
@@ -37,7 +39,7 @@ export function restoreSettingsActivities({ config, pool }: ActivityDeps) {
           client.release();
         }
       }
-      return { storageType: config.storage.type, localPath: config.storage.local_path, heartbeatTimeoutSeconds: config.temporal.heartbeat_timeout_seconds, tables };
+      return { storageType: config.storage.type, localPath: config.storage.local_path, mirror: Boolean(config.storage.mirror), heartbeatTimeoutSeconds: config.temporal.heartbeat_timeout_seconds, tables };
     },
   };
 }

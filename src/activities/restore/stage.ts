@@ -49,7 +49,7 @@ export function runStaging(table: string): Staging {
  * table, validate it there. The live table is not touched. A source that fails a check
  * raises a non-retryable IntegrityError, so the workflow moves on to the next source at once.
  */
-export function stageActivities({ config, pool, storage, temporal, metrics }: ActivityDeps) {
+export function stageActivities({ config, pool, storage, mirror, temporal, metrics }: ActivityDeps) {
   return {
     async stageTable(input: StageTableInput): Promise<StagedTable> {
       const source = config.sources[input.key];
@@ -62,7 +62,7 @@ export function stageActivities({ config, pool, storage, temporal, metrics }: Ac
       let file: SourceFile | undefined;
       try {
         return await withHeartbeat(() => step, async () => {
-          file = await fetchSourceFile(input.candidate, source.table, storage);
+          file = await fetchSourceFile(input.candidate, source.table, storage, mirror);
           const layout = await describeTable(client, source.table, undefined, source.date_column);
           // A twin that will be renamed into place is the fast path; merge always inserts.
           const twin = input.mode !== 'merge' && (await renameSwapBlocker(client, layout.sql)) === null;

@@ -1,6 +1,6 @@
 import { inTransaction } from '../../db/pool.js';
 import { listVersions } from '../../storage/seed-catalog.js';
-import { verifyVersion, type VersionVerification } from '../../restore/verify.js';
+import { verifyInStores, type VersionVerification } from '../../restore/verify.js';
 import type { ActivityDeps } from '../deps.js';
 import { withHeartbeat } from '../heartbeat.js';
 
@@ -17,8 +17,8 @@ export interface DeepVerifyOutcome {
   tables: { table: string; problems: string[] }[];
 }
 
-/** Verifies snapshot versions in the configured storage (and against the database). */
-export function verifyActivities({ config, pool, storage }: ActivityDeps) {
+/** Verifies snapshot versions in the configured storage and its mirror (and against the database). */
+export function verifyActivities({ config, pool, storage, mirror }: ActivityDeps) {
   return {
     async verifyVersions(input: VerifyInput): Promise<VersionVerification[]> {
       const versions = input.version === 'all' ? (await listVersions(storage)).filter((v) => v.complete).map((v) => v.version) : [input.version];
@@ -31,7 +31,7 @@ export function verifyActivities({ config, pool, storage }: ActivityDeps) {
         async () => {
           for (const version of versions) {
             current = version;
-            results.push(await verifyVersion({ storage, version, pool: input.againstDb ? pool : undefined, dateColumns }));
+            results.push(await verifyInStores({ storage, mirror, version, pool: input.againstDb ? pool : undefined, dateColumns }));
           }
           return results;
         },

@@ -7,7 +7,7 @@ import type { SeedvaultConfig, SourceConfig } from '../../config/schema.js';
 import { OHLCV_TABLE } from '../../db/ohlcv-bars.js';
 import { mapWithConcurrency } from '../../domain/concurrency.js';
 import { barCoverage, type BarCoverage } from '../../domain/coverage.js';
-import { dataFileName, type DatabaseSnapshotInfo, type ManifestTable } from '../../domain/manifest.js';
+import { dataContentType, dataFileName, type DatabaseSnapshotInfo, type ManifestTable } from '../../domain/manifest.js';
 import { versionPrefix } from '../../domain/version.js';
 import { InputError, IntegrityError } from '../../errors.js';
 import { log } from '../../logging.js';
@@ -56,9 +56,7 @@ async function exportOneTable(job: TableJob): Promise<ManifestTable> {
     throw err;
   };
   const upload = job.storage
-    .put(`${versionPrefix(job.version)}${file}`, body, {
-      contentType: format === 'parquet' ? 'application/vnd.apache.parquet' : 'application/gzip',
-    })
+    .put(`${versionPrefix(job.version)}${file}`, body, { contentType: dataContentType(format) })
     .catch(fail);
   const exporting = exportTable({
     client: job.client,

@@ -1,6 +1,8 @@
+import { pipeline } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   CHECKSUMS_FILE,
+  dataContentType,
   LATEST_PREFIX,
   LATEST_VERSION_KEY,
   MANIFEST_FILE,
@@ -9,32 +11,101 @@ import {
   type ManifestTable,
 } from '../../domain/manifest.js';
 import { versionPrefix } from '../../domain/version.js';
+import { hashTap } from '../../files/hash-tap.js';
 import { hashStream } from '../../storage/hash.js';
 import { setPinned as markPinned } from '../../storage/pin.js';
+import { writeOrder } from '../../storage/stores.js';
+import type { Storage } from '../../storage/types.js';
 import { withHeartbeat } from '../heartbeat.js';
 import type { ActivityDeps } from '../deps.js';
 
-/** Verify, publish and promote a version: each step idempotent, so a retry after a crash is safe. */
-export function publishActivities({ storage }: ActivityDeps) {
+interface VersionTables {
+  version: string;
+  tables: Record<string, ManifestTable>;
+}
+
+/** Reads every data object of a version back from `storage` and checks its size and sha256 against what the export computed. */
+async function checkLanded(storage: Storage, { version, tables }: VersionTables, reading: (key: string) => void): Promise<void> {
+  const prefix = versionPrefix(version);
+  for (const table of Object.values(tables)) {
+    const key = `${prefix}${table.file}`;
+    reading(key);
+    const landed = await hashStream(await storage.get(key));
+    if (landed.bytes !== table.size_bytes || landed.sha256 !== table.sha256) {
+      throw ApplicationFailure.nonRetryable(
+        `${storage.location}/${key}: landed ${landed.bytes} bytes sha256 ${landed.sha256}, expected ${table.size_bytes} bytes sha256 ${table.sha256}`,
+        'IntegrityError',
+      );
+    }
+  }
+}
+
+/** Streams one object from `from` to the same key in `to` (stores on different endpoints: no server-side copy). */
+async function copyObject(from: Storage, to: Storage, key: string, contentType: string, onBytes: (bytes: number) => void): Promise<void> {
+  const tap = hashTap(onBytes);
+  // A failed read destroys the body, which fails the write; a failed write ends the read.
+  const body = pipeline(await from.get(key), tap.stream, () => {});
+  await to.put(key, body, { contentType }).catch((err: unknown) => {
+    body.destroy();
+    throw err;
+  });
+}
+
+/**
+ * Points `latest/` and LATEST_VERSION of one store at a complete version with server-side
+ * copies. latest/manifest.json goes first and comes back last, so while the move runs
+ * latest/ reads as incomplete and a restore falls back to LATEST_VERSION's own folder.
+ */
+async function moveLatestIn(storage: Storage, version: string): Promise<void> {
+  const prefix = versionPrefix(version);
+  const objects = (await storage.list(prefix)).map((o) => o.key.slice(prefix.length));
+  if (!objects.includes(MANIFEST_FILE)) {
+    throw ApplicationFailure.nonRetryable(`version ${version} has no ${MANIFEST_FILE} in ${storage.location}; refusing to make it latest`, 'IntegrityError');
+  }
+  const payload = objects.filter((name) => !name.startsWith('.') && name !== MANIFEST_FILE);
+  await storage.delete([`${LATEST_PREFIX}${MANIFEST_FILE}`]);
+  for (const name of payload) await storage.copy(`${prefix}${name}`, `${LATEST_PREFIX}${name}`);
+  const stale = (await storage.list(LATEST_PREFIX))
+    .map((o) => o.key)
+    .filter((key) => key !== `${LATEST_PREFIX}${MANIFEST_FILE}` && !payload.includes(key.slice(LATEST_PREFIX.length)));
+  await storage.delete(stale);
+  await storage.put(LATEST_VERSION_KEY, `${version}\n`, { contentType: 'text/plain' });
+  await storage.copy(`${prefix}${MANIFEST_FILE}`, `${LATEST_PREFIX}${MANIFEST_FILE}`);
+}
+
+/**
+ * Verify, mirror, publish and promote a version: each step idempotent, so a retry after a
+ * crash is safe. With `storage.mirror`, publishing, pinning and moving latest go to the
+ * mirror first and the primary last (src/storage/stores.ts).
+ */
+export function publishActivities({ storage, mirror }: ActivityDeps) {
+  const stores = writeOrder(storage, mirror);
   return {
     /** Reads every data object back and checks its size and sha256 against what the export computed. */
-    async verifyUploads(input: { version: string; tables: Record<string, ManifestTable> }): Promise<void> {
-      const prefix = versionPrefix(input.version);
+    async verifyUploads(input: VersionTables): Promise<void> {
       let reading = '';
+      await withHeartbeat(() => ({ reading }), () => checkLanded(storage, input, (key) => (reading = key)));
+    },
+
+    /**
+     * Copies every data object of a version from the primary to the mirror, streaming, then
+     * reads the mirror's copies back and checks them like verifyUploads. A retry copies again.
+     */
+    async mirrorUploads(input: VersionTables): Promise<void> {
+      if (!mirror) throw ApplicationFailure.nonRetryable('storage.mirror is not configured on this worker', 'InputError');
+      const prefix = versionPrefix(input.version);
+      const tables = Object.values(input.tables);
+      const progress = { step: 'copy', key: '', bytes: 0, files: 0, of: tables.length };
       await withHeartbeat(
-        () => ({ reading }),
+        () => progress,
         async () => {
-          for (const table of Object.values(input.tables)) {
-            const key = `${prefix}${table.file}`;
-            reading = key;
-            const landed = await hashStream(await storage.get(key));
-            if (landed.bytes !== table.size_bytes || landed.sha256 !== table.sha256) {
-              throw ApplicationFailure.nonRetryable(
-                `${storage.location}/${key}: landed ${landed.bytes} bytes sha256 ${landed.sha256}, expected ${table.size_bytes} bytes sha256 ${table.sha256}`,
-                'IntegrityError',
-              );
-            }
+          for (const table of tables) {
+            Object.assign(progress, { key: `${prefix}${table.file}`, bytes: 0 });
+            await copyObject(storage, mirror, progress.key, dataContentType(table.format), (bytes) => (progress.bytes = bytes));
+            progress.files += 1;
           }
+          progress.step = 'verify';
+          await checkLanded(mirror, input, (key) => (progress.key = key));
         },
       );
     },
@@ -42,40 +113,28 @@ export function publishActivities({ storage }: ActivityDeps) {
     /** checksums.sha256 first, manifest.json last: a manifest's presence means the version is complete. */
     async publishManifest(manifest: Manifest): Promise<void> {
       const prefix = versionPrefix(manifest.version);
-      await storage.put(`${prefix}${CHECKSUMS_FILE}`, renderChecksums(manifest.tables), { contentType: 'text/plain' });
-      await storage.put(`${prefix}${MANIFEST_FILE}`, `${JSON.stringify(manifest, null, 2)}\n`, { contentType: 'application/json' });
+      for (const { storage: store } of stores) {
+        await store.put(`${prefix}${CHECKSUMS_FILE}`, renderChecksums(manifest.tables), { contentType: 'text/plain' });
+        await store.put(`${prefix}${MANIFEST_FILE}`, `${JSON.stringify(manifest, null, 2)}\n`, { contentType: 'application/json' });
+      }
     },
 
-    /**
-     * Points `latest/` and LATEST_VERSION at a complete version with server-side copies.
-     * latest/manifest.json goes first and comes back last, so while the move runs latest/
-     * reads as incomplete and a restore falls back to LATEST_VERSION's own folder.
-     */
+    /** Moves latest/ in every store; heartbeats let a dead worker be noticed in seconds, not at the start-to-close timeout. */
     async moveLatest(input: { version: string }): Promise<void> {
-      // Heartbeats let a dead worker be noticed in seconds, not at the start-to-close timeout.
+      let moving = '';
       await withHeartbeat(
-        () => input.version,
+        () => ({ version: input.version, store: moving }),
         async () => {
-          const prefix = versionPrefix(input.version);
-          const objects = (await storage.list(prefix)).map((o) => o.key.slice(prefix.length));
-          if (!objects.includes(MANIFEST_FILE)) {
-            throw ApplicationFailure.nonRetryable(`version ${input.version} has no ${MANIFEST_FILE}; refusing to make it latest`, 'IntegrityError');
+          for (const { name, storage: store } of stores) {
+            moving = name;
+            await moveLatestIn(store, input.version);
           }
-          const payload = objects.filter((name) => !name.startsWith('.') && name !== MANIFEST_FILE);
-          await storage.delete([`${LATEST_PREFIX}${MANIFEST_FILE}`]);
-          for (const name of payload) await storage.copy(`${prefix}${name}`, `${LATEST_PREFIX}${name}`);
-          const stale = (await storage.list(LATEST_PREFIX))
-            .map((o) => o.key)
-            .filter((key) => key !== `${LATEST_PREFIX}${MANIFEST_FILE}` && !payload.includes(key.slice(LATEST_PREFIX.length)));
-          await storage.delete(stale);
-          await storage.put(LATEST_VERSION_KEY, `${input.version}\n`, { contentType: 'text/plain' });
-          await storage.copy(`${prefix}${MANIFEST_FILE}`, `${LATEST_PREFIX}${MANIFEST_FILE}`);
         },
       );
     },
 
     async setPinned(input: { version: string; pinned: boolean }): Promise<void> {
-      await markPinned(storage, input.version, input.pinned);
+      for (const { storage: store } of stores) await markPinned(store, input.version, input.pinned);
     },
   };
 }

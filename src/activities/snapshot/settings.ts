@@ -7,10 +7,12 @@ export interface SnapshotSettings {
   sources: string[];
   /** Fingerprints of the configuration the snapshot was taken with (secrets excluded). */
   configSnapshot: Record<string, string>;
+  /** Where `storage.mirror` is (the version is copied there before it is published), or null. Absent in runs planned before mirrors. */
+  mirror?: string | null;
 }
 
 /** Hands the workflow the worker's config facts it needs, since workflow code cannot read files. */
-export function settingsActivities({ config }: ActivityDeps) {
+export function settingsActivities({ config, mirror }: ActivityDeps) {
   return {
     async snapshotSettings(): Promise<SnapshotSettings> {
       const fingerprint = (value: unknown) => `sha256:${createHash('sha256').update(JSON.stringify(value)).digest('hex')}`;
@@ -22,6 +24,7 @@ export function settingsActivities({ config }: ActivityDeps) {
           sources: fingerprint(redacted.sources),
           backup: fingerprint(redacted.backup),
         },
+        mirror: mirror?.location ?? null,
       };
     },
   };

@@ -1,8 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MANIFEST_FILE, RESERVATION_MARKER } from '../../domain/manifest.js';
-import { retentionPolicy, type PrunePlan } from '../../domain/retention.js';
+import { retentionPolicy } from '../../domain/retention.js';
 import { nextFreeVersion, versionPrefix } from '../../domain/version.js';
-import { listVersions, pruneVersions } from '../../storage/seed-catalog.js';
+import { listVersions, pruneStores, type StoresPrunePlan } from '../../storage/seed-catalog.js';
+import { deleteOrder, writeOrder } from '../../storage/stores.js';
 import type { Storage } from '../../storage/types.js';
 import { isWorkflowRunning } from '../../temporal/connection.js';
 import type { ActivityDeps } from '../deps.js';
@@ -19,16 +20,26 @@ export async function reserveVersion(storage: Storage, version: string, owner: s
   return (await storage.getText(key)) === owner;
 }
 
-async function claimFirstFree(storage: Storage, base: string, owner: string): Promise<string> {
-  const taken = new Set((await listVersions(storage)).map((v) => v.version));
+/**
+ * Reserves a version in every store (the mirror too, so a version the mirror still holds is
+ * never overwritten). A store that refuses leaves the others' markers: prune sweeps them.
+ */
+async function reserveEverywhere(stores: Storage[], version: string, owner: string): Promise<boolean> {
+  for (const storage of stores) if (!(await reserveVersion(storage, version, owner))) return false;
+  return true;
+}
+
+async function claimFirstFree(stores: Storage[], base: string, owner: string): Promise<string> {
+  const taken = new Set((await Promise.all(stores.map(listVersions))).flat().map((v) => v.version));
   for (;;) {
     const candidate = nextFreeVersion(base, taken);
-    if (await reserveVersion(storage, candidate, owner)) return candidate;
+    if (await reserveEverywhere(stores, candidate, owner)) return candidate;
     taken.add(candidate);
   }
 }
 
-export function versionActivities({ config, storage, temporal }: ActivityDeps) {
+export function versionActivities({ config, storage, mirror, temporal }: ActivityDeps) {
+  const stores = writeOrder(storage, mirror).map((s) => s.storage);
   return {
     /**
      * With `requested`, claims exactly that version (failing if another run owns it),
@@ -37,32 +48,36 @@ export function versionActivities({ config, storage, temporal }: ActivityDeps) {
      */
     async claimVersion(input: { requested?: string; orNextFree?: boolean; base: string; owner: string }): Promise<string> {
       if (input.requested) {
-        if (await reserveVersion(storage, input.requested, input.owner)) return input.requested;
-        if (input.orNextFree) return claimFirstFree(storage, input.base, input.owner);
+        if (await reserveEverywhere(stores, input.requested, input.owner)) return input.requested;
+        if (input.orNextFree) return claimFirstFree(stores, input.base, input.owner);
         throw ApplicationFailure.nonRetryable(
           `version ${input.requested} already exists or is being written by another run`,
           'VersionTaken',
         );
       }
-      return claimFirstFree(storage, input.base, input.owner);
+      return claimFirstFree(stores, input.base, input.owner);
     },
 
     /**
-     * After a failed run: deletes what it uploaded of a version that never got its
-     * manifest (space back on a full disk), keeping the reservation so the id stays its own.
-     * A published version stays: it is complete even if moving latest failed.
+     * After a failed run: deletes what it uploaded of a version that never got its manifest
+     * on the primary (space back on a full disk), in every store (the mirror's manifest too,
+     * written first), keeping the reservations so the id stays its own. A version published
+     * on the primary stays: it is complete even if moving latest failed.
      */
     async discardIncomplete(input: { version: string }): Promise<number> {
       const prefix = versionPrefix(input.version);
-      const objects = await storage.list(prefix);
-      if (objects.some((o) => o.key === `${prefix}${MANIFEST_FILE}`)) return 0;
-      const partial = objects.filter((o) => o.key !== `${prefix}${RESERVATION_MARKER}`).map((o) => o.key);
-      await storage.delete(partial);
-      return partial.length;
+      if (await storage.head(`${prefix}${MANIFEST_FILE}`)) return 0;
+      let discarded = 0;
+      for (const { storage: store } of deleteOrder(storage, mirror)) {
+        const partial = (await store.list(prefix)).filter((o) => o.key !== `${prefix}${RESERVATION_MARKER}`).map((o) => o.key);
+        await store.delete(partial);
+        discarded += partial.length;
+      }
+      return discarded;
     },
 
-    async pruneSnapshots(input: { dryRun: boolean }): Promise<PrunePlan> {
-      return withHeartbeat(() => null, () => pruneVersions(storage, retentionPolicy(config.backup, new Date()), input.dryRun, (id) => isWorkflowRunning(temporal, id)));
+    async pruneSnapshots(input: { dryRun: boolean }): Promise<StoresPrunePlan> {
+      return withHeartbeat(() => null, () => pruneStores(storage, mirror, retentionPolicy(config.backup, new Date()), input.dryRun, (id) => isWorkflowRunning(temporal, id)));
     },
   };
 }
