@@ -16,7 +16,7 @@ import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
 import type { SeedvaultConfig } from '../src/config/schema.js';
 import { loadDemoData } from '../src/db/demo-data.js';
 import { storageChecks } from '../src/doctor/storage.js';
-import { RESERVATION_MARKER } from '../src/domain/manifest.js';
+import { RESERVATION_MARKER, type Manifest } from '../src/domain/manifest.js';
 import { versionPrefix } from '../src/domain/version.js';
 import { hashStream } from '../src/storage/hash.js';
 import { createMirrorStorage, createStorage } from '../src/storage/index.js';
@@ -139,6 +139,20 @@ describe('storage.mirror: a second bucket of the same MinIO', () => {
     }
     const repaired = await cli(['verify', '--version', v1]);
     assert.equal(repaired.code, 0, repaired.stderr);
+
+    // A mirror manifest that tells another story (its files still match it) is a problem too.
+    const manifestKey = `${versionPrefix(v1)}manifest.json`;
+    const manifest = (await mirror.getText(manifestKey))!;
+    const other = JSON.parse(manifest) as Manifest;
+    other.tables[TABLE]!.date_range = ['1999-01-01', '1999-12-31'];
+    await mirror.put(manifestKey, JSON.stringify(other));
+    try {
+      const run = await cli(['verify', '--version', v1]);
+      assert.equal(run.code, 4, run.stderr);
+      assert.deepEqual(run.stderr.split('\n').filter((l) => l.startsWith(`${v1}:`)), [`${v1}: mirror: s3://${mirrorBucket}/copy: the manifest of ${v1} describes its tables otherwise than the primary's`]);
+    } finally {
+      await mirror.put(manifestKey, manifest);
+    }
   });
 
   test('restore takes a table from the mirror when the primary copy is corrupt; --source mirror picks the mirror', async () => {

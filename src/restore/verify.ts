@@ -92,8 +92,11 @@ export async function verifyInStores(options: VerifyOptions & { mirror: Storage 
   if (!mirror) return primary;
   const { version } = primary;
   const copy = await verifyVersion({ storage: mirror, version }).catch((err: unknown): VersionVerification => ({ version, ok: false, problems: [errorMessage(err)], tables: [] }));
-  const [ours, theirs] = await Promise.all([readManifest(options.storage, version), readManifest(mirror, version).catch(() => null)]);
-  if (ours && theirs && JSON.stringify(theirs.tables) !== JSON.stringify(ours.tables)) copy.problems.unshift(`${mirror.location}: the manifest of ${version} lists other tables or files than the primary's`);
+  // The file checks hold each store to its own manifest; the manifests must agree too (rows, ranges, checksums).
+  const [primaryManifest, mirrorManifest] = await Promise.all([readManifest(options.storage, version), readManifest(mirror, version).catch(() => null)]);
+  if (primaryManifest && mirrorManifest && JSON.stringify(mirrorManifest.tables) !== JSON.stringify(primaryManifest.tables)) {
+    copy.problems.unshift(`${mirror.location}: the manifest of ${version} describes its tables otherwise than the primary's`);
+  }
   const named = (store: string, problems: string[]) => problems.map((p) => `${store}: ${p}`);
   const tables = primary.tables.map((t): TableVerification => {
     const problems = [...named('primary', t.problems), ...named('mirror', copy.tables.find((c) => c.table === t.table)?.problems ?? [])];
