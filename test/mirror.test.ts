@@ -216,6 +216,17 @@ describe('storage.mirror: a second bucket of the same MinIO', () => {
     assert.deepEqual([red?.status, red?.details], ['red', `bucket ${absent} does not exist`]);
     assert.match(String(red?.fix), /storage\.mirror\.bucket/);
   });
+
+  test('setup --check lists the mirror bucket beside the primary one, missing when it is', async () => {
+    const buckets = async (extra: Record<string, string>) => {
+      const run = await cli(['setup', '--check', '--json'], extra);
+      const items = (JSON.parse(run.stdout) as { items: { kind: string; name: string; state: string }[] }).items;
+      return items.filter((i) => i.kind === 'bucket').map((i) => `${i.name} ${i.state}`);
+    };
+    assert.deepEqual(await buckets({}), [`${primary.location} ok`, `s3://${mirrorBucket}/copy ok`]);
+    const absent = uniqueName('mirror-absent');
+    assert.deepEqual(await buckets({ SEEDVAULT_TEST_MIRROR_BUCKET: absent }), [`${primary.location} ok`, `s3://${absent}/copy missing`]);
+  });
 });
 
 describe('storage.mirror: a local folder that runs out of room', () => {
