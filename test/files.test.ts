@@ -481,5 +481,11 @@ describe('file backups in backup_metadata (issue 16)', () => {
     const rows = await rowsOf('portfolio');
     assert.deepEqual(rows.map((r) => [r.backup_name, r.snapshot_status, r.is_active]), [[old, 'pruned', false], [backups[0]!.backup_id, 'completed', true]]);
     assert.ok(rows[0]!.deactivated_at instanceof Date && rows[1]!.deactivated_at === null);
+
+    const deleted = await runProcess([process.execPath, CLI, 'files', 'delete', '--id', backups[0]!.backup_id], {
+      env: { ...process.env, S3_BUCKET: bucket, DATABASE_URL: db.url, SEEDVAULT_NO_LOCAL_STACK: '1' },
+    });
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.deepEqual((await rowsOf('portfolio')).map((r) => [r.snapshot_status, r.is_active]), [['pruned', false], ['pruned', false]], '`files delete` marks its row too');
   });
 });
