@@ -17,7 +17,7 @@ import { connectClient } from '../src/temporal/connection.js';
 import { readLatestVersion } from '../src/storage/seed-catalog.js';
 import { crashPostgresComponent, startComponent, stopComponent, type ComponentName, type CrashKind, type StackEnv } from '../src/stack/index.js';
 import { progressQuery, type seedSnapshot } from '../src/workflows/snapshot.js';
-import { downloadVersion, execFileAsync } from '../test/support/snapshot.js';
+import { execFileAsync, withDownloadedVersion } from '../test/support/snapshot.js';
 export { sql as sqlQuery } from '../test/support/restore.js';
 import { createBucket, testConfig, uniqueName } from '../test/support/stack.js';
 import { activityRuns, CLI, rssMiB, stopProcess } from '../bench/support.js';
@@ -351,10 +351,11 @@ export async function checkVersion(ctx: ChaosContext, config: SeedvaultConfig, v
   if (latest !== version) problems.push(`latest is ${latest}, not ${version}`);
   const manifest = await readManifest(config, version);
   if (!manifest) return [...problems, 'no manifest'];
-  const dir = await downloadVersion(storage, version);
-  const sums = await execFileAsync('sha256sum', ['-c', 'checksums.sha256'], { cwd: dir }).then(
-    (r) => r.stdout,
-    (e: { stdout: string }) => e.stdout,
+  const sums = await withDownloadedVersion(storage, version, (dir) =>
+    execFileAsync('sha256sum', ['-c', 'checksums.sha256'], { cwd: dir }).then(
+      (r) => r.stdout,
+      (e: { stdout: string }) => e.stdout,
+    ),
   );
   const ok = sums.split('\n').filter((l) => l.endsWith(': OK')).length;
   if (ok !== 3) problems.push(`sha256sum -c: ${ok}/3 OK`);
