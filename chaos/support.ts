@@ -49,8 +49,6 @@ export interface ChaosContext {
   baseline: ManifestFingerprint;
   /** How long exportTables ran in the undisturbed snapshot, ms. */
   exportMs: number;
-  /** How long the first stageTable (usdcop_m5_ohlcv) ran in an undisturbed restore of baseVersion, ms. */
-  restoreStageMs: number;
   /** Row count of the three tables of sourceDb. */
   sourceRows: number;
   /** tableDigests(sourceDb). */
