@@ -17,6 +17,7 @@ import {
   diff,
   FAULT_POINTS,
   kill,
+  ohlcvRows,
   outage,
   retriedActivities,
   retryEvidence,
@@ -176,9 +177,6 @@ interface Phase {
   /** Waits until the restore is there, holding whatever lock keeps it there; returns that lock (or null) and what was seen. */
   reach(ctx: ChaosContext, fault: Fault): Promise<{ lock: { release(): Promise<void> } | null; seen: string }>;
 }
-
-/** Rows of usdcop_m5_ohlcv in the snapshot. */
-const ohlcvRows = (ctx: ChaosContext) => (ctx.baseline.tables as Record<string, { rows: number }>).usdcop_m5_ohlcv!.rows;
 
 const LOAD: Phase = {
   label: 'during the load',
