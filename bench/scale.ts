@@ -218,7 +218,9 @@ try {
   say('(f) seedvault restore --mode replace --wait into the truncated table...');
   await psql(`truncate ${TABLE}`);
   const restore = await product('restore', ['restore', '--source', 'minio', '--tables', 'ohlcv', '--mode', 'replace', '--wait', '--json'], true);
-  const restoreActivities = await activities('restore', (JSON.parse(restore.stdout) as { workflowId: string }).workflowId);
+  const restoreResult = JSON.parse(restore.stdout) as { workflowId: string; tables: { table: string; stageSeconds: Record<string, number> | null }[] };
+  const restoreActivities = await activities('restore', restoreResult.workflowId);
+  const stageSteps = restoreResult.tables.find((t) => t.table === TABLE)?.stageSeconds ?? {};
   const restoredRows = Number((await db.query<{ n: string }>(`select count(*) as n from ${TABLE}`)).rows[0]!.n);
   if (restoredRows !== rows) failures.push(`the restore left ${restoredRows} rows in ${TABLE}, the source had ${rows}`);
   const restored = await tableSizes();
@@ -251,6 +253,7 @@ try {
     pg_restore_s: round(pgRestore.seconds),
     ...versus('restore', restore.seconds, rows, { copy_and_index: copyFrom.seconds + indexBuild.seconds, pg_restore: pgRestore.seconds }),
     restore_activities: restoreActivities.summary,
+    restore_stage_steps: Object.entries(stageSteps).map(([step, sec]) => `${step} ${sec.toFixed(2)} s`).join(', '),
     restore_max_attempt: restoreActivities.maxAttempt,
     restored_rows: restoredRows,
     verify_s: verify ? round(verify.seconds) : null,
@@ -330,6 +333,7 @@ function notesFor(version: string): Record<string, string> {
     ratio_restore_to_copy_and_index: 'restore_s / (copy_from_s + index_build_s)',
     ratio_restore_to_pg_restore: 'restore_s / pg_restore_s',
     restore_activities: 'each activity of the restore run: seconds of its last attempt (from the workflow history)',
+    restore_stage_steps: "stageTable's own steps for the table (the run's result): download (fetch, sha256, footer check), load (COPY into the twin), validate (one scan), build indexes",
     restore_max_attempt: 'highest ActivityTaskStarted.attempt in the restore run: more than 1 fails the bench',
     restored_rows: 'count(*) after the restore: must equal rows',
     verify_s: `seedvault verify --version ${version} --against-db (CLI only, no workflow): sha256, Parquet footer, row count, date range and content hash against the table; must exit 0`,

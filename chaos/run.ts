@@ -13,32 +13,16 @@ import { readStackEnv, setPostgresPassword, stackRemove, stackUp } from '../src/
 import { freshDatabase } from '../test/support/db.js';
 import { tableDigests } from '../test/support/restore.js';
 import { startSnapshot } from '../src/client/snapshot-create.js';
-import { testConfig, uniqueName, withWorker } from '../test/support/stack.js';
-import { restoreInput, startRestore } from '../src/client/restore-run.js';
+import { withWorker } from '../test/support/stack.js';
 import { renderReport, runFacts } from './report.js';
 import { SCENARIOS } from './scenarios/index.js';
-import { activityDurationMs, crashes, fingerprint, kill, liveWorkers, stopWorker, freshVersion, readManifest, scenarioEnv, sqlQuery, type ChaosContext, type ScenarioResult } from './support.js';
+import { crashes, fingerprint, kill, liveWorkers, stopWorker, freshVersion, readManifest, scenarioEnv, sqlQuery, type ChaosContext, type ScenarioResult } from './support.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 /** Scale 10 exports in about 2 s here, too short to aim at; scale 30 takes a few seconds. */
 const SCALE = 30;
 const REPORT = fileURLToPath(new URL('../../docs/RELIABILITY.md', import.meta.url));
-
-/** Restores the baseline version into an empty database; returns how long usdcop_m5_ohlcv's stageTable ran. */
-async function undisturbedRestoreMs(bucket: string, version: string): Promise<number> {
-  const db = await freshDatabase('chaos_restore_baseline');
-  const config = testConfig({ DATABASE_URL: db.url, S3_BUCKET: bucket, SEEDVAULT_TASK_QUEUE: uniqueName('chaos-restore-baseline') });
-  const worker = await withWorker(config);
-  try {
-    const handle = await startRestore(config, restoreInput(config, { version, source: 'minio' }));
-    await handle.result();
-    return await activityDurationMs(handle, 'stageTable');
-  } finally {
-    await worker.stop();
-    await db.drop().catch(() => {});
-  }
-}
 
 async function main(): Promise<number> {
   const filters = process.argv.slice(2);
@@ -72,24 +56,17 @@ async function main(): Promise<number> {
     const worker = await withWorker(base.config);
     const baseVersion = freshVersion();
     const t0 = Date.now();
-    let exportMs: number;
     try {
-      const handle = await startSnapshot(base.config, { version: baseVersion });
-      await handle.result();
-      exportMs = await activityDurationMs(handle, 'exportTables');
+      await (await startSnapshot(base.config, { version: baseVersion })).result();
     } finally {
       await worker.stop();
     }
-    process.stderr.write(`chaos: undisturbed scale-${SCALE} snapshot (${rows[0].n} rows) in ${((Date.now() - t0) / 1000).toFixed(1)} s, export ${(exportMs / 1000).toFixed(1)} s\n`);
-    const restoreStageMs = await undisturbedRestoreMs(base.bucket, baseVersion);
-    process.stderr.write(`chaos: undisturbed restore of it: usdcop_m5_ohlcv staged in ${(restoreStageMs / 1000).toFixed(1)} s\n`);
+    process.stderr.write(`chaos: undisturbed scale-${SCALE} snapshot (${rows[0].n} rows) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     const ctx: ChaosContext = {
       stateDir,
       stack,
       workDir,
       sourceDb: db.url,
-      exportMs,
-      restoreStageMs,
       baseline: fingerprint((await readManifest(base.config, baseVersion))!),
       sourceRows: Number(rows[0].n),
       sourceDigests: await tableDigests(db.url),

@@ -17,8 +17,9 @@ import { connectClient } from '../src/temporal/connection.js';
 import { readLatestVersion } from '../src/storage/seed-catalog.js';
 import { crashPostgresComponent, startComponent, stopComponent, type ComponentName, type CrashKind, type StackEnv } from '../src/stack/index.js';
 import { progressQuery, type seedSnapshot } from '../src/workflows/snapshot.js';
-import { downloadVersion, execFileAsync } from '../test/support/snapshot.js';
+import { execFileAsync, withDownloadedVersion } from '../test/support/snapshot.js';
 export { sql as sqlQuery } from '../test/support/restore.js';
+import { waitForSql } from '../test/support/restore.js';
 import { createBucket, testConfig, uniqueName } from '../test/support/stack.js';
 import { activityRuns, CLI, rssMiB, stopProcess } from '../bench/support.js';
 
@@ -47,10 +48,6 @@ export interface ChaosContext {
   sourceDb: string;
   /** Fingerprint of an undisturbed snapshot of sourceDb. */
   baseline: ManifestFingerprint;
-  /** How long exportTables ran in the undisturbed snapshot, ms. */
-  exportMs: number;
-  /** How long the first stageTable (usdcop_m5_ohlcv) ran in an undisturbed restore of baseVersion, ms. */
-  restoreStageMs: number;
   /** Row count of the three tables of sourceDb. */
   sourceRows: number;
   /** tableDigests(sourceDb). */
@@ -176,17 +173,6 @@ export async function exportedRows(handle: WorkflowHandle<typeof seedSnapshot>):
   return progress.tables.reduce((sum, t) => sum + t.rows, 0);
 }
 
-/** Waits until the export has passed `fraction` of all rows; returns the fraction reached. */
-export async function waitForExportFraction(handle: WorkflowHandle<typeof seedSnapshot>, total: number, fraction: number, timeoutMs = 120_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const rows = await exportedRows(handle);
-    if (rows !== null && rows >= total * fraction) return rows / total;
-    await sleep(25);
-  }
-  throw new Error(`the export never reached ${Math.round(fraction * 100)}%`);
-}
-
 /**
  * Waits until an activity of that type is running: a pending activity in state STARTED
  * (describe), since the history writes ActivityTaskStarted only when the attempt ends.
@@ -207,16 +193,21 @@ export async function waitForActivityRunning(handle: WorkflowHandle, activityTyp
   throw new Error(`${activityType} never ran`);
 }
 
+/** Rows of usdcop_m5_ohlcv in the snapshot: the table that makes up nearly all of every export and load. */
+export const ohlcvRows = (ctx: ChaosContext) => (ctx.baseline.tables as Record<string, { rows: number }>).usdcop_m5_ohlcv!.rows;
+
 /**
- * Waits `fraction` of the undisturbed export's duration after exportTables starts running
- * (the progress query is only signalled every 2 s, too coarse for a few-second export);
- * returns the rows the progress query reports then.
+ * Waits until the export's COPY of usdcop_m5_ohlcv has sent `fraction` of its rows:
+ * PostgreSQL's own COPY progress (pg_stat_progress_copy of the source database), live and
+ * independent of the machine's load, unlike a point timed from an undisturbed run or the
+ * workflow's progress (signalled every 2 s). Only ohlcv has that many rows.
  */
 export async function waitForExportPoint(ctx: ChaosContext, handle: WorkflowHandle<typeof seedSnapshot>, fraction: number): Promise<string> {
   await waitForActivityRunning(handle, 'exportTables');
-  await sleep(Math.round(fraction * ctx.exportMs));
-  const rows = await exportedRows(handle);
-  return `${Math.round(fraction * 100)}% of the undisturbed export time (${((fraction * ctx.exportMs) / 1000).toFixed(1)} s in; progress query: ${rows ?? 0}/${ctx.sourceRows} rows)`;
+  const rows = Math.round(ohlcvRows(ctx) * fraction);
+  await waitForSql(ctx.sourceDb, `select count(*)::int as n from pg_stat_progress_copy where datname = current_database() and command = 'COPY TO' and tuples_processed >= $1`, [rows], `an export COPY past ${rows} rows`);
+  const progress = await exportedRows(handle);
+  return `${Math.round(fraction * 100)}% of the export (its COPY past ${rows} of ${ohlcvRows(ctx)} rows; progress query: ${progress ?? 0}/${ctx.sourceRows} rows)`;
 }
 
 /** Waits until the run's history shows ActivityTaskStarted for an activity of that type. */
@@ -351,10 +342,11 @@ export async function checkVersion(ctx: ChaosContext, config: SeedvaultConfig, v
   if (latest !== version) problems.push(`latest is ${latest}, not ${version}`);
   const manifest = await readManifest(config, version);
   if (!manifest) return [...problems, 'no manifest'];
-  const dir = await downloadVersion(storage, version);
-  const sums = await execFileAsync('sha256sum', ['-c', 'checksums.sha256'], { cwd: dir }).then(
-    (r) => r.stdout,
-    (e: { stdout: string }) => e.stdout,
+  const sums = await withDownloadedVersion(storage, version, (dir) =>
+    execFileAsync('sha256sum', ['-c', 'checksums.sha256'], { cwd: dir }).then(
+      (r) => r.stdout,
+      (e: { stdout: string }) => e.stdout,
+    ),
   );
   const ok = sums.split('\n').filter((l) => l.endsWith(': OK')).length;
   if (ok !== 3) problems.push(`sha256sum -c: ${ok}/3 OK`);

@@ -1,13 +1,15 @@
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type InjectedSinks, type LogLevel } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
 import type { SeedvaultConfig } from './config/schema.js';
 import { createPool } from './db/pool.js';
-import { ServiceError } from './errors.js';
+import { errorMessage, ServiceError } from './errors.js';
 import { log } from './logging.js';
 import { HISTOGRAM_BUCKETS, jobOfWorkflow, SeedvaultMetrics } from './metrics.js';
 import { createMirrorStorage, createStorage } from './storage/index.js';
+import { removeAbandonedTempFolders } from './temp-folders.js';
 import { WORKFLOW_BUNDLE_PATH } from './temporal/bundle-workflows.js';
 import { ensureSearchAttributes } from './temporal/ensure-search-attributes.js';
 import type { JobMetricsSinks } from './workflows/job-metrics.js';
@@ -58,6 +60,16 @@ function jobMetricsSinks(metrics: SeedvaultMetrics): InjectedSinks<JobMetricsSin
   };
 }
 
+/** A worker killed mid-restore leaves its download folder behind; the next start removes those of gone processes. */
+async function removeLeftoverTempFolders(): Promise<void> {
+  try {
+    const { folders, bytes } = await removeAbandonedTempFolders();
+    if (folders > 0) log.info({ folders, bytes, dir: tmpdir() }, `removed ${folders} leftover temp folder(s) of processes that are gone, ${bytes} bytes`);
+  } catch (err) {
+    log.warn({ err: errorMessage(err), dir: tmpdir() }, 'could not remove leftover temp folders');
+  }
+}
+
 export interface RunningWorker {
   worker: Worker;
   /** Resolves when the worker has stopped (after stop() or a SIGINT/SIGTERM). */
@@ -76,6 +88,7 @@ export async function startWorker(config: SeedvaultConfig): Promise<RunningWorke
     throw new ServiceError(`workflow bundle ${WORKFLOW_BUNDLE_PATH} is missing; run: npm run build`);
   }
   installRuntime(config.metrics.bind_address);
+  await removeLeftoverTempFolders();
   const metrics = new SeedvaultMetrics(Runtime.instance().metricMeter);
   let connection: NativeConnection;
   try {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CLI } from '../bench/support.js';
+import type { DoctorReport } from '../src/domain/doctor.js';
 import { pickPort } from '../src/stack/ports.js';
 import { createStorage } from '../src/storage/index.js';
 import { desiredSchedules } from '../src/temporal/schedules.js';
@@ -27,7 +28,7 @@ describe('docker compose up, replayed against the test stack', () => {
     await deployment.drop();
   });
 
-  test('afterwards every schedule of the config and the bucket exist; setup, the worker and the seeder ran', async () => {
+  test('afterwards every schedule of the config and the bucket exist; setup, the worker and the seeder ran; doctor is green after the first snapshot', async () => {
     const stack = new URL(process.env.DATABASE_URL!);
     const database = new URL(deployment.db.url);
     // The .env of this deployment: what compose substitutes into the file.
@@ -107,6 +108,26 @@ describe('docker compose up, replayed against the test stack', () => {
 
     assert.match(finished.get('setup')!.stdout, /^bucket created: s3:\/\/compose-/m);
     assert.match(finished.get('seeder')!.stdout, /catch-up backfill not started: no provider api key/);
+
+    // doctor, run as `docker compose run --rm setup doctor --json` would, while the worker runs.
+    const inSetup = (args: string[], extra: Record<string, string> = {}) =>
+      runProcess([process.execPath, CLI, ...args], { env: { ...containerEnv(services.setup!), ...extra } });
+    const doctor = async (extra: Record<string, string> = {}) => {
+      const run = await inSetup(['doctor', '--json'], extra);
+      const { checks } = JSON.parse(run.stdout) as DoctorReport;
+      return { code: run.code, notGreen: checks.filter((c) => c.status !== 'green').map((c) => `${c.check}: ${c.status}: ${c.details}`) };
+    };
+    // A first deployment: no snapshot yet, and this .env sets no provider key. Nothing else is wrong.
+    const first = await doctor();
+    assert.deepEqual(first.notGreen.map((l) => l.split(':')[0]), ['latest snapshot', 'provider api key'], first.notGreen.join('\n'));
+    assert.match(first.notGreen[1]!, /: red: not set, but backfill\.symbols lists \d+ symbol/);
+    assert.notEqual(first.code, 0);
+    const snapshot = await inSetup(['snapshot', 'create', '--wait', '--json']);
+    assert.equal(snapshot.code, 0, snapshot.stderr);
+    const green = await doctor({ TWELVEDATA_API_KEY: 'compose-test-key' });
+    assert.deepEqual(green.notGreen, [], 'doctor is green once the first snapshot exists and the provider key is set');
+    assert.equal(green.code, 0);
+
     assert.equal(await workers[0]!.stop(), 0, 'the worker drains on SIGTERM');
   });
 });

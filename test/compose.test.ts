@@ -88,6 +88,15 @@ test("the seedvault services' environment gives a valid config aimed at the comp
   }
 });
 
+test("the alert channels' URL variables the shipped config names (its examples included) reach every seedvault service", () => {
+  const urlEnvs = [...readFileSync(DEFAULT_CONFIG_PATH, 'utf8').matchAll(/url_env: ([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]!);
+  assert.ok(urlEnvs.length >= 2, 'the config shows a Slack and a webhook channel');
+  for (const name of SEEDVAULT_SERVICES) {
+    const env = serviceEnv(services[name]!, Object.fromEntries(urlEnvs.map((v) => [v, `https://hooks.example/${v}`])));
+    for (const variable of urlEnvs) assert.equal(env[variable], `https://hooks.example/${variable}`, `${name} gets ${variable} from the environment`);
+  }
+});
+
 /** The CLI command an argv names, after checking every --flag is one of its options. */
 function resolveCommand(argv: string[]): Command {
   let command: Command = buildProgram();

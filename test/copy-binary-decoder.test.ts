@@ -9,6 +9,7 @@ import { ArrowBatchBuilder } from '../src/parquet/arrow-builder.js';
 import { CopyBinaryDecoder } from '../src/parquet/copy-binary-decoder.js';
 import { CsvRowWriter } from '../src/parquet/csv-writer.js';
 import { DateRangeTap } from '../src/parquet/date-range.js';
+import { GroupSpanTracker, type GroupSpan } from '../src/parquet/group-spans.js';
 import { DecimalStatus, numericTextLength, numericToDecimal128, numericToText } from '../src/parquet/pg-numeric.js';
 import { Kind, type ColumnSpec } from '../src/parquet/pg-types.js';
 
@@ -213,10 +214,62 @@ describe('binary COPY decoder', () => {
   it('tracks the date range of the tapped column', () => {
     const tap = new DateRangeTap(4, Kind.TimestampTz);
     const builder = new ArrowBatchBuilder('test.t', COLUMNS, 100, 1 << 20);
-    const decoder = new CopyBinaryDecoder(COLUMNS.length, builder, tap);
+    const decoder = new CopyBinaryDecoder(COLUMNS.length, builder, [tap]);
     decoder.push(stream);
     decoder.decode();
     assert.deepEqual(tap.range(), ['1900-01-01', '2024-03-01']);
+  });
+
+  describe('group spans', () => {
+    // Interleaved groups, keys that are prefixes of others or multi-byte, sub-millisecond times around 1970.
+    const BARS: [string, string][] = [
+      ['B', '2024-03-01T12:00:00Z'],
+      ['A', '2024-03-01T12:05:00.0005Z'],
+      ['AB', '2024-03-01T12:05:00Z'],
+      ['A', '1969-12-31T23:59:59.9995Z'],
+      ['B', '2024-03-01T11:55:00Z'],
+      ['Zürich ✓', '1970-01-01T00:00:00.0004Z'],
+      ['A', '2024-03-01T12:00:00.0004Z'],
+      ['B', '2024-03-01T12:10:00.000499Z'],
+    ];
+    // What PostgreSQL's (extract(epoch from t) * 1000)::bigint gives: halves round away from zero.
+    const EXPECTED_SPANS: GroupSpan[] = [
+      { group: 'B', first: Date.parse('2024-03-01T11:55:00Z'), last: Date.parse('2024-03-01T12:10:00Z'), rows: 3 },
+      { group: 'A', first: Date.parse('1969-12-31T23:59:59.999Z'), last: Date.parse('2024-03-01T12:05:00.001Z'), rows: 3 },
+      { group: 'AB', first: Date.parse('2024-03-01T12:05:00Z'), last: Date.parse('2024-03-01T12:05:00Z'), rows: 1 },
+      { group: 'Zürich ✓', first: 0, last: 0, rows: 1 },
+    ];
+
+    /** Decodes through the CSV writer with the tracker (and a date range on the same time column) tapped in. */
+    function spansOf(chunks: Buffer[], columns: ColumnSpec[], groupColumn: number, timeColumn: number): { spans: GroupSpan[]; range: [string, string] | null } {
+      const tracker = new GroupSpanTracker(groupColumn, timeColumn);
+      const dateRange = new DateRangeTap(timeColumn, Kind.TimestampTz);
+      const writer = new CsvRowWriter('test.t', columns);
+      const decoder = new CopyBinaryDecoder(columns.length, writer, [dateRange, ...tracker.taps]);
+      for (const chunk of chunks) {
+        decoder.push(chunk);
+        while (decoder.decode()) writer.finish();
+      }
+      decoder.finish();
+      return { spans: tracker.spans(), range: dateRange.range() };
+    }
+
+    it('counts rows and finds each group\'s first and last time, whatever the column order and chunking', () => {
+      const layouts = [
+        { columns: [spec('symbol', Kind.Text), spec('at', Kind.TimestampTz), spec('n', Kind.Int4)], row: (s: string, t: string) => [text(s), timestamp(t), int32(1)] },
+        { columns: [spec('at', Kind.TimestampTz), spec('n', Kind.Int4), spec('symbol', Kind.Text)], row: (s: string, t: string) => [timestamp(t), int32(1), text(s)] },
+      ];
+      for (const [index, layout] of layouts.entries()) {
+        const groupColumn = layout.columns.findIndex((column) => column.name === 'symbol');
+        const timeColumn = layout.columns.findIndex((column) => column.name === 'at');
+        const stream = copyStream(BARS.map(([symbol, at]) => layout.row(symbol, at)));
+        for (let split = 0; split <= stream.length; split++) {
+          const { spans, range } = spansOf([stream.subarray(0, split), stream.subarray(split)], layout.columns, groupColumn, timeColumn);
+          assert.deepEqual(spans, EXPECTED_SPANS, `layout ${index}, split at byte ${split}`);
+          assert.deepEqual(range, ['1969-12-31', '2024-03-01'], 'the date range taps the same column');
+        }
+      }
+    });
   });
 
   it('writes CSV with RFC 4180 quoting, NULL as empty and exact values', () => {

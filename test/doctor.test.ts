@@ -231,6 +231,17 @@ describe('seedvault doctor on the real stack', () => {
     }
   });
 
+  test('a namespace that does not exist: temporal red saying how to create it (exit 2), the checks inside it skipped', async () => {
+    const namespace = uniqueName('no-namespace');
+    const run = await doctor({ TEMPORAL_NAMESPACE: namespace });
+    assert.deepEqual(reds(run), ['temporal']);
+    assert.equal(run.code, 2, 'a config value (or a namespace job that did not run)');
+    assert.match(line(run, 'temporal').details, new RegExp(`^namespace ${namespace} does not exist at `));
+    assert.equal(line(run, 'temporal').fix, `create it: temporal operator namespace create --namespace ${namespace} (or fix temporal.namespace)`);
+    assert.equal(line(run, 'search attributes').status, 'skipped');
+    assert.equal(line(run, 'worker').status, 'skipped');
+  });
+
   test('an invalid config is one red line naming the key (exit 2)', async () => {
     const run = await doctorCli({ SEEDVAULT_MAX_ACTIVITIES: 'lots' });
     assert.equal(run.code, 2);

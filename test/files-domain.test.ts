@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
 import { classifyFileBackup, worstLevel } from '../src/domain/file-backup-health.js';
 import { backupIdCandidate, backupIdFor, backupIdProblem, parseBackupId } from '../src/domain/file-backup-id.js';
+import { fileBackupFacts, type ArchivedEntry } from '../src/domain/file-backup-metadata.js';
 import { parsePointInTime, pickAtPointInTime, planFileCleanup, type BackupRef } from '../src/domain/file-backup-selection.js';
 import { isoWeek } from '../src/domain/retention.js';
 import { entryPathProblem, linkTargetProblem } from '../src/files/entry-paths.js';
@@ -160,6 +161,31 @@ describe('archive entry paths', () => {
     assert.notEqual(linkTargetProblem('a/link', '../../b'), null);
     assert.notEqual(linkTargetProblem('link', '/etc/passwd'), null);
     assert.notEqual(linkTargetProblem('link', '..'), null);
+  });
+});
+
+describe('backup_metadata facts of a file backup', () => {
+  const entry = (path: string, type: ArchivedEntry['type'], mtime: string): ArchivedEntry => ({ path, type, size: 0, mode: 0o644, mtime });
+  const files = [
+    entry('dir', 'directory', '2030-01-01T00:00:00.000Z'),
+    entry('dir/a.txt', 'file', '2025-03-01T10:00:00.500Z'),
+    entry('dir/b.txt', 'file', '2025-01-15T08:00:00.000Z'),
+    entry('link', 'symlink', '2001-01-01T00:00:00.000Z'),
+  ];
+
+  test('every entry archived: 100 %, the span of the files only (not directories or links)', () => {
+    assert.deepEqual(fileBackupFacts({ files, skipped: [] }), { entries: 4, completeness_pct: 100, data_start: '2025-01-15T08:00:00.000Z', data_end: '2025-03-01T10:00:00.500Z' });
+  });
+
+  test('skipped entries lower completeness, floored to 0.01', () => {
+    const skipped = [{ path: 'sock', reason: 'not a regular file, directory or symlink' }, { path: 'out', reason: 'leaves the tree' }];
+    assert.equal(fileBackupFacts({ files, skipped }).completeness_pct, 66.66);
+    assert.equal(fileBackupFacts({ files: files.slice(0, 1), skipped: skipped.slice(0, 1) }).completeness_pct, 50);
+  });
+
+  test('nothing to span without files', () => {
+    assert.deepEqual(fileBackupFacts({ files: [], skipped: [] }), { entries: 0, completeness_pct: 100, data_start: null, data_end: null });
+    assert.deepEqual(fileBackupFacts({ files: files.slice(0, 1), skipped: [] }).data_start, null);
   });
 });
 

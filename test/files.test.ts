@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
-import { CLI } from '../bench/support.js';
+import type pg from 'pg';
+import { activityRuns, CLI } from '../bench/support.js';
 import { main } from '../src/client/cli.js';
 import { runFileWorkflow } from '../src/client/files-run.js';
 import type { SeedvaultConfig } from '../src/config/schema.js';
+import { createPool } from '../src/db/pool.js';
 import { backupIdFor } from '../src/domain/file-backup-id.js';
 import { backupPrefix } from '../src/domain/file-backup-metadata.js';
 import type { CleanupPlan } from '../src/domain/file-backup-selection.js';
@@ -17,12 +20,16 @@ import { claimBackupId, fileBackupStorage, listFileBackups, readMetadata } from 
 import { createFileBackup } from '../src/files/create.js';
 import { fileBackupHealth } from '../src/files/health.js';
 import { readNothingToBackUp } from '../src/files/nothing-to-back-up.js';
+import { recordFileBackup } from '../src/files/records.js';
 import type { RestoreResult } from '../src/files/restore.js';
+import { deepVerifyHealth } from '../src/quality/health.js';
 import { createStorage } from '../src/storage/index.js';
 import { PrefixedStorage } from '../src/storage/prefixed.js';
 import type { Storage } from '../src/storage/types.js';
+import { connectClient } from '../src/temporal/connection.js';
 import type { FileBackupInput, FileBackupResult } from '../src/workflows/file-backup.js';
 import type { FileRestoreInput } from '../src/workflows/file-restore.js';
+import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { assertSameTree, craftBackup, ESCAPING_ARCHIVES, makeAwkwardTree, tempDir } from './support/file-backups.js';
 import { runProcess } from './support/process.js';
 import { createBucket, testConfig, uniqueName, withWorker } from './support/stack.js';
@@ -348,5 +355,137 @@ describe('file backups in a local folder', () => {
     } finally {
       await ctx.worker.stop();
     }
+  });
+});
+
+describe('file backups in backup_metadata (issue 16)', () => {
+  let db: FreshDatabase;
+  let sql: pg.Pool;
+  let ctx: Awaited<ReturnType<typeof setup>>;
+  let tree: string;
+  let single: string;
+  let bucket: string;
+  const rowsOf = async (type: string) =>
+    (await sql.query(
+      `select backup_name, file_path, storage_location, snapshot_version, snapshot_status, validation_status, validated_at, record_count::int,
+              file_size_bytes::int, checksum_sha256, compression, completeness_pct::float8 as completeness, quality_score, is_active,
+              deactivated_at, data_start_date, data_end_date, pipeline_run_id, metadata
+       from backup_metadata where backup_type = $1 order by created_at`,
+      [type],
+    )).rows;
+  before(async () => {
+    db = await freshDatabase('file_rows');
+    sql = createPool(db.url, 2);
+    bucket = uniqueName('files-rows');
+    await createBucket(bucket);
+    tree = await tempDir('tree');
+    await makeAwkwardTree(tree);
+    // A link leaving the tree is skipped: the one entry the archive does not hold.
+    await symlink('../../outside', join(tree, 'leaves the tree'));
+    single = join(await tempDir('single'), 'portfolio_state.json');
+    await writeFile(single, '{"cash": 1}');
+    ctx = await setup('files_rows', { DATABASE_URL: db.url, S3_BUCKET: bucket }, {
+      types: { trading_history: typeWith([tree]), portfolio: typeWith([single]), retried: typeWith([single]) },
+    });
+  });
+  after(async () => {
+    await ctx?.worker.stop();
+    await sql?.end();
+    await db?.drop();
+  });
+
+  test('a backup writes exactly one completed row: the real size and sha256 of the archive in MinIO', async () => {
+    const { backups } = await backup(ctx.config, { types: ['trading_history'] });
+    const { backup_id: id, archive } = backups[0]!;
+    const stored = await buffer(await createStorage(ctx.config.storage).get(`files/${id}/${archive}`));
+    const metadata = (await readMetadata(ctx.storage, id))!;
+    assert.equal(metadata.skipped.length, 1, 'the link leaving the tree');
+    const rows = await rowsOf('trading_history');
+    assert.equal(rows.length, 1);
+    const { validated_at, data_end_date, pipeline_run_id, metadata: extra, ...row } = rows[0]!;
+    assert.deepEqual(row, {
+      backup_name: id,
+      file_path: `s3://${bucket}/files/${id}/${archive}`,
+      storage_location: 'minio',
+      snapshot_version: null,
+      snapshot_status: 'completed',
+      validation_status: 'validated',
+      record_count: metadata.files.length,
+      file_size_bytes: stored.length,
+      checksum_sha256: createHash('sha256').update(stored).digest('hex'),
+      compression: 'gzip',
+      completeness: Math.floor((10_000 * metadata.files.length) / (metadata.files.length + 1)) / 100,
+      quality_score: null,
+      is_active: true,
+      deactivated_at: null,
+      // makeAwkwardTree's oldest file time.
+      data_start_date: new Date('2025-12-17T16:20:39.123Z'),
+    });
+    assert.ok(validated_at instanceof Date && data_end_date instanceof Date && data_end_date > row.data_start_date);
+    assert.match(pipeline_run_id, /^file-backup/);
+    assert.deepEqual(extra, { error: null, source_path: tree, source_bytes: metadata.archive.source_bytes, format: 'tar.gz', encryption_key_id: null, skipped: 1 });
+    // A completed file backup is not a snapshot: the deep verify check still finds none (a month on).
+    const [deepVerify] = await deepVerifyHealth(sql, ctx.config, new Date(Date.now() + 30 * 86_400_000));
+    assert.equal(deepVerify!.details, 'no deep verify recorded yet');
+  });
+
+  test('a failed backup leaves one failed row saying why, inactive once its partial upload is discarded', async () => {
+    await assert.rejects(backup(ctx.config, { types: ['vanished'], source: join(tree, 'no-such-file') }), /does not exist/);
+    const rows = await rowsOf('vanished');
+    assert.equal(rows.length, 1);
+    const row = rows[0]!;
+    assert.deepEqual(
+      [row.snapshot_status, row.validation_status, row.is_active, row.file_size_bytes, row.checksum_sha256, row.completeness, row.file_path],
+      ['failed', 'failed', false, null, null, null, `s3://${bucket}/files/${row.backup_name}/`],
+    );
+    assert.ok(row.deactivated_at instanceof Date);
+    assert.match(row.metadata.error, /source .*no-such-file of type "vanished" does not exist/);
+    assert.deepEqual(await ctx.storage.list(`${row.backup_name}/`), [], 'nothing of it is stored');
+  });
+
+  test('a retried activity updates its row, never adds one', async () => {
+    // The first write of the archive's facts fails once (a sequence is not rolled back with it): writeFileBackup is retried.
+    await sql.query(`create sequence fail_once;
+      create function fail_first_write() returns trigger language plpgsql as $$
+      begin
+        if new.backup_type = 'retried' and new.file_size_bytes is not null then
+          if nextval('fail_once') = 1 then raise exception 'injected: the first write of the row fails'; end if;
+        end if;
+        return new;
+      end $$;
+      create trigger fail_first_write before insert or update on backup_metadata for each row execute function fail_first_write()`);
+    try {
+      const { backups } = await backup(ctx.config, { types: ['retried'] });
+      const rows = await rowsOf('retried');
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0]!.snapshot_status, 'completed');
+      assert.equal(rows[0]!.backup_name, backups[0]!.backup_id);
+      assert.equal(rows[0]!.file_size_bytes, backups[0]!.size_bytes);
+      const client = await connectClient(ctx.config);
+      const runs = await activityRuns(client.workflow.getHandle(rows[0]!.pipeline_run_id)).finally(() => client.connection.close());
+      assert.deepEqual(runs.filter((r) => r.activity === 'writeFileBackup').map((r) => r.attempt), [2], 'the write was retried');
+    } finally {
+      await sql.query('drop trigger fail_first_write on backup_metadata; drop function fail_first_write(); drop sequence fail_once');
+    }
+  });
+
+  test('retention marks the rows of the backups it deletes pruned and inactive, as the snapshot prune does', async () => {
+    const old = await backupTakenAt(ctx.storage, 'portfolio', new Date(Date.now() - 40 * 86_400_000), 'old');
+    // Recorded as the run that took it 40 days ago would have.
+    await recordFileBackup(sql, ctx.config, ctx.storage, { id: old, status: 'completed', metadata: await readMetadata(ctx.storage, old), workflowId: 'file-backup-earlier' });
+    await runFileWorkflow<CleanupPlan>(ctx.config, 'fileBackupCleanup', 'file-backup-cleanup', { dryRun: true }, 'test', true);
+    assert.deepEqual((await rowsOf('portfolio')).map((r) => [r.backup_name, r.snapshot_status, r.is_active]), [[old, 'completed', true]], 'a dry run changes no row');
+
+    const { backups, cleanup } = await backup(ctx.config, { types: ['portfolio'], cleanup: true });
+    assert.deepEqual(cleanup!.delete.map((d) => d.backup_id), [old]);
+    const rows = await rowsOf('portfolio');
+    assert.deepEqual(rows.map((r) => [r.backup_name, r.snapshot_status, r.is_active]), [[old, 'pruned', false], [backups[0]!.backup_id, 'completed', true]]);
+    assert.ok(rows[0]!.deactivated_at instanceof Date && rows[1]!.deactivated_at === null);
+
+    const deleted = await runProcess([process.execPath, CLI, 'files', 'delete', '--id', backups[0]!.backup_id], {
+      env: { ...process.env, S3_BUCKET: bucket, DATABASE_URL: db.url, SEEDVAULT_NO_LOCAL_STACK: '1' },
+    });
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.deepEqual((await rowsOf('portfolio')).map((r) => [r.snapshot_status, r.is_active]), [['pruned', false], ['pruned', false]], '`files delete` marks its row too');
   });
 });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { DoctorReport } from '../src/domain/doctor.js';
 import { versionPrefix } from '../src/domain/version.js';
 import { createStorage } from '../src/storage/index.js';
 import { freshDeployment, type FreshDeployment } from './support/deploy.js';
@@ -26,7 +27,7 @@ describe('the image, rebuilt from what the Dockerfile copies', () => {
   let buildSeconds: number;
   // The container's environment: the image's ENV, then the deployment's (compose's part).
   const containerEnv = () => cleanEnv({ ...image.env, ...deployment.env, SEEDVAULT_LOG_LEVEL: 'info' });
-  const inContainer = (args: string[]) => runProcess([...image.entrypoint, ...args], { cwd: image.workdir, env: containerEnv() });
+  const inContainer = (args: string[], extra: Record<string, string> = {}) => runProcess([...image.entrypoint, ...args], { cwd: image.workdir, env: { ...containerEnv(), ...extra } });
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'seedvault-image-'));
@@ -61,7 +62,7 @@ describe('the image, rebuilt from what the Dockerfile copies', () => {
     }
   });
 
-  test('its HEALTHCHECK passes; setup, then a worker from the tree complete a snapshot', async () => {
+  test('its HEALTHCHECK passes; setup, then a worker from the tree complete a snapshot, and doctor from the tree is green', async () => {
     assert.ok(image.healthcheck, 'the image has a HEALTHCHECK');
     const health = await runProcess(image.healthcheck, { cwd: image.workdir, env: containerEnv() });
     assert.equal(health.code, 0, health.stderr);
@@ -78,6 +79,11 @@ describe('the image, rebuilt from what the Dockerfile copies', () => {
       assert.equal(snapshot.code, 0, snapshot.stderr);
       const { version } = JSON.parse(snapshot.stdout) as { version: string };
       assert.ok(await createStorage(deployment.config.storage).head(`${versionPrefix(version)}manifest.json`), 'the manifest is in the bucket setup created');
+      // The deployment's provider key is the operator's to add; with it, every check of the image's doctor is green.
+      const doctor = await inContainer(['doctor', '--json'], { TWELVEDATA_API_KEY: 'image-test-key' });
+      const notGreen = (JSON.parse(doctor.stdout) as DoctorReport).checks.filter((c) => c.status !== 'green').map((c) => `${c.check}: ${c.status}: ${c.details}`);
+      assert.deepEqual(notGreen, [], 'doctor run from the image tree, with a worker of the tree polling');
+      assert.equal(doctor.code, 0);
     } finally {
       assert.equal(await worker.stop(), 0, 'SIGTERM drains the worker and it exits 0');
     }

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { parquetMetadata, parquetReadObjects, type FileMetaData, type SchemaElement } from 'hyparquet';
 import pg from 'pg';
-import { exportTable, type Compression, type ExportOptions, type ExportResult } from '../src/parquet/export.js';
+import { exportTable, type Compression, type ExportOptions, type ExportResult, type GroupSpan } from '../src/parquet/export.js';
 import { InputError } from '../src/errors.js';
 
 const DATABASE = `test_parquet_${randomBytes(5).toString('hex')}`;
@@ -56,7 +56,31 @@ const SCHEMA_SQL = `
       FROM generate_series(1, 200000) g;
 
   CREATE TABLE unsupported (id int4, span interval, tags text[]);
+
+  -- No key, so rows come in insertion order: groups interleave; the time comes before the group.
+  CREATE TABLE bar_spans (time timestamptz NOT NULL, price int4, symbol text NOT NULL, note text);
+  INSERT INTO bar_spans
+    SELECT timestamptz '1969-12-25 00:00:00+00' + ((g * 7919) % 20011) * interval '1 minute' + ((g * 104729) % 1000000) * interval '1 microsecond',
+           g, (ARRAY['A', 'AB', 'ABC', 'Zürich ✓', 'B'])[1 + g % 5], NULL
+      FROM generate_series(1, 20000) g;
+  -- Exact half milliseconds on both sides of 1970, where rounding differs by sign.
+  INSERT INTO bar_spans VALUES ('1970-01-01 00:00:00.0005+00', 1, 'half', NULL), ('1970-01-01 00:00:00.0025+00', 2, 'half', NULL),
+    ('1969-12-31 23:59:59.9995+00', 3, 'negative half', NULL), ('1969-12-31 23:59:59.9985+00', 4, 'negative half', NULL);
 `;
+
+/** Per symbol of `table`: the figures the snapshot's bar coverage used to read with its own scan. */
+async function sqlSpans(table: string): Promise<GroupSpan[]> {
+  const { rows } = await client.query<{ group: string; first: string; last: string; rows: number }>(
+    `SELECT symbol AS group, (extract(epoch FROM min(time)) * 1000)::bigint::text AS first,
+            (extract(epoch FROM max(time)) * 1000)::bigint::text AS last, count(*)::int AS rows
+       FROM ${pg.escapeIdentifier(table)} GROUP BY symbol`,
+  );
+  return bySymbol(rows.map((row) => ({ group: row.group, first: Number(row.first), last: Number(row.last), rows: row.rows })));
+}
+
+function bySymbol(spans: GroupSpan[]): GroupSpan[] {
+  return [...spans].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+}
 
 /** Per column: SQL giving PostgreSQL's exact value as text, to compare the file against. */
 const EXPECTED_SQL = `
@@ -302,6 +326,31 @@ describe('exportTable to Parquet', () => {
   });
 });
 
+describe('exportTable group spans', () => {
+  const BAR_SPANS = { groupColumn: 'symbol', timeColumn: 'time' };
+
+  for (const format of ['parquet', 'csv.gz'] as const) {
+    it(`gives each group's rows and first and last time as SQL's group by does, from the rows it streams (${format})`, async () => {
+      const { result } = await exportToFile(`bar-spans.${format}`, { table: 'bar_spans', format, dateColumn: 'time', groupSpans: BAR_SPANS });
+      const expected = await sqlSpans('bar_spans');
+      assert.equal(expected.length, 7);
+      assert.deepEqual(bySymbol(result.groupSpans!), expected);
+      const range = await client.query<{ from: string; to: string }>(
+        `SELECT to_char(min(time) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS from, to_char(max(time) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS to FROM bar_spans`,
+      );
+      assert.deepEqual(result.dateRange, [range.rows[0]!.from, range.rows[0]!.to], 'the date range taps the same column');
+    });
+  }
+
+  it('follows the key order of a keyed table and leaves the file unchanged', async () => {
+    const plain = await exportToFile('ticks-plain.parquet', { table: 'ticks' });
+    const tracked = await exportToFile('ticks-spans.parquet', { table: 'ticks', groupSpans: BAR_SPANS });
+    assert.equal(plain.result.groupSpans, null);
+    assert.equal(tracked.result.sha256, plain.result.sha256);
+    assert.deepEqual(bySymbol(tracked.result.groupSpans!), await sqlSpans('ticks'));
+  });
+});
+
 describe('exportTable to csv.gz', () => {
   it('writes the same values as CSV, with a header, NULL as empty and exact numerics', async () => {
     const { result, file } = await exportToFile('every.csv.gz', { table: 'every_type', format: 'csv.gz', dateColumn: 'd' });
@@ -365,6 +414,15 @@ describe('exportTable errors', () => {
   it('rejects a dateColumn that is missing or not a date', async () => {
     await assert.rejects(exportToFile('x.parquet', { table: 'ticks', dateColumn: 'nope' }), /dateColumn "nope" is not a column of table public\.ticks/);
     await assert.rejects(exportToFile('x.parquet', { table: 'ticks', dateColumn: 'price' }), /dateColumn "price" of table public\.ticks is numeric\(12,4\)/);
+  });
+
+  it('rejects group span columns that are missing, nullable or of another type', async () => {
+    await assert.rejects(exportToFile('x.parquet', { table: 'ticks', groupSpans: { groupColumn: 'nope', timeColumn: 'time' } }), /groupColumn "nope" is not a column of table public\.ticks/);
+    await assert.rejects(
+      exportToFile('x.parquet', { table: 'every_type', groupSpans: { groupColumn: 't', timeColumn: 'tstz' } }),
+      (error: Error) => error instanceof InputError && /groupColumn "t" of table public\.every_type is text \(nullable\); expected text NOT NULL/.test(error.message),
+    );
+    await assert.rejects(exportToFile('x.parquet', { table: 'ticks', groupSpans: { groupColumn: 'symbol', timeColumn: 'price' } }), /timeColumn "price" of table public\.ticks is numeric\(12,4\) \(nullable\); expected timestamp or timestamptz NOT NULL/);
   });
 
   it('fails on NaN in a DECIMAL column, naming table and column', async () => {

@@ -66,7 +66,7 @@ describe('seedvault setup on a new deployment', () => {
     for (const { name } of ALL_SEARCH_ATTRIBUTES) assert.equal(created('search attribute', name), 1, `${name} registered once`);
     for (const id of scheduleIds()) {
       assert.equal(created('schedule', id), 1, `schedule ${id} created once`);
-      assert.equal(items.filter((i) => i.name === id && i.state === 'updated').length, 1, `the other run updated ${id}`);
+      assert.equal(items.filter((i) => i.name === id && i.state === 'ok').length, 1, `the other run found ${id} in place, unchanged`);
     }
 
     const { rows } = await query(deployment.db.url, 'select name, count(*)::int as n from seedvault_migrations group by name order by name');
@@ -94,11 +94,48 @@ describe('seedvault setup on a new deployment', () => {
     const again = await cli(['setup']);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /^search attributes in place: SnapshotVersion, /m);
-    assert.match(again.stdout, /^schedules updated to the config: seed-snapshot-weekly, /m);
+    assert.match(again.stdout, /^schedules in place: seed-snapshot-weekly, /m);
+    assert.doesNotMatch(again.stdout, /updated/, 'nothing in the config changed');
     assert.match(again.stdout, /^schedules deleted \(turned off in the config\): file-backup-retired-type$/m);
-    assert.match(again.stdout, /^setup done: 0 created, 1 deleted, \d+ schedule\(s\) set to the config; /m);
+    assert.match(again.stdout, /^setup done: 0 created, 1 deleted, 0 schedule\(s\) set to the config; /m);
     assert.equal(again.stderr, '', 'a command a person runs prints no log lines');
     await assert.rejects(client.schedule.getHandle('file-backup-retired-type').describe(), ScheduleNotFoundError);
+  });
+
+  test('a config change updates exactly the schedule it touches, and says so; a paused schedule stays paused and in place', async () => {
+    const analytics = client.schedule.getHandle('analytics-refresh');
+    const snapshot = client.schedule.getHandle('seed-snapshot-weekly');
+    await snapshot.pause('paused by an operator');
+    const every = async () => (await analytics.describe()).spec.intervals?.[0]?.every;
+    assert.equal(await every(), 60 * 60_000);
+
+    const changed = await cli(['setup'], { SEEDVAULT_ANALYTICS_REFRESH_MINUTES: '30' });
+    assert.equal(changed.code, 0, changed.stderr);
+    assert.match(changed.stdout, /^schedules updated to the config: analytics-refresh$/m);
+    assert.match(changed.stdout, /^schedules in place: seed-snapshot-weekly, /m);
+    assert.match(changed.stdout, /^setup done: 0 created, 0 deleted, 1 schedule\(s\) set to the config; /m);
+    assert.equal(await every(), 30 * 60_000);
+    const paused = await snapshot.describe();
+    assert.equal(paused.state.paused, true, 'setup does not unpause what an operator paused');
+    assert.equal(paused.state.note, 'paused by an operator');
+
+    // --check looks for what is missing: a schedule that differs from the config exists.
+    const check = await cli(['setup', '--check'], { SEEDVAULT_ANALYTICS_REFRESH_MINUTES: '45' });
+    assert.equal(check.code, 0, check.stderr);
+    assert.match(check.stdout, /^setup check: everything is in place$/m);
+    assert.equal(await every(), 30 * 60_000, '--check changed nothing');
+
+    const same = await cli(['setup', '--json'], { SEEDVAULT_ANALYTICS_REFRESH_MINUTES: '30' });
+    assert.equal(same.code, 0, same.stderr);
+    const states = (JSON.parse(same.stdout) as SetupOutput).items.filter((i) => i.kind === 'schedule').map((i) => i.state);
+    assert.deepEqual(new Set(states), new Set(['ok']), 'run again with the same config: nothing updated');
+
+    const back = await cli(['schedule', 'apply']);
+    assert.equal(back.code, 0, back.stderr);
+    assert.match(back.stdout, /^updated analytics-refresh$/m);
+    assert.match(back.stdout, /^unchanged seed-snapshot-weekly$/m);
+    assert.equal(await every(), 60 * 60_000);
+    await snapshot.unpause();
   });
 
   test('--wait retries while a service is unreachable, then exits 3 with one line; so does a missing namespace; a bad --wait exits 2', async () => {

@@ -14,7 +14,7 @@ import { startComponent, stopComponent } from '../src/stack/index.js';
 import { createStorage } from '../src/storage/index.js';
 import { progressQuery, type seedSnapshot } from '../src/workflows/snapshot.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
-import { downloadVersion, execFileAsync } from './support/snapshot.js';
+import { execFileAsync, withDownloadedVersion } from './support/snapshot.js';
 import { createBucket, testConfig, uniqueName, withWorker } from './support/stack.js';
 
 const CLI = fileURLToPath(new URL('../../bin/seedvault.js', import.meta.url));
@@ -48,8 +48,7 @@ async function assertCompleteAndValid(env: Record<string, string>, databaseUrl: 
   const config = testConfig(env);
   const storage = createStorage(config.storage);
   assert.equal(await readLatestVersion(storage), version);
-  const dir = await downloadVersion(storage, version);
-  const { stdout } = await execFileAsync('sha256sum', ['-c', 'checksums.sha256'], { cwd: dir });
+  const { stdout } = await withDownloadedVersion(storage, version, (dir) => execFileAsync('sha256sum', ['-c', 'checksums.sha256'], { cwd: dir }));
   assert.equal(stdout.trim().split('\n').filter((l) => l.endsWith(': OK')).length, 3, stdout);
   const manifest = JSON.parse(await storage.getText(`v${version}/manifest.json`) ?? 'null');
   const client = new pg.Client({ connectionString: databaseUrl });

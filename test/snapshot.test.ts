@@ -15,7 +15,7 @@ import type { Storage } from '../src/storage/types.js';
 import { connectClient, isWorkflowRunning } from '../src/temporal/connection.js';
 import { seedSnapshot } from '../src/workflows/snapshot.js';
 import { freshDatabase } from './support/db.js';
-import { downloadVersion, execFileAsync, runSnapshot, versionsOf } from './support/snapshot.js';
+import { execFileAsync, runSnapshot, versionsOf, withDownloadedVersion } from './support/snapshot.js';
 import { createBucket, testConfig, uniqueName, withWorker } from './support/stack.js';
 import { parquetRows, tableRows } from './support/table-rows.js';
 
@@ -62,8 +62,7 @@ describe('seed snapshot of demo data', () => {
   });
 
   test('checksums.sha256 passes sha256sum -c', async () => {
-    const dir = await downloadVersion(ctx.storage, version);
-    const { stdout } = await execFileAsync('sha256sum', ['-c', 'checksums.sha256'], { cwd: dir });
+    const { stdout } = await withDownloadedVersion(ctx.storage, version, (dir) => execFileAsync('sha256sum', ['-c', 'checksums.sha256'], { cwd: dir }));
     assert.equal(stdout.trim().split('\n').filter((l) => l.endsWith(': OK')).length, 3, stdout);
   });
 
@@ -94,13 +93,14 @@ describe('seed snapshot of demo data', () => {
   });
 
   test('an independent Parquet reader gets every table back row for row', async () => {
-    const dir = await downloadVersion(ctx.storage, version);
-    for (const [table, entry] of Object.entries(manifest.tables)) {
-      const fromFile = await parquetRows(join(dir, entry.file), entry.columns);
-      const fromDb = await tableRows(ctx.db.url, table, entry.columns, ORDER_BY[table]!);
-      assert.equal(fromFile.length, fromDb.length, table);
-      assert.deepEqual(fromFile, fromDb, table);
-    }
+    await withDownloadedVersion(ctx.storage, version, async (dir) => {
+      for (const [table, entry] of Object.entries(manifest.tables)) {
+        const fromFile = await parquetRows(join(dir, entry.file), entry.columns);
+        const fromDb = await tableRows(ctx.db.url, table, entry.columns, ORDER_BY[table]!);
+        assert.equal(fromFile.length, fromDb.length, table);
+        assert.deepEqual(fromFile, fromDb, table);
+      }
+    });
   });
 
   test('the same data gives byte-identical files in the next version', async () => {
@@ -247,9 +247,11 @@ describe('consistency', () => {
       await new Promise((r) => setTimeout(r, 200));
       stop = true;
       await writing;
-      const dir = await downloadVersion(ctx.storage, version);
-      const bars = (await parquetRows(join(dir, manifest.tables.usdcop_m5_ohlcv!.file), manifest.tables.usdcop_m5_ohlcv!.columns));
-      const trades = await parquetRows(join(dir, manifest.tables.trades_history!.file), manifest.tables.trades_history!.columns);
+      const [bars, trades, isolation] = await withDownloadedVersion(ctx.storage, version, async (dir) => [
+        await parquetRows(join(dir, manifest.tables.usdcop_m5_ohlcv!.file), manifest.tables.usdcop_m5_ohlcv!.columns),
+        await parquetRows(join(dir, manifest.tables.trades_history!.file), manifest.tables.trades_history!.columns),
+        JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')).consistency.isolation,
+      ] as const);
       const cols = (t: string) => manifest.tables[t]!.columns.map((c) => c.name);
       const barSeq = bars.filter((r) => r[cols('usdcop_m5_ohlcv').indexOf('symbol')] === 'CONSIST').map((r) => Number(r[cols('usdcop_m5_ohlcv').indexOf('volume')]));
       const tradeSeq = trades.filter((r) => r[cols('trades_history').indexOf('symbol')] === 'CONSIST').map((r) => Number(r[cols('trades_history').indexOf('quantity')]));
@@ -257,7 +259,7 @@ describe('consistency', () => {
       assert.ok(barSeq.length >= 20, `rows committed before the snapshot are in (${barSeq.length})`);
       assert.ok(barSeq.length < written && before <= written, `rows committed after it are out (${barSeq.length} of ${written})`);
       assert.deepEqual(barSeq, Array.from({ length: barSeq.length }, (_, i) => i + 1), 'a prefix of the commit order');
-      assert.equal(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')).consistency.isolation, 'repeatable read');
+      assert.equal(isolation, 'repeatable read');
     } finally {
       stop = true;
       await writing.catch(() => {});

@@ -17,6 +17,7 @@ import {
   diff,
   FAULT_POINTS,
   kill,
+  ohlcvRows,
   outage,
   retriedActivities,
   retryEvidence,
@@ -133,21 +134,27 @@ function killDuringLoad(fraction: number): Scenario {
   const pct = Math.round(fraction * 100);
   return {
     name: `restore: worker SIGKILL at ${pct}% of the load`,
-    injected: `SIGKILL of the worker ${pct}% of the undisturbed usdcop_m5_ohlcv stageTable time (download + load + validate) after it starts; new worker started`,
+    injected: `SIGKILL of the worker once the COPY into usdcop_m5_ohlcv's staging table has passed ${pct}% of its rows (pg_stat_progress_copy); new worker started`,
     expected: 'stageTable retried into the same staging table after the 20 s heartbeat timeout; live tables equal to the source',
     run: (ctx) =>
-      restoreUnderFault(ctx, `kill_load_${pct}`, {}, async ({ handle, respawn }) => {
-        await waitForActivityRunning(handle, 'stageTable');
-        await sleep(Math.round(fraction * ctx.restoreStageMs));
-        const p = await handle.query(restoreProgressQuery).catch(() => null);
-        const loaded = p?.tables.reduce((s, t) => s + t.rows, 0) ?? 0;
+      restoreUnderFault(ctx, `kill_load_${pct}`, {}, async ({ handle, url, respawn }) => {
+        const seen = await waitForOhlcvCopy(ctx, url, handle, fraction);
         await respawn();
-        return {
-          what: `killed ${((fraction * ctx.restoreStageMs) / 1000).toFixed(1)} s into stageTable (progress query: ${loaded} rows loaded)`,
-          evidence: () => retryEvidence(handle, 'stageTable'),
-        };
+        return { what: `killed with the ${seen}`, evidence: () => retryEvidence(handle, 'stageTable') };
       }),
   };
+}
+
+/**
+ * Waits until the COPY into usdcop_m5_ohlcv's staging table has passed `fraction` of its rows:
+ * PostgreSQL's own COPY progress, live (the workflow's progress is signalled only every 2 s, and
+ * a clock-based point drifts with the machine's load). Only ohlcv has that many rows.
+ */
+async function waitForOhlcvCopy(ctx: ChaosContext, url: string, handle: WorkflowHandle<typeof seedRestore>, fraction: number): Promise<string> {
+  const rows = Math.round(ohlcvRows(ctx) * fraction);
+  await waitForSql(url, `select count(*)::int as n from pg_stat_progress_copy where datname = current_database() and tuples_processed >= $1`, [rows], `a COPY past ${rows} rows`);
+  const p = await handle.query(restoreProgressQuery).catch(() => null);
+  return `COPY into the staging table past ${rows} of ${ohlcvRows(ctx)} rows (progress query: ${p?.tables.map((t) => `${t.table} ${t.rows}`).join(', ') || 'nothing yet'})`;
 }
 
 const minioDuringDownload: Scenario = {
@@ -171,19 +178,12 @@ interface Phase {
   reach(ctx: ChaosContext, fault: Fault): Promise<{ lock: { release(): Promise<void> } | null; seen: string }>;
 }
 
-/** Rows of usdcop_m5_ohlcv in the snapshot. */
-const ohlcvRows = (ctx: ChaosContext) => (ctx.baseline.tables as Record<string, { rows: number }>).usdcop_m5_ohlcv!.rows;
-
 const LOAD: Phase = {
   label: 'during the load',
-  injected: "once the COPY into usdcop_m5_ohlcv's staging table has passed half its rows (pg_stat_progress_copy of the target database)",
+  injected: "once the COPY into usdcop_m5_ohlcv's staging table has passed half its rows (pg_stat_progress_copy)",
   activity: 'stageTable',
   async reach(ctx, { url, handle }) {
-    const half = Math.round(ohlcvRows(ctx) / 2);
-    // PostgreSQL's own COPY progress: live, unlike the workflow's progress (signalled every 2 s). Only ohlcv has that many rows.
-    await waitForSql(url, `select count(*)::int as n from pg_stat_progress_copy where datname = current_database() and tuples_processed >= $1`, [half], `a COPY past ${half} rows`);
-    const p = await handle.query(restoreProgressQuery).catch(() => null);
-    return { lock: null, seen: `COPY into the staging table past ${half} of ${ohlcvRows(ctx)} rows (progress query: ${p?.tables.map((t) => `${t.table} ${t.rows}`).join(', ') || 'nothing yet'})` };
+    return { lock: null, seen: await waitForOhlcvCopy(ctx, url, handle, 0.5) };
   },
 };
 

@@ -95,7 +95,7 @@ function killAtExportFraction(fraction: number): Scenario {
   const pct = Math.round(fraction * 100);
   return {
     name: `snapshot: worker SIGKILL at ${pct}% of export`,
-    injected: `SIGKILL of the worker process ${pct}% of the undisturbed export time after exportTables starts; new worker started`,
+    injected: `SIGKILL of the worker process once the export's COPY of usdcop_m5_ohlcv has sent ${pct}% of its rows (pg_stat_progress_copy); new worker started`,
     expected: 'export retried from a new database snapshot after the 20 s heartbeat timeout; version complete, latest, identical to an undisturbed run',
     run: (ctx) =>
       snapshotUnderFault(ctx, `kill-export-${pct}`, async ({ handle, respawn }) => {
@@ -128,7 +128,7 @@ function componentOutage(component: ComponentName, seconds: number, fraction: nu
   const pct = Math.round(fraction * 100);
   return {
     name: `snapshot: ${component} ${verb} at ${pct}% of export`,
-    injected: `${component} stopped ${Math.round(fraction * 100)}% of the way through the export (by time), started again ${seconds} s later on the same port and data`,
+    injected: `${component} stopped ${Math.round(fraction * 100)}% of the way through the export (by usdcop_m5_ohlcv rows its COPY has sent), started again ${seconds} s later on the same port and data`,
     expected: 'the export attempt fails and is retried once the service is back; version complete, latest, identical to an undisturbed run',
     run: (ctx) =>
       snapshotUnderFault(ctx, `${component}-export-${pct}`, async ({ handle }) => {
@@ -144,7 +144,7 @@ function postgresCrash(kind: CrashKind, fraction: number): Scenario {
   const how = kind === 'immediate' ? '`pg_ctl stop -m immediate`' : 'SIGKILL of the postmaster';
   return {
     name: `snapshot: PostgreSQL crashed (${kind}) at ${pct}% of export`,
-    injected: `PostgreSQL crashed by ${how} ${pct}% of the way through the export (by time), started again at once (crash recovery)`,
+    injected: `PostgreSQL crashed by ${how} ${pct}% of the way through the export (by usdcop_m5_ohlcv rows its COPY has sent), started again at once (crash recovery)`,
     expected: 'the export attempt fails and is retried from a new database snapshot once PostgreSQL has recovered; version complete, latest, identical to an undisturbed run',
     run: (ctx) =>
       snapshotUnderFault(ctx, `pg-crash-${kind}-${pct}`, async ({ handle }) => {
@@ -159,7 +159,7 @@ function temporalRestart(fraction: number): Scenario {
   const pct = Math.round(fraction * 100);
   return {
     name: `snapshot: Temporal dev server restarted at ${pct}% of export`,
-    injected: `Temporal dev server stopped ${pct}% of the way through the export (by time) and started again 10 s later (same port, same sqlite db); worker and CLI client keep running`,
+    injected: `Temporal dev server stopped ${pct}% of the way through the export (by usdcop_m5_ohlcv rows its COPY has sent) and started again 10 s later (same port, same sqlite db); worker and CLI client keep running`,
     expected:
       'worker and client reconnect by themselves; exportTables, running at the restart, completes after it (or is retried); the run completes; version identical to an undisturbed run',
     run: (ctx) =>

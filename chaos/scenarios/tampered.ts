@@ -11,7 +11,7 @@ import { PrefixedStorage } from '../../src/storage/prefixed.js';
 import { freshDatabase } from '../../test/support/db.js';
 import { craftBackup, ESCAPING_ARCHIVES, tempDir } from '../../test/support/file-backups.js';
 import { tableDigests } from '../../test/support/restore.js';
-import { downloadVersion } from '../../test/support/snapshot.js';
+import { withDownloadedVersion } from '../../test/support/snapshot.js';
 import { testConfig, withWorker } from '../../test/support/stack.js';
 import { cli, diff, scenarioEnv, type ChaosContext, type Scenario } from '../support.js';
 
@@ -42,9 +42,10 @@ const CASES: [string, string, Tamper][] = [
 
 async function tamperedCase(ctx: ChaosContext, name: string, tamper: Tamper) {
   const base = createStorage(testConfig({ S3_BUCKET: ctx.baseBucket }).storage);
-  const dir = await downloadVersion(base, ctx.baseVersion);
   const files = new Map<string, Buffer>();
-  for (const f of await readdir(dir)) files.set(f, await readFile(join(dir, f)));
+  await withDownloadedVersion(base, ctx.baseVersion, async (dir) => {
+    for (const f of await readdir(dir)) files.set(f, await readFile(join(dir, f)));
+  });
   const manifest = JSON.parse(files.get('manifest.json')!.toString()) as Manifest;
   tamper(files, manifest);
   files.set('manifest.json', Buffer.from(JSON.stringify(manifest, null, 2)));

@@ -4,6 +4,7 @@ import type { SeedvaultConfig } from '../config/schema.js';
 import { InputError } from '../errors.js';
 import { connectClient } from '../temporal/connection.js';
 import { backfill, backfillProgressQuery, MAX_CONCURRENCY, type BackfillInput, type BackfillProgress, type BackfillSummary } from '../workflows/backfill.js';
+import { backfillWorkflowId } from '../domain/workflow-ids.js';
 import { followRun } from './follow-run.js';
 
 export interface BackfillStartOptions {
@@ -12,10 +13,6 @@ export interface BackfillStartOptions {
   from?: string;
   to?: string;
   concurrency?: string | number;
-}
-
-export function backfillWorkflowId(executionId: string): string {
-  return `backfill-${executionId}`;
 }
 
 /** Turns CLI flags into the workflow input; anything malformed is an InputError naming the flag. */

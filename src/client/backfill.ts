@@ -2,13 +2,13 @@ import { Command } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { SeedvaultConfig } from '../config/schema.js';
 import { recentBackfillExecutions } from '../db/backfill-executions.js';
+import { backfillWorkflowId } from '../domain/workflow-ids.js';
 import { InputError } from '../errors.js';
 import { symbolGapReport } from '../quality/gaps.js';
 import { connectClient, isWorkflowRunning, workflowUiLink } from '../temporal/connection.js';
 import { backfillProgressQuery, setConcurrencyUpdate, type BackfillSummary } from '../workflows/backfill.js';
 import {
   backfillInput,
-  backfillWorkflowId,
   concurrencyFlag,
   describeProgress,
   startBackfill,

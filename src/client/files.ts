@@ -8,12 +8,14 @@ import { errorMessage, InputError, IntegrityError } from '../errors.js';
 import { assertBackupId, deleteFileBackup, fileBackupStorage, listFileBackups } from '../files/catalog.js';
 import { fileBackupHealth } from '../files/health.js';
 import { readNothingToBackUp } from '../files/nothing-to-back-up.js';
+import { recordFileBackupsPruned } from '../files/records.js';
 import { loadKeyring } from '../files/key.js';
 import type { RestoreResult } from '../files/restore.js';
 import { verifyFileBackup } from '../files/verify.js';
 import type { FileBackupInput, FileBackupResult } from '../workflows/file-backup.js';
 import type { FileRestoreInput } from '../workflows/file-restore.js';
 import { commandConfig } from './context.js';
+import { withDatabase } from './database.js';
 import { runFileWorkflow } from './files-run.js';
 import { formatBytes, printJson, printTable } from './output.js';
 
@@ -170,7 +172,12 @@ export function filesCommand(): Command {
     .action(async (opts: { id: string; json?: boolean }, command: Command) => {
       assertBackupId(opts.id);
       const config = await commandConfig(command);
-      const objects = await deleteFileBackup(fileBackupStorage(config), opts.id);
+      // Its backup_metadata row is marked pruned, as cleanup does; PostgreSQL is checked before anything is deleted.
+      const objects = await withDatabase(config, async (pool) => {
+        const deleted = await deleteFileBackup(fileBackupStorage(config), opts.id);
+        await recordFileBackupsPruned(pool, [opts.id]);
+        return deleted;
+      });
       if (opts.json) printJson({ backup_id: opts.id, deleted_objects: objects });
       else say(false, `deleted ${opts.id} (${objects} objects)`);
     });

@@ -13,8 +13,8 @@ export type SetupKind = 'migration' | 'bucket' | 'search attribute' | 'schedule'
 /**
  * What setup found or did for one thing. Applying: `created` (a migration applied, the
  * bucket or a schedule created, a search attribute registered), `updated` (a schedule set to
- * the config), `deleted` (a schedule the config turned off: a file-backup type, the deep verify, the analytics refresh), `ok` (in place).
- * Checking: `ok`, `missing` (setup would create it) or `retired` (setup would delete it).
+ * the config), `deleted` (a schedule the config turned off: a file-backup type, the deep verify, the analytics refresh), `ok` (in place,
+ * unchanged). Checking: `ok` (exists; its content is not compared), `missing` (setup would create it) or `retired` (setup would delete it).
  */
 export type SetupState = 'ok' | 'created' | 'updated' | 'deleted' | 'missing' | 'retired';
 
@@ -85,7 +85,9 @@ async function setupSearchAttributes(client: Client, config: SeedvaultConfig, ch
 }
 
 async function setupSchedules(client: Client, config: SeedvaultConfig, check: boolean): Promise<SetupItem[]> {
-  if (!check) return (await applySchedules(client, config)).map(({ scheduleId, action }) => ({ kind: 'schedule', name: scheduleId, state: action }));
+  if (!check) {
+    return (await applySchedules(client, config)).map(({ scheduleId, action }) => ({ kind: 'schedule', name: scheduleId, state: action === 'unchanged' ? 'ok' : action }));
+  }
   const described = await describeSchedules(client, config);
   return [
     ...described.map(({ scheduleId, description }): SetupItem => ({ kind: 'schedule', name: scheduleId, state: description ? 'ok' : 'missing' })),

@@ -7,8 +7,7 @@
  * the same key order. Memory stays at about one row group per side whatever the size.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
 import type { ManifestTable } from '../domain/manifest.js';
@@ -19,6 +18,7 @@ import { exportTable } from '../parquet/export.js';
 import { describeTable } from '../parquet/table-catalog.js';
 import { fetchSourceFile, findManifest, type SourceFile } from '../restore/source-file.js';
 import type { Storage } from '../storage/types.js';
+import { makeTempFolder } from '../temp-folders.js';
 
 export interface DiffOptions {
   storage: Storage;
@@ -151,7 +151,7 @@ interface LiveExport {
 
 /** The live table as a Parquet file written like the snapshot's (same compression, so identical rows give the same sha256). */
 async function exportLiveTable(client: pg.ClientBase, table: string, like: ManifestTable): Promise<LiveExport> {
-  const dir = await mkdtemp(join(tmpdir(), 'seedvault-diff-'));
+  const dir = await makeTempFolder('diff');
   const file: SourceFile = { path: join(dir, 'live.parquet'), format: 'parquet', location: `database table ${table}`, version: null, entry: null, cleanup: () => rm(dir, { recursive: true, force: true }) };
   try {
     const result = await exportTable({ client, table, format: 'parquet', compression: like.compression, out: createWriteStream(file.path) });

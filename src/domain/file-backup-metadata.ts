@@ -54,3 +54,33 @@ export interface FileBackupMetadata {
 export function backupPrefix(id: string): string {
   return `${id}/`;
 }
+
+/** What backup_metadata records of a written file backup, beyond the archive's size and sha256. */
+export interface FileBackupFacts {
+  /** Archived entries (files, directories, links): the row's record_count. */
+  entries: number;
+  /**
+   * Share of what the sources held that the archive holds, floored to 0.01: 100 unless
+   * something was skipped (sockets, links leaving the tree).
+   */
+  completeness_pct: number;
+  /** Oldest and newest modification time of the archived files: the span of data the backup holds. */
+  data_start: string | null;
+  data_end: string | null;
+}
+
+export function fileBackupFacts(metadata: Pick<FileBackupMetadata, 'files' | 'skipped'>): FileBackupFacts {
+  const entries = metadata.files.length;
+  const seen = entries + metadata.skipped.length;
+  // A loop, not Math.min(...): a tree may list more files than a call takes arguments.
+  let first = Infinity;
+  let last = -Infinity;
+  for (const f of metadata.files) {
+    if (f.type !== 'file') continue;
+    const at = Date.parse(f.mtime);
+    first = Math.min(first, at);
+    last = Math.max(last, at);
+  }
+  const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : null);
+  return { entries, completeness_pct: seen === 0 ? 100 : Math.floor((10_000 * entries) / seen) / 100, data_start: iso(first), data_end: iso(last) };
+}

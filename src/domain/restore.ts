@@ -77,6 +77,8 @@ export interface TableOutcome {
   rowsLoaded: number;
   rowsAfter: number | null;
   dateRange: [string, string] | null;
+  /** Seconds per step of the staging that succeeded (download, load, validate, build indexes). */
+  stageSeconds: Record<string, number> | null;
   /** Every source tried before the one used (or all of them), and why it was not used. */
   rejected: { source: string; reason: string }[];
   message: string | null;

@@ -1,12 +1,12 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { backupPrefix, type FileBackupMetadata } from '../domain/file-backup-metadata.js';
 import { IntegrityError } from '../errors.js';
 import type { Storage } from '../storage/types.js';
+import { makeTempFolder } from '../temp-folders.js';
 import { hashTap } from './hash-tap.js';
 
 /**
@@ -15,7 +15,7 @@ import { hashTap } from './hash-tap.js';
  * `open` gives a fresh stream of the verified archive each time it is called.
  */
 export async function withVerifiedArchive<T>(storage: Storage, metadata: FileBackupMetadata, use: (open: () => Readable) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'seedvault-files-'));
+  const dir = await makeTempFolder('files');
   try {
     const path = join(dir, 'archive');
     const key = `${backupPrefix(metadata.backup_id)}${metadata.archive.file}`;

@@ -16,8 +16,37 @@ export interface CopyRowSink {
 
 /** Sees one column's non-NULL values before the sink does (e.g. to track a date range). */
 export interface FieldTap {
-  column: number;
-  observe(view: DataView, offset: number, length: number): void;
+  readonly column: number;
+  /** bytes and view cover the same memory, valid only during the call. */
+  observe(bytes: Uint8Array, view: DataView, offset: number, length: number): void;
+}
+
+/** Two taps on one column, so the decoder keeps a single tap lookup per field. */
+class TapPair implements FieldTap {
+  readonly column: number;
+
+  constructor(
+    private readonly first: FieldTap,
+    private readonly second: FieldTap,
+  ) {
+    this.column = first.column;
+  }
+
+  observe(bytes: Uint8Array, view: DataView, offset: number, length: number): void {
+    this.first.observe(bytes, view, offset, length);
+    this.second.observe(bytes, view, offset, length);
+  }
+}
+
+/** Each column's tap (or null), indexed by column. */
+function tapsByColumn(columnCount: number, taps: readonly FieldTap[]): (FieldTap | null)[] {
+  const byColumn: (FieldTap | null)[] = new Array<FieldTap | null>(columnCount).fill(null);
+  for (const tap of taps) {
+    if (!(tap.column >= 0 && tap.column < columnCount)) throw new RangeError(`tap on column ${tap.column} of ${columnCount}`);
+    const existing = byColumn[tap.column];
+    byColumn[tap.column] = existing === null ? tap : new TapPair(existing, tap);
+  }
+  return byColumn;
 }
 
 const SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00]; // "PGCOPY\n\377\r\n\0"
@@ -40,12 +69,15 @@ export class CopyBinaryDecoder {
   /** Set by the sink's endRow(); checked once the row is fully consumed. */
   private sinkPaused = false;
   private decodedRows = 0;
+  private readonly taps: (FieldTap | null)[];
 
   constructor(
     private readonly columnCount: number,
     private readonly sink: CopyRowSink,
-    private readonly tap: FieldTap | null = null,
-  ) {}
+    taps: readonly FieldTap[] = [],
+  ) {
+    this.taps = tapsByColumn(columnCount, taps);
+  }
 
   get rows(): number {
     return this.decodedRows;
@@ -106,12 +138,13 @@ export class CopyBinaryDecoder {
         throw new Error(`COPY field has invalid length ${length}`);
       }
     }
-    const { sink, tap } = this;
+    const { sink, taps } = this;
     p = start + 2;
     for (let i = 0; i < count; i++) {
       const length = view.getInt32(p);
       p += 4;
-      if (tap !== null && i === tap.column && length >= 0) tap.observe(view, p, length);
+      const tap = taps[i];
+      if (tap !== null && length >= 0) tap.observe(bytes, view, p, length);
       sink.field(i, bytes, view, p, length);
       if (length > 0) p += length;
     }

@@ -19,7 +19,7 @@ export class DateRangeTap implements FieldTap {
     private readonly kind: Kind,
   ) {}
 
-  observe(view: DataView, offset: number): void {
+  observe(_bytes: Uint8Array, view: DataView, offset: number): void {
     const isDate = this.kind === Kind.Date;
     const high = view.getInt32(offset);
     const low = isDate ? 0 : view.getUint32(offset + 4);

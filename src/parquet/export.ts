@@ -14,10 +14,12 @@ import { CopyBinaryDecoder, type CopyRowSink } from './copy-binary-decoder.js';
 import { startCopy, stopCopy } from './copy-stream.js';
 import { CsvRowWriter } from './csv-writer.js';
 import { DateRangeTap } from './date-range.js';
+import { groupSpanTracker, type GroupSpan, type GroupSpanColumns, type GroupSpanTracker } from './group-spans.js';
 import { ParquetStream, type Compression } from './parquet-writer.js';
 import { describeTable, type TableLayout } from './table-catalog.js';
 
 export type { Compression } from './parquet-writer.js';
+export type { GroupSpan, GroupSpanColumns } from './group-spans.js';
 export type ExportFormat = 'parquet' | 'csv.gz';
 
 export interface ColumnInfo {
@@ -37,6 +39,8 @@ export interface ExportResult {
   columns: ColumnInfo[];
   /** UTC dates (YYYY-MM-DD) of the min and max of dateColumn; null without dateColumn or values. */
   dateRange: [string, string] | null;
+  /** Per group of the groupSpans option, from the rows exported; null without the option. */
+  groupSpans: GroupSpan[] | null;
 }
 
 export interface ExportOptions {
@@ -46,6 +50,8 @@ export interface ExportOptions {
   /** Defaults to the client's search_path. */
   schema?: string;
   dateColumn?: string;
+  /** Also track each group's row count and time span as the rows stream past (no extra scan). */
+  groupSpans?: GroupSpanColumns;
   format: ExportFormat;
   /** Parquet page compression; csv.gz is always gzip and ignores it. */
   compression: Compression;
@@ -71,9 +77,11 @@ const MAX_BATCH_BYTES = 64 << 20;
 export async function exportTable(options: ExportOptions): Promise<ExportResult> {
   const { client, format, signal } = options;
   let layout: TableLayout;
+  let spans: GroupSpanTracker | null;
   try {
     signal?.throwIfAborted();
     layout = await describeTable(client, options.table, options.schema, options.dateColumn);
+    spans = options.groupSpans ? groupSpanTracker(layout, options.groupSpans) : null;
     signal?.throwIfAborted();
   } catch (error) {
     // Without the error: a stream with no 'error' listener would crash the process; the caller gets it as the rejection.
@@ -84,10 +92,11 @@ export async function exportTable(options: ExportOptions): Promise<ExportResult>
   const dateRange = layout.dateColumnIndex < 0 ? null : new DateRangeTap(layout.dateColumnIndex, layout.columns[layout.dateColumnIndex].kind);
   const digest = new DigestCounter();
   const restorePlanner = await planKeyOrderRead(client, layout);
+  const taps = [...(dateRange ? [dateRange] : []), ...(spans?.taps ?? [])];
   const copy = startCopy(client, copySql(layout));
   let rows = 0;
   const decode = <T>(sink: BatchSink<T>): AsyncGenerator<T> => {
-    const decoder = new CopyBinaryDecoder(layout.columns.length, sink, dateRange);
+    const decoder = new CopyBinaryDecoder(layout.columns.length, sink, taps);
     return decodeBatches(copy, decoder, sink, () => {
       rows = decoder.rows;
       options.onProgress?.(rows);
@@ -112,6 +121,7 @@ export async function exportTable(options: ExportOptions): Promise<ExportResult>
     sha256: digest.sha256(),
     columns: layout.columns.map(({ name, pgType, parquetType, nullable }) => ({ name, pgType, parquetType, nullable })),
     dateRange: dateRange?.range() ?? null,
+    groupSpans: spans?.spans() ?? null,
   };
 }
 

@@ -110,9 +110,11 @@ export async function deepVerifyHealth(pool: pg.Pool, config: SeedvaultConfig, n
      where is_active and snapshot_version is not null and metadata ? 'deep_verify'
      group by snapshot_version`,
   );
+  // File backups' rows have no version: they are not snapshots.
   const latest = await pool.query<{ version: string; created_at: Date }>(
     `select snapshot_version as version, min(created_at) as created_at from backup_metadata
-     where is_active and snapshot_status = 'completed' group by snapshot_version order by created_at desc limit 1`,
+     where is_active and snapshot_status = 'completed' and snapshot_version is not null
+     group by snapshot_version order by created_at desc limit 1`,
   );
   const records: DeepVerifyRecord[] = rows.map((r) => ({ version: r.version, verifiedAt: r.verified_at.toISOString(), problems: r.problems }));
   const newest = latest.rows[0];

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { backfillWorkflowId } from '../client/backfill-start.js';
+import { backfillWorkflowId } from '../domain/workflow-ids.js';
 import type { SeedvaultConfig } from '../config/schema.js';
 import { recentBackfillExecutions, type BackfillExecutionSummary } from '../db/backfill-executions.js';
 import { dailyCoverage, type CoverageDay } from '../domain/day-coverage.js';

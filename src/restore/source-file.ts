@@ -5,8 +5,7 @@
  * newest matching file is used as it is.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { glob } from 'glob';
@@ -20,6 +19,7 @@ import { LocalStorage } from '../storage/local.js';
 import { readJson } from '../storage/read-json.js';
 import { readLatestVersion } from '../storage/seed-catalog.js';
 import type { Storage } from '../storage/types.js';
+import { makeTempFolder } from '../temp-folders.js';
 
 export type FileFormat = 'parquet' | 'csv' | 'csv.gz' | 'sql' | 'sql.gz' | 'dump';
 
@@ -71,7 +71,7 @@ export async function fetchSourceFile(candidate: Candidate, table: string, store
   const entry = manifest.tables[table];
   if (!entry) throw new IntegrityError(`snapshot ${manifest.version} in ${storage.location} has no table ${table}`);
   const location = `${storage.location}/${prefix}${entry.file}`;
-  const dir = await mkdtemp(join(tmpdir(), 'seedvault-restore-'));
+  const dir = await makeTempFolder('restore');
   const cleanup = () => rm(dir, { recursive: true, force: true });
   try {
     const path = join(dir, entry.file.replace(/[^A-Za-z0-9_.-]/g, '_'));

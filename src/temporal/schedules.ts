@@ -6,6 +6,7 @@ import {
   type ScheduleDescription,
   type ScheduleOptions,
 } from '@temporalio/client';
+import { isDeepStrictEqual } from 'node:util';
 import type { SeedvaultConfig } from '../config/schema.js';
 import { ANALYTICS_REFRESH_SCHEDULE_ID, analyticsSchedules } from './analytics-schedule.js';
 import { backfillSchedule } from './backfill-schedule.js';
@@ -42,10 +43,11 @@ export function desiredSchedules(config: SeedvaultConfig): ScheduleOptions[] {
   ];
 }
 
-type ScheduleAction = 'created' | 'updated' | 'deleted';
+type ScheduleAction = 'created' | 'updated' | 'unchanged' | 'deleted';
 
 /**
- * Creates missing schedules, updates existing ones to match the config, and deletes the
+ * Creates missing schedules, updates existing ones to match the config (`unchanged` when
+ * that changed nothing), and deletes the
  * file-backup schedules of this task queue whose type is no longer enabled, the deep verify
  * and the analytics refresh when they are disabled (the other ids are fixed); returns what it
  * did per id. Safe when several processes apply at once: a schedule another one created
@@ -67,20 +69,27 @@ export async function applySchedules(client: Client, config: SeedvaultConfig): P
   return results;
 }
 
-async function createOrUpdate(client: Client, options: ScheduleOptions): Promise<'created' | 'updated'> {
+async function createOrUpdate(client: Client, options: ScheduleOptions): Promise<Exclude<ScheduleAction, 'deleted'>> {
   try {
     await client.schedule.create(options);
     return 'created';
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
   }
-  await client.schedule.getHandle(options.scheduleId).update((previous) => ({
-    ...previous,
-    spec: options.spec,
-    action: options.action,
-    policies: { ...previous.policies, ...options.policies },
-  }));
-  return 'updated';
+  const handle = client.schedule.getHandle(options.scheduleId);
+  let before: ScheduleDescription | undefined;
+  await handle.update((previous) => {
+    before = previous;
+    return { ...previous, spec: options.spec, action: options.action, policies: { ...previous.policies, ...options.policies } };
+  });
+  // The server stores a cron expression as calendar ranges, so the config cannot be compared
+  // with what it describes; the schedule as stored before and after the update can.
+  return isDeepStrictEqual(scheduleContent(before!), scheduleContent(await handle.describe())) ? 'unchanged' : 'updated';
+}
+
+/** What a schedule does, without its run history or pause state (an update keeps those). */
+function scheduleContent({ spec, action, policies }: ScheduleDescription) {
+  return { spec, action, policies };
 }
 
 /** Seedvault's schedules of this task queue the config no longer enables: file-backup types, the deep verify, the analytics refresh. */

@@ -80,8 +80,8 @@ async function backUp(input: FileBackupInput): Promise<FileBackupResult> {
     } catch (err) {
       const message = causeMessage(err);
       failures.push(`${job.type}: ${message}`);
-      // A failed write must not leave a folder that lists as an (incomplete) backup.
-      if (id) await quick.discardIncompleteFileBackup({ id });
+      // A failed write must not leave a folder that lists as an (incomplete) backup; its row says failed.
+      if (id) await quick.discardIncompleteFileBackup({ id, error: message });
       run.finished(`${job.type} FAILED: ${message}`);
       log.warn('file backup failed', { type: job.type, message });
     }

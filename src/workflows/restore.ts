@@ -117,7 +117,7 @@ async function restore(input: SeedRestoreInput): Promise<SeedRestoreResult> {
       report('loading');
       try {
         const result = await stage(table.key, table.table, candidate, mode, i === chain.length - 1, heartbeatTimeout);
-        Object.assign(outcome, { status: 'restored', source: candidate.label, location: result.location, version: result.version, rowsLoaded: result.rows, dateRange: result.dateRange });
+        Object.assign(outcome, { status: 'restored', source: candidate.label, location: result.location, version: result.version, rowsLoaded: result.rows, dateRange: result.dateRange, stageSeconds: result.seconds });
         staged.set(table.table, { chain: chain.slice(i).map((c, j) => (j === 0 ? pinned(c, result.version) : c)), twin: result.twin });
         if (result.version) upsertSearchAttributes([{ key: SnapshotVersion, value: result.version }]);
         return;
@@ -138,7 +138,7 @@ async function restore(input: SeedRestoreInput): Promise<SeedRestoreResult> {
     for (const table of settings.tables) {
       const outcome: TableOutcome = {
         table: table.table, status: 'failed', required: table.required, source: null, location: null, version: null,
-        rowsLoaded: 0, rowsAfter: null, dateRange: null, rejected: [], message: null,
+        rowsLoaded: 0, rowsAfter: null, dateRange: null, stageSeconds: null, rejected: [], message: null,
       };
       outcomes.push(outcome);
       if (mode === 'if-empty' && table.hasRows) {

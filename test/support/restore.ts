@@ -10,7 +10,7 @@ import { versionPrefix } from '../../src/domain/version.js';
 import { LocalStorage } from '../../src/storage/local.js';
 import type { Storage } from '../../src/storage/types.js';
 import type { SeedRestoreResult } from '../../src/workflows/restore.js';
-import { downloadVersion } from './snapshot.js';
+import { withDownloadedVersion } from './snapshot.js';
 
 export const TABLES = ['usdcop_m5_ohlcv', 'macro_indicators_daily', 'trades_history'] as const;
 
@@ -89,8 +89,9 @@ export function waitForLockWaiter(url: string, relation: string, statement = '')
 
 /** A local folder with the bucket layout holding one version as latest (the `local` source). */
 export async function localCopy(storage: Storage, version: string, root: string): Promise<void> {
-  const dir = await downloadVersion(storage, version);
   const local = new LocalStorage(root);
-  for (const name of await readdir(dir)) await local.put(`${versionPrefix(version)}${name}`, createReadStream(join(dir, name)));
+  await withDownloadedVersion(storage, version, async (dir) => {
+    for (const name of await readdir(dir)) await local.put(`${versionPrefix(version)}${name}`, createReadStream(join(dir, name)));
+  });
   await local.put(LATEST_VERSION_KEY, `${version}\n`);
 }

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -18,15 +18,19 @@ export async function runSnapshot(config: SeedvaultConfig, options: CreateOption
   return (await startSnapshot(config, options)).result();
 }
 
-/** Downloads every object of a version into a new temporary folder and returns it. */
-export async function downloadVersion(storage: Storage, version: string): Promise<string> {
+/** Downloads every object of a version into a new temporary folder for `use`, and removes the folder after it. */
+export async function withDownloadedVersion<T>(storage: Storage, version: string, use: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'seedvault-download-'));
-  const prefix = versionPrefix(version);
-  for (const object of await storage.list(prefix)) {
-    const name = object.key.slice(prefix.length);
-    await pipeline(await storage.get(object.key), createWriteStream(join(dir, name)));
+  try {
+    const prefix = versionPrefix(version);
+    for (const object of await storage.list(prefix)) {
+      const name = object.key.slice(prefix.length);
+      await pipeline(await storage.get(object.key), createWriteStream(join(dir, name)));
+    }
+    return await use(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
-  return dir;
 }
 
 /** Versions in a year no other run used, since workflow ids outlive buckets in Temporal. */

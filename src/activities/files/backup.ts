@@ -1,9 +1,10 @@
 import { Context } from '@temporalio/activity';
 import { backupIdFor } from '../../domain/file-backup-id.js';
 import { backupPrefix } from '../../domain/file-backup-metadata.js';
-import { claimBackupId, readMetadata } from '../../files/catalog.js';
+import { claimBackupId, readMetadata, requireMetadata } from '../../files/catalog.js';
 import { createFileBackup } from '../../files/create.js';
 import { clearNothingToBackUp, recordNothingToBackUp } from '../../files/nothing-to-back-up.js';
+import { recordFileBackup, type FileBackupRecord } from '../../files/records.js';
 import { nothingToBackUp } from '../../files/sources.js';
 import { verifyFileBackup, type VerifyResult } from '../../files/verify.js';
 import type { ActivityDeps } from '../deps.js';
@@ -31,6 +32,8 @@ function workflowRef(): { id: string; run_id: string } | null {
 export function fileBackupActivities(deps: ActivityDeps) {
   const { files, loadKey, loadKeys } = fileBackupContext(deps);
   const encrypt = deps.config.file_backups.encryption.enabled;
+  /** The backup's backup_metadata row (issue 16), for the run this activity belongs to. */
+  const record = (row: Omit<FileBackupRecord, 'workflowId'>) => recordFileBackup(deps.pool, deps.config, files, { ...row, workflowId: workflowRef()?.id ?? null });
   return {
     async fileBackupPlan(input: { types?: string[]; source?: string; description?: string }): Promise<PlannedFileBackup[]> {
       const cwd = process.cwd();
@@ -45,9 +48,11 @@ export function fileBackupActivities(deps: ActivityDeps) {
       await recordNothingToBackUp(files, { backup_type: input.type, at: input.at, reason: input.reason, workflow: workflowRef() });
     },
 
-    /** The id for a backup started at `at`; a retry of the same owner gets the same id back. */
+    /** The id for a backup started at `at` (a retry of the same owner gets the same id back), recorded as in progress. */
     async claimFileBackupId(input: { type: string; at: string; owner: string }): Promise<string> {
-      return claimBackupId(files, backupIdFor(input.type, new Date(input.at)), input.owner);
+      const id = await claimBackupId(files, backupIdFor(input.type, new Date(input.at)), input.owner);
+      await record({ id, status: 'in_progress', metadata: null });
+      return id;
     },
 
     async writeFileBackup(input: { id: string; job: FileBackupJob; timestamp: string }): Promise<FileBackupSummary> {
@@ -72,6 +77,7 @@ export function fileBackupActivities(deps: ActivityDeps) {
           ),
       );
       await clearNothingToBackUp(files, metadata.backup_type);
+      await record({ id: input.id, status: 'in_progress', metadata });
       return {
         backup_id: metadata.backup_id,
         backup_type: metadata.backup_type,
@@ -82,14 +88,21 @@ export function fileBackupActivities(deps: ActivityDeps) {
       };
     },
 
-    /** After a failed attempt: removes the claim and any partial archive, unless the backup completed. */
-    async discardIncompleteFileBackup(input: { id: string }): Promise<void> {
-      if (!(await readMetadata(files, input.id))) await files.delete((await files.list(backupPrefix(input.id))).map((o) => o.key));
+    /**
+     * After a failed attempt: removes the claim and any partial archive, unless the backup
+     * was written (then it stays for a look); either way its row says failed, with why.
+     */
+    async discardIncompleteFileBackup(input: { id: string; error?: string }): Promise<void> {
+      const metadata = await readMetadata(files, input.id);
+      if (!metadata) await files.delete((await files.list(backupPrefix(input.id))).map((o) => o.key));
+      await record({ id: input.id, status: 'failed', metadata, error: input.error });
     },
 
-    /** Reads the stored backup back: archive sha256, then every file's sha256. */
+    /** Reads the stored backup back: archive sha256, then every file's sha256; then the row says completed. */
     async verifyStoredFileBackup(input: { id: string }): Promise<VerifyResult> {
-      return withHeartbeat(() => ({ verifying: input.id }), () => verifyFileBackup(files, input.id, loadKeys));
+      const result = await withHeartbeat(() => ({ verifying: input.id }), () => verifyFileBackup(files, input.id, loadKeys));
+      await record({ id: input.id, status: 'completed', metadata: await requireMetadata(files, input.id) });
+      return result;
     },
   };
 }

@@ -10,6 +10,7 @@ import { completeTwin, renameSwapBlocker } from '../../restore/rename-swap.js';
 import { createStaging, dropStaging, stagingFor, type Staging } from '../../restore/staging.js';
 import { validateStaging } from '../../restore/validate.js';
 import type { ActivityDeps } from '../deps.js';
+import { log } from '../../logging.js';
 import { withHeartbeat } from '../heartbeat.js';
 import { ProgressReporter } from '../snapshot/progress.js';
 
@@ -30,6 +31,8 @@ export interface StagedTable {
   location: string;
   version: string | null;
   dateRange: [string, string] | null;
+  /** Seconds each step took (download, load, validate, indexes): where a slow restore spends its time. */
+  seconds: Record<string, number>;
 }
 
 function currentRun(): { workflowId: string; runId: string } {
@@ -58,6 +61,14 @@ export function stageActivities({ config, pool, storage, mirror, temporal, metri
       const progress = new ProgressReporter(temporal, currentRun(), [source.table], RESTORE_PROGRESS_SIGNAL);
       // Every step heartbeats, so the heartbeat timeout notices a dead worker, never a slow table.
       const step: { step: string; table: string; rows?: number } = { step: 'download', table: source.table };
+      const seconds: Record<string, number> = {};
+      let stepStarted = performance.now();
+      const nextStep = (name: string) => {
+        const now = performance.now();
+        seconds[step.step] = Math.round(now - stepStarted) / 1000;
+        step.step = name;
+        stepStarted = now;
+      };
       const client = await pool.connect();
       let file: SourceFile | undefined;
       try {
@@ -66,20 +77,22 @@ export function stageActivities({ config, pool, storage, mirror, temporal, metri
           const layout = await describeTable(client, source.table, undefined, source.date_column);
           // A twin that will be renamed into place is the fast path; merge always inserts.
           const twin = input.mode !== 'merge' && (await renameSwapBlocker(client, layout.sql)) === null;
-          step.step = 'load';
+          nextStep('load');
           await client.query('BEGIN');
           await createStaging(client, layout.sql, staging.sql, twin ? 'twin' : 'plain');
           step.rows = await loadIntoStaging({ client, layout, staging: staging.sql, file, freeze: true, onProgress: (rows) => progress.update(source.table, rows) });
           await client.query('COMMIT');
-          step.step = 'validate';
+          nextStep('validate');
           const facts = await validateStaging({
             client, staging: staging.sql, layout, source, defaults: await columnsWithDefaults(client, layout.sql), entry: file.entry, validation: config.validation, location: file.location,
           });
-          step.step = 'build indexes';
+          nextStep('build indexes');
           if (twin) await completeTwin(client, layout.sql, staging.sql, staging.suffix);
+          nextStep('done');
           progress.finish(source.table, facts.rows);
           metrics.tableRestored(source.table, facts.rows, file.entry?.size_bytes ?? 0);
-          return { table: source.table, staging: staging.sql, twin, rows: facts.rows, location: file.location, version: file.version, dateRange: facts.dateRange };
+          log.info({ table: source.table, rows: facts.rows, location: file.location, seconds }, 'table staged');
+          return { table: source.table, staging: staging.sql, twin, rows: facts.rows, location: file.location, version: file.version, dateRange: facts.dateRange, seconds };
         });
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});

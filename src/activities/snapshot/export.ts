@@ -3,10 +3,11 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { calendarFor } from '../../config/calendars.js';
-import type { SeedvaultConfig, SourceConfig } from '../../config/schema.js';
+import type { SourceConfig } from '../../config/schema.js';
 import { OHLCV_TABLE } from '../../db/ohlcv-bars.js';
 import { mapWithConcurrency } from '../../domain/concurrency.js';
-import { barCoverage, type BarCoverage } from '../../domain/coverage.js';
+import type { MarketCalendar } from '../../domain/calendar.js';
+import { barCoverage } from '../../domain/coverage.js';
 import { dataContentType, dataFileName, type DatabaseSnapshotInfo, type ManifestTable } from '../../domain/manifest.js';
 import { versionPrefix } from '../../domain/version.js';
 import { InputError, IntegrityError } from '../../errors.js';
@@ -38,7 +39,11 @@ interface TableJob {
   storage: Storage;
   progress: ProgressReporter;
   abort: AbortController;
+  calendarOf: (symbol: string) => MarketCalendar;
 }
+
+/** The bars' coverage comes from their rows as they stream through the export, not a second scan. */
+const BAR_SPANS = { groupColumn: 'symbol', timeColumn: 'time' };
 
 /**
  * One table: COPY -> Parquet/csv.gz -> multipart upload, as one stream with backpressure.
@@ -62,6 +67,7 @@ async function exportOneTable(job: TableJob): Promise<ManifestTable> {
     client: job.client,
     table: source.table,
     dateColumn: source.date_column,
+    groupSpans: source.table === OHLCV_TABLE ? BAR_SPANS : undefined,
     format,
     compression,
     gzipLevel: job.gzipLevel,
@@ -78,6 +84,8 @@ async function exportOneTable(job: TableJob): Promise<ManifestTable> {
   if (exported.status === 'rejected' || uploaded.status === 'rejected') throw abort.signal.reason;
   const result = exported.value;
   job.progress.finish(source.table, result.rows);
+  // Completeness against each symbol's market calendar, of exactly the rows exported.
+  const coverage = result.groupSpans && barCoverage(result.groupSpans.map((s) => ({ symbol: s.group, first: s.first, last: s.last, bars: s.rows })), job.calendarOf);
   return {
     file,
     rows: result.rows,
@@ -87,21 +95,8 @@ async function exportOneTable(job: TableJob): Promise<ManifestTable> {
     format,
     compression: format === 'parquet' ? compression : 'gzip',
     columns: result.columns.map((c) => ({ name: c.name, pg_type: c.pgType, parquet_type: c.parquetType, nullable: c.nullable })),
+    ...(coverage && { coverage }),
   };
-}
-
-/**
- * The bars' completeness against each symbol's market calendar, read on the connection that
- * holds the database snapshot, so it describes exactly the rows exported (one aggregate scan).
- */
-async function readBarCoverage(client: pg.ClientBase, config: SeedvaultConfig): Promise<BarCoverage> {
-  const { rows } = await client.query<{ symbol: string; first: string; last: string; bars: string }>(
-    `select symbol, (extract(epoch from min(time)) * 1000)::bigint::text as first,
-            (extract(epoch from max(time)) * 1000)::bigint::text as last, count(*)::text as bars
-     from ${OHLCV_TABLE} group by symbol`,
-  );
-  const spans = rows.map((r) => ({ symbol: r.symbol, first: Number(r.first), last: Number(r.last), bars: Number(r.bars) }));
-  return barCoverage(spans, (symbol) => calendarFor(config, symbol));
 }
 
 /**
@@ -136,7 +131,7 @@ export function exportActivities({ config, pool, storage, temporal, metrics }: A
           let healthy = false;
           try {
             await joinDatabaseSnapshot(client, snapshotId);
-            const table = await exportOneTable({ client, source, version: input.version, format: config.backup.format, compression: config.backup.compression, gzipLevel: config.backup.compression_level ?? undefined, storage, progress, abort });
+            const table = await exportOneTable({ client, source, version: input.version, format: config.backup.format, compression: config.backup.compression, gzipLevel: config.backup.compression_level ?? undefined, storage, progress, abort, calendarOf: (symbol) => calendarFor(config, symbol) });
             await client.query('rollback');
             healthy = true;
             metrics.tableExported(source.table, table.rows, table.size_bytes);
@@ -146,10 +141,7 @@ export function exportActivities({ config, pool, storage, temporal, metrics }: A
             client.release(!healthy);
           }
         });
-        const tables: Record<string, ManifestTable> = Object.fromEntries(exported);
-        const bars = tables[OHLCV_TABLE];
-        if (bars) bars.coverage = await readBarCoverage(coordinator, config);
-        return { database: info, tables };
+        return { database: info, tables: Object.fromEntries(exported) };
       } catch (err) {
         // Bad input and bad data fail the same way on every retry: stop at once.
         if (err instanceof InputError || err instanceof IntegrityError) throw ApplicationFailure.nonRetryable(err.message, err.name);

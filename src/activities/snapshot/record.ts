@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { markBackupsPruned } from '../../db/backup-metadata.js';
 import { inTransaction } from '../../db/pool.js';
 import { barQualityScore } from '../../domain/coverage.js';
 import type { Manifest, ManifestTable } from '../../domain/manifest.js';
@@ -97,12 +98,7 @@ export function recordActivities({ config, pool, storage, temporal }: ActivityDe
 
     /** Marks the rows of pruned versions inactive, as seed 001's retention expects. */
     async recordPruned(input: { versions: string[] }): Promise<void> {
-      if (input.versions.length === 0) return;
-      await pool.query(
-        `update backup_metadata set snapshot_status = 'pruned', is_active = false, deactivated_at = now()
-         where snapshot_version = any($1) and is_active`,
-        [input.versions],
-      );
+      await markBackupsPruned(pool, 'snapshot_version', input.versions);
     },
   };
 }
