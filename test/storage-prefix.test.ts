@@ -3,6 +3,10 @@
  * sees or touches the other's versions, latest/ or file backups.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CLI } from '../bench/support.js';
 import { loadDemoData } from '../src/db/demo-data.js';
@@ -10,6 +14,7 @@ import { createStorage } from '../src/storage/index.js';
 import { readLatestVersion } from '../src/storage/seed-catalog.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { runProcess } from './support/process.js';
+import { runRestore } from './support/restore.js';
 import { runSnapshot, versionsOf } from './support/snapshot.js';
 import { createBucket, testConfig, uniqueName, withWorker } from './support/stack.js';
 
@@ -61,6 +66,25 @@ describe('storage.prefix', () => {
     const other = await cli(envA, ['snapshot', 'show', versionB]);
     assert.notEqual(other.code, 0);
     assert.equal(other.stderr, `seedvault: snapshot ${versionB} not found or incomplete in s3://${bucket}/team-a\n`);
+  });
+
+  test('a local primary store keeps its versions under the prefix, and restore reads them from there', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'seedvault-local-prefix-'));
+    try {
+      const config = testConfig({ ...envFor('team-c/'), SEEDVAULT_STORAGE_TYPE: 'local', SEEDVAULT_LOCAL_SEEDS: folder });
+      const [version] = versionsOf(['03.03']) as [string];
+      const worker = await withWorker(config);
+      try {
+        await runSnapshot(config, { version, tables: 'trades_history' });
+        assert.ok(existsSync(join(folder, 'team-c', `v${version}`, 'manifest.json')));
+        const restored = await runRestore(config, { tables: 'trades', mode: 'replace' });
+        assert.deepEqual(restored.tables.map((t) => [t.table, t.status, t.source, t.version]), [['trades_history', 'restored', 'local', version]]);
+      } finally {
+        await worker.stop();
+      }
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 
   test('a prefix that is not folder names ending in "/" is a one-line config error naming the key', async () => {

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { describeTable } from '../../parquet/table-catalog.js';
 import type { ActivityDeps } from '../deps.js';
@@ -39,7 +40,9 @@ export function restoreSettingsActivities({ config, pool }: ActivityDeps) {
           client.release();
         }
       }
-      return { storageType: config.storage.type, localPath: config.storage.local_path, mirror: Boolean(config.storage.mirror), heartbeatTimeoutSeconds: config.temporal.heartbeat_timeout_seconds, tables };
+      // A local primary keeps its versions under storage.prefix, like a bucket; the fallback folder of a bucket has the plain layout.
+      const localPath = config.storage.type === 'local' && config.storage.prefix ? join(config.storage.local_path, config.storage.prefix) : config.storage.local_path;
+      return { storageType: config.storage.type, localPath, mirror: Boolean(config.storage.mirror), heartbeatTimeoutSeconds: config.temporal.heartbeat_timeout_seconds, tables };
     },
   };
 }
