@@ -14,6 +14,11 @@ export interface PrunePlan {
   delete: { version: string; reason: string }[];
 }
 
+/** The primary's prune plan, and the mirror's when `storage.mirror` is configured. */
+export interface StoresPrunePlan extends PrunePlan {
+  mirror?: PrunePlan;
+}
+
 /** Seed 000's cleanup_old_backups(max_age_days, max_count): by count, and optionally by age. */
 export interface RetentionPolicy {
   /** Complete versions kept, newest first. */

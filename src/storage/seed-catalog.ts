@@ -5,7 +5,7 @@ import {
   RESERVATION_MARKER,
   type Manifest,
 } from '../domain/manifest.js';
-import { planPrune, type PrunePlan, type RetentionPolicy } from '../domain/retention.js';
+import { planPrune, type PrunePlan, type RetentionPolicy, type StoresPrunePlan } from '../domain/retention.js';
 import { compareVersionsDesc, isVersion, versionPrefix } from '../domain/version.js';
 import { readJson } from './read-json.js';
 import type { Storage } from './types.js';
@@ -80,11 +80,6 @@ export async function pruneVersions(storage: Storage, policy: RetentionPolicy, d
     }
   }
   return plan;
-}
-
-/** The primary's prune plan, and the mirror's when one is configured. */
-export interface StoresPrunePlan extends PrunePlan {
-  mirror?: PrunePlan;
 }
 
 /**

@@ -13,7 +13,7 @@ import { causeMessage } from '../errors.js';
 import type { TableProgress } from '../activities/snapshot/progress.js';
 import { snapshotFailedAlert } from '../domain/alerts.js';
 import type { Manifest } from '../domain/manifest.js';
-import type { StoresPrunePlan } from '../storage/seed-catalog.js';
+import type { StoresPrunePlan } from '../domain/retention.js';
 import { versionDay, versionForDate } from '../domain/version.js';
 import { alertingOnFailure, currentRun } from './alerting.js';
 import { SeedvaultJob, SnapshotStatus, SnapshotVersion } from './search-attributes.js';

@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MANIFEST_FILE, RESERVATION_MARKER } from '../../domain/manifest.js';
-import { retentionPolicy } from '../../domain/retention.js';
+import { retentionPolicy, type StoresPrunePlan } from '../../domain/retention.js';
 import { nextFreeVersion, versionPrefix } from '../../domain/version.js';
-import { listVersions, pruneStores, type StoresPrunePlan } from '../../storage/seed-catalog.js';
+import { listVersions, pruneStores } from '../../storage/seed-catalog.js';
 import { deleteOrder, writeOrder } from '../../storage/stores.js';
 import type { Storage } from '../../storage/types.js';
 import { isWorkflowRunning } from '../../temporal/connection.js';
