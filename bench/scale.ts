@@ -9,7 +9,11 @@
  * Worker RSS is sampled every 250 ms over the whole run; every activity's attempts come from
  * the workflow histories, and a step that needed a retry fails the run (exit 1).
  *
- *   npm run bench:scale -- --rows 100000000 [--layout time|key] [--json] [--markdown docs/PERFORMANCE.md]
+ *   npm run bench:scale -- --rows 100000000 [--layout time|key] [--skip planner-read,export-only] [--json] [--markdown docs/PERFORMANCE.md]
+ *
+ * `--skip` leaves out profiling phases no ratio of the product needs (a 100M-row run saves most
+ * of an hour): `planner-read` (the index-scan read, far slower than the sort on a time-ordered
+ * heap) and `export-only` (the export code alone, to /dev/null). Skipped figures print as "-".
  */
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, statSync } from 'node:fs';
@@ -81,6 +85,9 @@ function refuse(message: string, code = 2): never {
 const rows = rowsFlag();
 const layout = flag('layout', 'time') as Layout;
 if (!LAYOUTS.includes(layout)) refuse(`--layout must be one of ${LAYOUTS.join(', ')}, got ${layout}`);
+const SKIPPABLE = ['planner-read', 'export-only'] as const;
+const skipped = new Set(flag('skip', '').split(',').filter(Boolean));
+for (const phase of skipped) if (!(SKIPPABLE as readonly string[]).includes(phase)) refuse(`--skip takes a comma-separated list of ${SKIPPABLE.join(', ')}, got ${phase}`);
 const markdownFile = process.argv.includes('--markdown') ? flag('markdown', '') : null;
 if (markdownFile === '') refuse('--markdown needs a file, e.g. --markdown docs/PERFORMANCE.md');
 const runStarted = Date.now();
@@ -182,9 +189,9 @@ try {
   // The floor is the faster of the two plans for the key order: the planner's, and a sequential scan with a sort.
   const copyKeyOrder = (options: string) => timed(() => psql(`\\copy (${keyOrderSql}) to '/dev/null' with binary`, options));
   say('(a) psql \\copy (select ... order by symbol, time) to /dev/null (binary), planner\'s plan, then scan + sort...');
-  const copyPlanner = await copyKeyOrder('');
+  const copyPlanner = skipped.has('planner-read') ? null : await copyKeyOrder('');
   const copySorted = await copyKeyOrder('-c enable_indexscan=off -c enable_bitmapscan=off');
-  const copyTo = copyPlanner.seconds <= copySorted.seconds ? copyPlanner : copySorted;
+  const copyTo = copyPlanner && copyPlanner.seconds <= copySorted.seconds ? copyPlanner : copySorted;
   say('(b) pg_dump -Fc...');
   const dump = await timed(() => run(join(PG_BIN, 'pg_dump'), ['-Fc', '-t', TABLE, '-f', dumpFile], libpq));
   const dumpBytes = statSync(dumpFile).size;
@@ -193,7 +200,7 @@ try {
   await rm(`${dumpFile}.z0`);
 
   say('(c0) exportTable in this process to /dev/null (the export alone: COPY, decoding, Arrow, Parquet, sha256)...');
-  const exportOnly = await timed(() => exportTable({ client: db, table: TABLE, dateColumn: 'time', format: 'parquet', compression: 'snappy', out: createWriteStream('/dev/null') }));
+  const exportOnly = skipped.has('export-only') ? null : await timed(() => exportTable({ client: db, table: TABLE, dateColumn: 'time', format: 'parquet', compression: 'snappy', out: createWriteStream('/dev/null') }));
   say('(c) seedvault snapshot create --wait...');
   const snapshot = await product('snapshot', ['snapshot', 'create', '--tables', TABLE, '--wait', '--json'], true);
   const created = JSON.parse(snapshot.stdout) as { workflowId: string; version: string; manifest: Manifest };
@@ -241,13 +248,13 @@ try {
     layout,
     key_order_plan: keyOrderPlan,
     fill_s: round(fill.seconds),
-    copy_planner_plan_s: round(copyPlanner.seconds),
+    copy_planner_plan_s: copyPlanner ? round(copyPlanner.seconds) : null,
     copy_sort_plan_s: round(copySorted.seconds),
     copy_to_devnull_s: round(copyTo.seconds),
     pg_dump_s: round(dump.seconds),
     pg_dump_z0_s: round(dumpUncompressed.seconds),
-    export_only_s: round(exportOnly.seconds),
-    ratio_export_only_to_copy: round(exportOnly.seconds / copyTo.seconds),
+    export_only_s: exportOnly ? round(exportOnly.seconds) : null,
+    ratio_export_only_to_copy: exportOnly ? round(exportOnly.seconds / copyTo.seconds) : null,
     ...versus('snapshot', snapshot.seconds, rows, { copy: copyTo.seconds, pg_dump: dump.seconds, pg_dump_z0: dumpUncompressed.seconds }),
     snapshot_activities: snapshotActivities.summary,
     snapshot_max_attempt: snapshotActivities.maxAttempt,
@@ -318,7 +325,7 @@ function notesFor(version: string): Record<string, string> {
     copy_planner_plan_s: 'psql \\copy (select * ... order by symbol, time) to /dev/null with binary, the planner\'s plan (key_order_plan)',
     copy_sort_plan_s: 'the same with enable_indexscan and enable_bitmapscan off: sequential scan and sort, the export\'s plan on a time-ordered heap',
     fill_s: `create and migrate the database, INSERT ... SELECT generate_series in committed chunks of 2M rows into the indexed table, VACUUM ANALYZE; then an untimed CHECKPOINT, so no timed phase pays for the fill's dirty pages`,
-    copy_to_devnull_s: 'baseline, the read floor: the faster of copy_planner_plan_s and copy_sort_plan_s: the export\'s rows in the export\'s order, to /dev/null',
+    copy_to_devnull_s: `baseline, the read floor: the faster of copy_planner_plan_s and copy_sort_plan_s${skipped.has('planner-read') ? ' (the planner\'s read skipped: copy_sort_plan_s)' : ''}: the export\'s rows in the export\'s order, to /dev/null`,
     pg_dump_s: 'baseline: pg_dump -Fc -t usdcop_m5_ohlcv to a file: heap order (no sort), zlib at its default level, the same class of compression as the snapshot\'s snappy Parquet',
     pg_dump_z0_s: 'baseline: the same pg_dump with -Z0 (no compression; PostgreSQL 15\'s pg_dump has no lz4)',
     export_only_s: 'profile: exportTable (the snapshot\'s export code) in the bench process to /dev/null: COPY, binary decoding, Arrow batches, snappy Parquet, sha256; no upload',

@@ -16,6 +16,7 @@ import { exportTable } from '../../parquet/export.js';
 import type { Storage } from '../../storage/types.js';
 import type { ActivityDeps } from '../deps.js';
 import { joinDatabaseSnapshot, openDatabaseSnapshot } from './db-snapshot.js';
+import { withHeartbeat } from '../heartbeat.js';
 import { ProgressReporter } from './progress.js';
 
 export interface ExportTablesInput {
@@ -122,35 +123,38 @@ export function exportActivities({ config, pool, storage, temporal, metrics }: A
       const abort = new AbortController();
       ctx.cancellationSignal.addEventListener('abort', () => abort.abort(ctx.cancellationSignal.reason));
       const coordinator = await pool.connect();
-      try {
-        const { snapshotId, info } = await openDatabaseSnapshot(coordinator);
-        log.info({ version: input.version, snapshot: info.txid_snapshot, lsn: info.wal_lsn }, 'exporting from database snapshot');
-        const exported = await mapWithConcurrency(sources, config.backup.parallelism, async (source) => {
-          if (abort.signal.aborted) throw abort.signal.reason;
-          const client = await pool.connect();
-          let healthy = false;
-          try {
-            await joinDatabaseSnapshot(client, snapshotId);
-            const table = await exportOneTable({ client, source, version: input.version, format: config.backup.format, compression: config.backup.compression, gzipLevel: config.backup.compression_level ?? undefined, storage, progress, abort, calendarOf: (symbol) => calendarFor(config, symbol) });
-            await client.query('rollback');
-            healthy = true;
-            metrics.tableExported(source.table, table.rows, table.size_bytes);
-            return [source.table, table] as const;
-          } finally {
-            // A connection interrupted mid-COPY is in no state to reuse: discard it.
-            client.release(!healthy);
-          }
-        });
-        return { database: info, tables: Object.fromEntries(exported) };
-      } catch (err) {
-        // Bad input and bad data fail the same way on every retry: stop at once.
-        if (err instanceof InputError || err instanceof IntegrityError) throw ApplicationFailure.nonRetryable(err.message, err.name);
-        throw err;
-      } finally {
-        await coordinator.query('rollback').catch(() => {});
-        coordinator.release();
-        await progress.flush();
-      }
+      // Beats on a clock too: PostgreSQL sorts a large table for minutes before COPY sends its first row.
+      return withHeartbeat(() => progress.current(), async () => {
+        try {
+          const { snapshotId, info } = await openDatabaseSnapshot(coordinator);
+          log.info({ version: input.version, snapshot: info.txid_snapshot, lsn: info.wal_lsn }, 'exporting from database snapshot');
+          const exported = await mapWithConcurrency(sources, config.backup.parallelism, async (source) => {
+            if (abort.signal.aborted) throw abort.signal.reason;
+            const client = await pool.connect();
+            let healthy = false;
+            try {
+              await joinDatabaseSnapshot(client, snapshotId);
+              const table = await exportOneTable({ client, source, version: input.version, format: config.backup.format, compression: config.backup.compression, gzipLevel: config.backup.compression_level ?? undefined, storage, progress, abort, calendarOf: (symbol) => calendarFor(config, symbol) });
+              await client.query('rollback');
+              healthy = true;
+              metrics.tableExported(source.table, table.rows, table.size_bytes);
+              return [source.table, table] as const;
+            } finally {
+              // A connection interrupted mid-COPY is in no state to reuse: discard it.
+              client.release(!healthy);
+            }
+          });
+          return { database: info, tables: Object.fromEntries(exported) };
+        } catch (err) {
+          // Bad input and bad data fail the same way on every retry: stop at once.
+          if (err instanceof InputError || err instanceof IntegrityError) throw ApplicationFailure.nonRetryable(err.message, err.name);
+          throw err;
+        } finally {
+          await coordinator.query('rollback').catch(() => {});
+          coordinator.release();
+          await progress.flush();
+        }
+      });
     },
   };
 }

@@ -34,13 +34,13 @@ export class ProgressReporter {
 
   update(table: string, rows: number): void {
     this.tables.set(table, { table, rows, done: false });
-    Context.current().heartbeat(this.snapshot());
+    Context.current().heartbeat(this.current());
     if (Date.now() - this.lastSignal >= SIGNAL_EVERY_MS) this.signal();
   }
 
   finish(table: string, rows: number): void {
     this.tables.set(table, { table, rows, done: true });
-    Context.current().heartbeat(this.snapshot());
+    Context.current().heartbeat(this.current());
     this.signal();
   }
 
@@ -49,13 +49,14 @@ export class ProgressReporter {
     await this.pending;
   }
 
-  private snapshot(): TableProgress[] {
+  /** Every table's figures now: what a heartbeat carries. */
+  current(): TableProgress[] {
     return [...this.tables.values()];
   }
 
   private signal(): void {
     this.lastSignal = Date.now();
-    const progress = this.snapshot();
+    const progress = this.current();
     this.pending = this.pending.then(() =>
       this.temporal.workflow
         .getHandle(this.execution.workflowId, this.execution.runId)
