@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { CLI } from '../bench/support.js';
+import { activityRuns, CLI } from '../bench/support.js';
 import { loadDemoData } from '../src/db/demo-data.js';
 import { RESERVATION_MARKER, type Manifest } from '../src/domain/manifest.js';
 import { versionPrefix } from '../src/domain/version.js';
@@ -13,8 +13,10 @@ import { listVersions, pruneVersions, readLatestVersion } from '../src/storage/s
 import { setPinned } from '../src/storage/pin.js';
 import type { Storage } from '../src/storage/types.js';
 import { connectClient, isWorkflowRunning } from '../src/temporal/connection.js';
+import { startSnapshot } from '../src/client/snapshot-create.js';
 import { seedSnapshot } from '../src/workflows/snapshot.js';
 import { freshDatabase } from './support/db.js';
+import { holdLock, waitForLockWaiter } from './support/restore.js';
 import { execFileAsync, runSnapshot, versionsOf, withDownloadedVersion } from './support/snapshot.js';
 import { createBucket, testConfig, uniqueName, withWorker } from './support/stack.js';
 import { parquetRows, tableRows } from './support/table-rows.js';
@@ -317,5 +319,37 @@ describe('local storage backend', () => {
       await db.drop();
       await execFileAsync('umount', ['-l', folder]).catch(() => {});
     }
+  });
+});
+
+describe('an export that waits longer than its heartbeat timeout', () => {
+  let ctx: Awaited<ReturnType<typeof setup>>;
+  before(async () => {
+    ctx = await setup('snap_silent');
+  });
+  after(async () => {
+    await ctx.worker.stop();
+    await ctx.db.drop();
+  });
+
+  // Like a 100M-row sort, a lock wait sends no row for longer than the export's 30 s heartbeat timeout.
+  test('heartbeats while no row arrives and completes on its first attempt', async () => {
+    const lock = await holdLock(ctx.db.url, 'lock table usdcop_m5_ohlcv in access exclusive mode');
+    const [version] = versionsOf(['07.07']) as [string];
+    const handle = await startSnapshot(ctx.config, { version, tables: 'ohlcv' }).catch(async (err: Error) => {
+      await lock.release();
+      throw err;
+    });
+    try {
+      await waitForLockWaiter(ctx.db.url, 'usdcop_m5_ohlcv');
+      await new Promise((r) => setTimeout(r, 36_000));
+    } finally {
+      await lock.release();
+    }
+    const result = await handle.result();
+    assert.equal(result.manifest.tables.usdcop_m5_ohlcv!.rows > 0, true);
+    const exports = (await activityRuns(handle)).filter((r) => r.activity === 'exportTables');
+    assert.deepEqual(exports.map((r) => r.attempt), [1], 'no heartbeat timeout, no retry');
+    assert.ok(exports[0]!.seconds! > 36, `the export waited out the lock (${exports[0]!.seconds} s)`);
   });
 });
