@@ -45,6 +45,16 @@ const SCHEMA_SQL = `
      '0001-01-01 00:00:00', '1900-01-01 00:00:00+00', '0001-01-01',
      'tab	and \\ backslash', 'x', 'abcde', 'x', NULL, '{}', '{}', '\\x5c', NULL);
 
+  -- Unconstrained numerics: DECIMAL only where that gives every value back exactly.
+  CREATE TABLE free_numerics (
+    id numeric PRIMARY KEY, same_scale numeric, integers numeric, mixed numeric, with_nan numeric, all_null numeric, huge numeric
+  );
+  INSERT INTO free_numerics VALUES
+    (1, 1.50, 7, 1.5, 1.00, NULL, 10000000000000000000000000000000000000000),
+    (2, -1234.25, -42, 1.25, 'NaN', NULL, 1),
+    (3, 0.05, 0, NULL, 2.00, NULL, 2),
+    (4, NULL, NULL, 3, 3.00, NULL, 3);
+
   CREATE TABLE no_key (v int4, label text);
   INSERT INTO no_key SELECT g, 'row ' || g FROM generate_series(1, 1000) g;
 
@@ -244,6 +254,28 @@ describe('exportTable to Parquet', () => {
     assert.equal(columns.tstz.parquetType, 'TIMESTAMP(MICROS,UTC)');
     assert.equal(columns.ts.parquetType, 'TIMESTAMP(MICROS)');
     assert.equal(columns.id.nullable, false);
+  });
+
+  it('writes an unconstrained numeric as DECIMAL only when every value comes back as the same text', async () => {
+    const { result, file } = await exportToFile('free.parquet', { table: 'free_numerics' });
+    const types = Object.fromEntries(result.columns.map((column) => [column.name, column.parquetType]));
+    assert.deepEqual(types, {
+      id: 'STRING (exact numeric text)', // a key keeps one representation across versions
+      same_scale: 'DECIMAL(6,2)',
+      integers: 'DECIMAL(2,0)',
+      mixed: 'STRING (exact numeric text)', // 1.5 and 1.25: a DECIMAL(3,2) would print 1.50
+      with_nan: 'STRING (exact numeric text)',
+      all_null: 'STRING (exact numeric text)',
+      huge: 'STRING (exact numeric text)', // 41 digits
+    });
+    assert.ok(result.columns.every((column) => column.pgType === 'numeric'));
+    const { metadata, rows } = await readParquet(file);
+    const elements = new Map(metadata.schema.slice(1).map((element) => [element.name, element]));
+    assert.deepEqual(elements.get('same_scale')!.logical_type, { type: 'DECIMAL', precision: 6, scale: 2 });
+    const names = result.columns.map((column) => column.name);
+    const expected = (await client.query<Record<string, string | null>>(`SELECT ${names.map((n) => `${n}::text`).join(', ')} FROM free_numerics ORDER BY id`)).rows;
+    const actual = rows.map((row) => Object.fromEntries(names.map((name) => [name, asPgText(elements.get(name)!, row[name])])));
+    assert.deepEqual(actual, expected);
   });
 
   it('writes byte-identical files for identical data', async () => {

@@ -60,6 +60,8 @@ describe('restore of a seed snapshot', () => {
   before(async () => {
     db = await freshDatabase('restore');
     await loadDemoData(db.url, {});
+    // Fees at one scale: the snapshot writes the unconstrained column as DECIMAL, which must restore as the same text.
+    await sql(db.url, `update trades_history set fees = round(fees, 6)`);
     const bucket = uniqueName('restore');
     await createBucket(bucket);
     env = { DATABASE_URL: db.url, S3_BUCKET: bucket, SEEDVAULT_TASK_QUEUE: uniqueName('restore') };
@@ -78,6 +80,7 @@ describe('restore of a seed snapshot', () => {
     const schema = await schemaObjects(db.url);
     await sql(db.url, `truncate usdcop_m5_ohlcv, macro_indicators_daily, trades_history`);
     const result = await runRestore(config, { version });
+    assert.match(manifest.tables.trades_history!.columns.find((c) => c.name === 'fees')!.parquet_type, /^DECIMAL\(\d+,6\)$/);
     assert.deepEqual(result.tables.map((t) => [t.table, t.status, t.source, t.version, t.rowsAfter]), TABLES.map((t) => [t, 'restored', 'minio', version, manifest.tables[t]!.rows]));
     // Each table's staging steps are timed, for whoever looks into a slow restore.
     for (const t of result.tables) assert.deepEqual(Object.keys(t.stageSeconds ?? {}), ['download', 'load', 'validate', 'build indexes'], t.table);

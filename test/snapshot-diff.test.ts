@@ -227,6 +227,29 @@ describe('snapshot diff', () => {
     }
   });
 
+  test('a numeric written as DECIMAL in one version and as text in the next differs only where its text does', async () => {
+    await ctx.sql.query(`create table diff_fees (id int primary key, fee numeric)`);
+    await ctx.sql.query(`insert into diff_fees select k, round(k / 7.0, 2) from generate_series(1, 50) k`);
+    const dir = await mkdtemp(join(tmpdir(), 'seedvault-diff-fees-'));
+    try {
+      const exportTo = async (name: string) => {
+        const path = join(dir, name);
+        const { columns } = await exportTable({ client: ctx.sql, table: 'diff_fees', format: 'parquet', compression: 'snappy', out: createWriteStream(path) });
+        return { path, feeType: columns.find((c) => c.name === 'fee')!.parquetType };
+      };
+      const older = await exportTo('older.parquet');
+      // One fee at another scale: the column can no longer be one DECIMAL and is written as text.
+      await ctx.sql.query(`update diff_fees set fee = 0.5 where id = 7`);
+      const newer = await exportTo('newer.parquet');
+      assert.deepEqual([older.feeType, newer.feeType], ['DECIMAL(3,2)', 'STRING (exact numeric text)']);
+      const tally = await diffParquetFiles('diff_fees', older.path, newer.path, { key: ['id'], values: ['fee'] }, 10);
+      assert.deepEqual([tally.added, tally.removed, tally.changed], [0, 0, 1]);
+      assert.deepEqual(tally.samples.changed, [{ key: { id: '7' }, columns: { fee: ['1.00', '0.5'] } }]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('text keys sorted by a collation other than byte order fail loudly instead of giving a wrong diff', async () => {
     await ctx.sql.query(`create table icu_keys (name text collate "en-x-icu" primary key, v integer)`);
     await ctx.sql.query(`insert into icu_keys values ('a', 1), ('B', 2)`);

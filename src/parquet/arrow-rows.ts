@@ -27,6 +27,8 @@ class ColumnView {
   private readonly width: number;
   private readonly offsets: Int32Array | null;
   private readonly floats: Float32Array | Float64Array | null;
+  /** Equal for columns whose stored bytes compare alike (a DECIMAL's precision does not matter, its scale does). */
+  private readonly representation: string;
 
   constructor(
     readonly name: string,
@@ -43,6 +45,7 @@ class ColumnView {
     this.bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
     this.offsets = (this.values.valueOffsets as Int32Array | undefined) ?? null;
     this.floats = arrow.DataType.isFloat(type) ? (raw as Float32Array | Float64Array) : null;
+    this.representation = arrow.DataType.isDecimal(type) ? `decimal/${type.scale}` : String(type);
     this.width = arrow.DataType.isBool(type) ? -1 : this.offsets ? 0 : (raw as Uint8Array).BYTES_PER_ELEMENT * this.values.stride;
     if (this.offsets && !(this.offsets instanceof Int32Array)) throw new IntegrityError(`column "${name}": ${String(type)} values are not supported`);
   }
@@ -58,9 +61,14 @@ class ColumnView {
     return this.keys ? this.keys[index]! + this.values.offset : index;
   }
 
-  /** Same bytes (both NULL counts as equal: it is the same stored value). */
+  /**
+   * Same bytes (both NULL counts as equal: it is the same stored value). Across two
+   * representations (a numeric written as text in one version, as a DECIMAL in the next),
+   * the same text as PostgreSQL prints it.
+   */
   equal(a: number, other: ColumnView, b: number): boolean {
     if (a < 0 || b < 0) return a === b;
+    if (this.representation !== other.representation) return this.text(a, Infinity) === other.text(b, Infinity);
     if (this.width === -1) return this.bit(a) === other.bit(b);
     const [start, end] = this.range(a);
     const [otherStart, otherEnd] = other.range(b);
@@ -94,15 +102,15 @@ class ColumnView {
     return 0;
   }
 
-  /** The value as text, as PostgreSQL would print it (cut when long); null for NULL. */
-  text(at: number): string | null {
+  /** The value as text, as PostgreSQL would print it (cut past `limit` characters); null for NULL. */
+  text(at: number, limit = SAMPLE_VALUE_CHARS): string | null {
     if (at < 0) return null;
     const type = this.type;
     if (this.width === -1) return this.bit(at) ? 'true' : 'false';
     if (this.floats) return String(this.floats[at]);
     const [start, end] = this.range(at);
-    if (arrow.DataType.isUtf8(type)) return cut(new TextDecoder().decode(this.bytes.subarray(start, Math.min(end, start + 4 * SAMPLE_VALUE_CHARS))));
-    if (this.width === 0) return cut(`\\x${Buffer.from(this.bytes.subarray(start, Math.min(end, start + SAMPLE_VALUE_CHARS))).toString('hex')}`);
+    if (arrow.DataType.isUtf8(type)) return cut(new TextDecoder().decode(this.bytes.subarray(start, Math.min(end, start + 4 * limit))), limit);
+    if (this.width === 0) return cut(`\\x${Buffer.from(this.bytes.subarray(start, Math.min(end, start + limit))).toString('hex')}`, limit);
     let value = 0n;
     for (let i = end - 1; i >= start; i--) value = (value << 8n) | BigInt(this.bytes[i]!);
     value = BigInt.asIntN(8 * (end - start), value);
@@ -143,8 +151,8 @@ function timestampText(value: bigint, unit: arrow.TimeUnit, utc: boolean): strin
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${fraction ? `.${fraction}` : ''}${utc ? '+00' : ''}`;
 }
 
-function cut(text: string): string {
-  return text.length > SAMPLE_VALUE_CHARS ? `${text.slice(0, SAMPLE_VALUE_CHARS)}…` : text;
+function cut(text: string, limit: number): string {
+  return text.length > limit ? `${text.slice(0, limit)}…` : text;
 }
 
 /** A row: the columns of its batch (key columns first, then the compared values) and its index. */

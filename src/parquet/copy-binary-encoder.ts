@@ -151,15 +151,15 @@ export class CopyBinaryEncoder {
         view.setFloat64(this.pos, (c.values.values as Float64Array)[at]!);
         this.pos += 8;
         return;
-      case Kind.Decimal: {
+      // Either numeric column takes either representation: a snapshot writes an unconstrained one as DECIMAL when exact.
+      case Kind.Decimal:
+      case Kind.NumericText: {
         if (!arrow.DataType.isDecimal(c.values.type)) return this.variable(c, at, (bytes, start, end) => this.numericText(bytes, start, end));
         const end = decimal128ToNumeric(c.values.values as Uint32Array, 4 * at, c.scale, view, this.pos + 4);
         view.setInt32(this.pos, end - this.pos - 4);
         this.pos = end;
         return;
       }
-      case Kind.NumericText:
-        return this.variable(c, at, (bytes, start, end) => this.numericText(bytes, start, end));
       case Kind.Uuid:
         return this.variable(c, at, (bytes, start, end) => this.uuid(bytes, start, end));
       case Kind.Jsonb:

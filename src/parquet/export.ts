@@ -16,7 +16,7 @@ import { CsvRowWriter } from './csv-writer.js';
 import { DateRangeTap } from './date-range.js';
 import { groupSpanTracker, type GroupSpan, type GroupSpanColumns, type GroupSpanTracker } from './group-spans.js';
 import { ParquetStream, type Compression } from './parquet-writer.js';
-import { describeTable, type TableLayout } from './table-catalog.js';
+import { describeTable, withExactDecimals, type TableLayout } from './table-catalog.js';
 
 export type { Compression } from './parquet-writer.js';
 export type { GroupSpan, GroupSpanColumns } from './group-spans.js';
@@ -81,6 +81,8 @@ export async function exportTable(options: ExportOptions): Promise<ExportResult>
   try {
     signal?.throwIfAborted();
     layout = await describeTable(client, options.table, options.schema, options.dateColumn);
+    // csv.gz prints every numeric as its exact text anyway: only Parquet gains from a DECIMAL.
+    if (format === 'parquet') layout = await withExactDecimals(client, layout);
     spans = options.groupSpans ? groupSpanTracker(layout, options.groupSpans) : null;
     signal?.throwIfAborted();
   } catch (error) {

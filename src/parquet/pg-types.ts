@@ -10,8 +10,11 @@
  *   float4, float8                     Float32/64 / FLOAT, DOUBLE       float32/64
  *   numeric(p,s), 1 <= p <= 38,        Decimal128(p,s) / DECIMAL(p,s)   decimal.Decimal
  *     0 <= s <= p                        (INT32, INT64 or FIXED_LEN_BYTE_ARRAY by precision)
- *   numeric (unconstrained, p > 38,    Utf8 / STRING: exact text as     str
- *     negative scale, s > p)             PostgreSQL prints it, 'NaN' too
+ *   numeric (unconstrained) whose      Decimal128(p,s) / DECIMAL(p,s)   decimal.Decimal
+ *     values in the snapshot all have    (found by one scan in the export's snapshot:
+ *     scale s, fit p <= 38, are finite   exactDecimal; key columns excepted)
+ *   numeric (any other unconstrained,  Utf8 / STRING: exact text as     str
+ *     p > 38, negative scale, s > p)     PostgreSQL prints it, 'NaN' too
  *   timestamptz                        Timestamp(us, 'UTC') / TIMESTAMP(MICROS,UTC)   datetime64[us, UTC]
  *   timestamp                          Timestamp(us) / TIMESTAMP(MICROS)              datetime64[us]
  *   date                               Date32 / DATE                    date
@@ -124,6 +127,30 @@ export function columnSpec(column: CatalogColumn): ColumnSpec | null {
     return { ...base, kind: Kind.NumericText, precision: 0, scale: 0, parquetType: PARQUET_TYPE[Kind.NumericText] };
   }
   return { ...base, kind, precision: 0, scale: 0, parquetType: PARQUET_TYPE[kind] };
+}
+
+/** One scan's findings on an unconstrained numeric column (PostgreSQL's text for the magnitude). */
+export interface NumericProfile {
+  /** Smallest and largest scale() of the non-NULL finite values; null when there are none. */
+  minScale: number | null;
+  maxScale: number | null;
+  /** max(abs(value))::text: 'NaN' or 'Infinity' when the column holds one; null when all NULL. */
+  maxAbs: string | null;
+}
+
+/**
+ * The DECIMAL(p,s) an unconstrained numeric column can be written as with every value given
+ * back exactly, or null to keep exact text: all values share one scale (a DECIMAL would print
+ * 1.5 as 1.50), none is NaN or infinite, and the digits fit Decimal128 (p <= 38).
+ */
+export function exactDecimal(spec: ColumnSpec, profile: NumericProfile): ColumnSpec | null {
+  const { minScale, maxScale, maxAbs } = profile;
+  if (spec.kind !== Kind.NumericText || minScale === null || maxAbs === null || minScale !== maxScale) return null;
+  if (!/^\d+(\.\d+)?$/.test(maxAbs)) return null;
+  const integerPart = maxAbs.split('.')[0]!;
+  const precision = Math.max(1, (integerPart === '0' ? 0 : integerPart.length) + minScale);
+  if (precision > MAX_DECIMAL128_PRECISION) return null;
+  return { ...spec, kind: Kind.Decimal, precision, scale: minScale, parquetType: `DECIMAL(${precision},${minScale})` };
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import pg from 'pg';
 import { InputError } from '../errors.js';
-import { columnSpec, isDateLike, type CatalogColumn, type ColumnSpec } from './pg-types.js';
+import { columnSpec, exactDecimal, isDateLike, Kind, type CatalogColumn, type ColumnSpec, type NumericProfile } from './pg-types.js';
 
 export interface TableLayout {
   /** Quoted schema-qualified name, safe to splice into SQL. */
@@ -58,6 +58,29 @@ export async function describeTable(
     heapInKeyOrder: keyColumns.length > 0 && (await readCorrelation(client, relation.nspname, relation.relname, keyColumns[0]!)) >= HEAP_IN_KEY_ORDER,
     dateColumnIndex: dateColumn === undefined ? -1 : findDateColumn(columns, dateColumn, label),
   };
+}
+
+/**
+ * The layout with each unconstrained numeric column that can be a DECIMAL made one
+ * (exactDecimal), from one scan of the table on the caller's connection, so in the same
+ * snapshot as the COPY. Key columns keep their text so every version of the table
+ * orders and matches rows alike; without such columns nothing is read.
+ */
+export async function withExactDecimals(client: pg.ClientBase, layout: TableLayout): Promise<TableLayout> {
+  const candidates = layout.columns.filter((c) => c.kind === Kind.NumericText && !layout.keyColumns.includes(c.name));
+  if (candidates.length === 0) return layout;
+  const select = candidates.map((c, i) => {
+    const column = pg.escapeIdentifier(c.name);
+    return `min(scale(${column})) AS "min${i}", max(scale(${column})) AS "max${i}", max(abs(${column}))::text AS "abs${i}"`;
+  });
+  const found = (await client.query<Record<string, number | string | null>>(`SELECT ${select.join(', ')} FROM ${layout.sql}`)).rows[0]!;
+  const promoted = new Map(
+    candidates.map((c, i) => {
+      const profile: NumericProfile = { minScale: found[`min${i}`] as number | null, maxScale: found[`max${i}`] as number | null, maxAbs: found[`abs${i}`] as string | null };
+      return [c.name, exactDecimal(c, profile) ?? c] as const;
+    }),
+  );
+  return { ...layout, columns: layout.columns.map((c) => promoted.get(c.name) ?? c) };
 }
 
 async function readColumns(client: pg.ClientBase, oid: number, label: string): Promise<ColumnSpec[]> {

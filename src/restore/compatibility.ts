@@ -49,10 +49,11 @@ export function parquetColumns(layout: TableLayout, fields: arrow.Field[], manif
 
 const DECIMAL = /^DECIMAL\((\d+),(\d+)\)$/;
 
-/** Same Parquet type, or a DECIMAL whose integer and fraction digits both fit the live one. */
+/** Same Parquet type, or a DECIMAL whose integer and fraction digits both fit the live one (any fits an unconstrained numeric). */
 function parquetTypeFits(declared: string, live: ColumnSpec): boolean {
   if (declared === live.parquetType) return true;
   const from = DECIMAL.exec(declared);
+  if (from && live.kind === Kind.NumericText) return true;
   const to = DECIMAL.exec(live.parquetType);
   if (!from || !to) return false;
   const [fp, fs] = [Number(from[1]), Number(from[2])];
@@ -71,7 +72,8 @@ function arrowTypeFits(type: arrow.DataType, kind: Kind): boolean {
     case Kind.Int8: return arrow.DataType.isInt(value) && value.bitWidth === 64;
     case Kind.Float4: return arrow.DataType.isFloat(value) && value.precision === arrow.Precision.SINGLE;
     case Kind.Float8: return arrow.DataType.isFloat(value) && value.precision === arrow.Precision.DOUBLE;
-    case Kind.Decimal: return (arrow.DataType.isDecimal(value) && value.bitWidth === 128) || text;
+    case Kind.Decimal:
+    case Kind.NumericText: return (arrow.DataType.isDecimal(value) && value.bitWidth === 128) || text;
     case Kind.Timestamp:
     case Kind.TimestampTz: return arrow.DataType.isTimestamp(value);
     case Kind.Date: return arrow.DataType.isDate(value) && value.unit === arrow.DateUnit.DAY;
