@@ -152,10 +152,12 @@ try {
       });
     };
     if (withWorker) supervise(await readyWorker(client, env, config.temporal.task_queue));
+    // The ready worker before any work: what the step's own memory is measured from.
+    const idle = workers.length ? round(rssMiB(workers[0]!.pid!, 'VmRSS')) : null;
     try {
       const cli = await timed(() => run(process.execPath, [CLI, ...args], cliEnv, (pid) => sampler.track(`${step}_cli`, pid)));
       const live = workers.at(-1);
-      return { seconds: cli.seconds, stdout: cli.value, vmhwm: live ? round(rssMiB(live.pid!, 'VmHWM')) : null };
+      return { seconds: cli.seconds, stdout: cli.value, idle, vmhwm: live ? round(rssMiB(live.pid!, 'VmHWM')) : null };
     } finally {
       stopping = true;
       const live = workers.at(-1);
@@ -268,8 +270,11 @@ try {
     restored_rows: restoredRows,
     verify_s: verify ? round(verify.seconds) : null,
     worker_peak_rss_mib: Math.max(peak('snapshot_worker'), peak('restore_worker')),
+    snapshot_worker_idle_rss_mib: snapshot.idle,
     snapshot_worker_peak_rss_mib: peak('snapshot_worker'),
+    snapshot_worker_added_rss_mib: snapshot.idle === null ? null : round(peak('snapshot_worker') - snapshot.idle),
     snapshot_worker_vmhwm_mib: snapshot.vmhwm,
+    restore_worker_idle_rss_mib: restore.idle,
     restore_worker_peak_rss_mib: peak('restore_worker'),
     restore_worker_vmhwm_mib: restore.vmhwm,
     snapshot_cli_peak_rss_mib: peak('snapshot_cli'),
@@ -348,6 +353,8 @@ function notesFor(version: string): Record<string, string> {
     restored_rows: 'count(*) after the restore: must equal rows',
     verify_s: `seedvault verify --version ${version} --against-db (CLI only, no workflow): sha256, Parquet footer, row count, date range and content hash against the table; must exit 0`,
     worker_peak_rss_mib: 'highest VmRSS of any worker process, sampled every 250 ms over the whole run (one worker per step)',
+    snapshot_worker_idle_rss_mib: 'VmRSS of the snapshot\'s fresh worker once it polls its task queue, before the snapshot starts',
+    snapshot_worker_added_rss_mib: 'snapshot_worker_peak_rss_mib - snapshot_worker_idle_rss_mib: what the export adds to the idle worker (target <= 120 MiB)',
     snapshot_worker_vmhwm_mib: 'the snapshot worker\'s VmHWM (kernel peak) just before it was stopped',
     restore_worker_vmhwm_mib: 'the restore worker\'s VmHWM (kernel peak) just before it was stopped',
     verify_cli_peak_rss_mib: 'verify runs in the CLI process: its highest VmRSS sampled every 250 ms',
