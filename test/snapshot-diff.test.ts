@@ -210,7 +210,7 @@ describe('snapshot diff', () => {
       await ctx.sql.query(`update diff_types set n = null, b = null where name = 'A'`);
       const newer = await exportTo('newer.parquet');
       const after = await textOf();
-      const tally = await diffParquetFiles('diff_types', older, newer, { key: ['name', 'at'], values: columns }, 10);
+      const tally = await diffParquetFiles('diff_types', [older], [newer], { key: ['name', 'at'], values: columns }, 10);
       assert.deepEqual([tally.added, tally.removed, tally.changed], [0, 0, 3]);
       const expectedChanges = ['A', 'é', '😀'].map((name) => {
         const key = [...before.keys()].find((k) => k.startsWith(`${name}|`))!;
@@ -242,7 +242,7 @@ describe('snapshot diff', () => {
       await ctx.sql.query(`update diff_fees set fee = 0.5 where id = 7`);
       const newer = await exportTo('newer.parquet');
       assert.deepEqual([older.feeType, newer.feeType], ['DECIMAL(3,2)', 'STRING (exact numeric text)']);
-      const tally = await diffParquetFiles('diff_fees', older.path, newer.path, { key: ['id'], values: ['fee'] }, 10);
+      const tally = await diffParquetFiles('diff_fees', [older.path], [newer.path], { key: ['id'], values: ['fee'] }, 10);
       assert.deepEqual([tally.added, tally.removed, tally.changed], [0, 0, 1]);
       assert.deepEqual(tally.samples.changed, [{ key: { id: '7' }, columns: { fee: ['1.00', '0.5'] } }]);
     } finally {
@@ -258,7 +258,7 @@ describe('snapshot diff', () => {
       const path = join(dir, 'icu.parquet');
       await exportTable({ client: ctx.sql, table: 'icu_keys', format: 'parquet', compression: 'snappy', out: createWriteStream(path) });
       await assert.rejects(
-        diffParquetFiles('icu_keys', path, path, { key: ['name'], values: ['v'] }, 10),
+        diffParquetFiles('icu_keys', [path], [path], { key: ['name'], values: ['v'] }, 10),
         /table icu_keys: the older rows are not in strictly increasing key order \(\{"name":"a"\} then \{"name":"B"\}\); .*collation/,
       );
     } finally {

@@ -20,6 +20,7 @@ import { exportActivities } from './snapshot/export.js';
 import { publishActivities } from './snapshot/publish.js';
 import { recordActivities } from './snapshot/record.js';
 import { settingsActivities } from './snapshot/settings.js';
+import { splitActivities } from './snapshot/split.js';
 import { versionActivities } from './snapshot/versions.js';
 
 /** Every activity the worker registers, bound to the worker's dependencies. */
@@ -28,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
     ...settingsActivities(deps),
     ...versionActivities(deps),
     ...exportActivities(deps),
+    ...splitActivities(deps),
     ...publishActivities(deps),
     ...recordActivities(deps),
     ...executionActivities(deps),

@@ -22,6 +22,7 @@ export function printManifestSummary(manifest: Manifest): void {
       from: t.date_range?.[0] ?? null,
       to: t.date_range?.[1] ?? null,
       size: formatBytes(t.size_bytes),
+      parts: t.parts?.length ?? 1,
       sha256: `${t.sha256.slice(0, 16)}…`,
     })),
   );

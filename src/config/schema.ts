@@ -111,7 +111,10 @@ export const configSchema = z.strictObject({
     compression: z.enum(['snappy', 'gzip', 'none']),
     /** gzip level of csv.gz files (1 fastest ... 9 smallest); empty: zlib's default, 6. */
     compression_level: z.preprocess((v) => (v === '' ? null : v), positiveInt.max(9).nullable()).default(null),
+    /** Tables or parts of tables exported at once, across all workers. */
     parallelism: positiveInt.max(16).default(2),
+    /** A table with more rows than this is exported as key-range parts, by separate activities on any worker. */
+    split_rows: positiveInt.min(1000).default(20_000_000),
     /** Scheduled deep verify of the bucket's snapshots (issue 16); its outcome feeds the health check. */
     deep_verify: z
       .strictObject({

@@ -124,17 +124,20 @@ async function diffTable(options: DiffOptions, table: string, older: Side, newer
     } catch (err) {
       return { ...base, message: errorMessage(err) };
     }
-    const tally = await diffParquetFiles(table, files[0]!.path, files[1]!.path, columns, options.limit);
+    const tally = await diffParquetFiles(table, files[0]!.paths, files[1]!.paths, columns, options.limit);
     return { ...base, ...tally, status: 'compared', compared: [...columns.key, ...columns.values] };
   } finally {
     await Promise.all(files.map((file) => file.cleanup()));
   }
 }
 
-/** Merge-joins two Parquet files of one table, both sorted by `columns.key`, comparing `columns.values`. */
-export async function diffParquetFiles(table: string, olderPath: string, newerPath: string, columns: { key: string[]; values: string[] }, limit: number): Promise<DiffTally> {
+/**
+ * Merge-joins two versions of one table, each a Parquet file or a split table's parts in key
+ * order, both sorted by `columns.key`, comparing `columns.values`.
+ */
+export async function diffParquetFiles(table: string, olderPaths: string[], newerPaths: string[], columns: { key: string[]; values: string[] }, limit: number): Promise<DiffTally> {
   const read = [...columns.key, ...columns.values];
-  const [older, newer] = [new ParquetRowCursor(olderPath, read), new ParquetRowCursor(newerPath, read)];
+  const [older, newer] = [new ParquetRowCursor(olderPaths, read), new ParquetRowCursor(newerPaths, read)];
   try {
     return await mergeDiff(table, older, newer, arrowRowComparison(columns.key.length), limit);
   } finally {
@@ -152,9 +155,10 @@ interface LiveExport {
 /** The live table as a Parquet file written like the snapshot's (same compression, so identical rows give the same sha256). */
 async function exportLiveTable(client: pg.ClientBase, table: string, like: ManifestTable): Promise<LiveExport> {
   const dir = await makeTempFolder('diff');
-  const file: SourceFile = { path: join(dir, 'live.parquet'), format: 'parquet', location: `database table ${table}`, version: null, entry: null, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  const path = join(dir, 'live.parquet');
+  const file: SourceFile = { paths: [path], format: 'parquet', location: `database table ${table}`, version: null, entry: null, cleanup: () => rm(dir, { recursive: true, force: true }) };
   try {
-    const result = await exportTable({ client, table, format: 'parquet', compression: like.compression, out: createWriteStream(file.path) });
+    const result = await exportTable({ client, table, format: 'parquet', compression: like.compression, out: createWriteStream(path) });
     return { file, sha256: result.sha256, rows: result.rows, columns: result.columns.map((c) => ({ name: c.name, pg_type: c.pgType })) };
   } catch (err) {
     await file.cleanup();

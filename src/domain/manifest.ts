@@ -18,7 +18,23 @@ export interface ManifestColumn {
   nullable: boolean;
 }
 
+/** One key range of a table split into parts (backup.split_rows): its own object under `<table>/`. */
+export interface ManifestPart {
+  /** Relative to the version folder: `<table>/part-00000.parquet`. */
+  file: string;
+  rows: number;
+  /**
+   * Key bounds as PostgreSQL prints them: rows with from <= key < to, in the order of the
+   * table's key columns (`ManifestTable.key_columns`); null is an open end.
+   */
+  key_range: { from: string[] | null; to: string[] | null };
+  date_range: [string, string] | null;
+  size_bytes: number;
+  sha256: string;
+}
+
 export interface ManifestTable {
+  /** The data object, or for a split table the folder of its parts (`<table>/`). */
   file: string;
   rows: number;
   date_range: [string, string] | null;
@@ -29,6 +45,18 @@ export interface ManifestTable {
   columns: ManifestColumn[];
   /** The bars table only: completeness against the market calendars, from the same database snapshot. */
   coverage?: BarCoverage;
+  /**
+   * A table split into parts: every part in key order. Then rows, size_bytes and date_range
+   * are the parts' totals and sha256 is the SHA-256 of the parts' checksum lines.
+   */
+  parts?: ManifestPart[];
+  /** The key the parts are ranges of. */
+  key_columns?: string[];
+}
+
+/** The objects holding a table's data: its parts, or its one file. */
+export function dataObjects<T extends Pick<ManifestTable, 'file' | 'sha256'>>(table: T & { parts?: ManifestPart[] }): (T | ManifestPart)[] {
+  return table.parts ?? [table];
 }
 
 export interface DatabaseSnapshotInfo {
@@ -59,8 +87,9 @@ export interface Manifest {
 }
 
 /** `sha256sum -c` format: "<hex>  <file>" per line, sorted by file for stable output. */
-export function renderChecksums(tables: Record<string, Pick<ManifestTable, 'file' | 'sha256'>>): string {
+export function renderChecksums(tables: Record<string, Parameters<typeof dataObjects>[0]>): string {
   return Object.values(tables)
+    .flatMap(dataObjects)
     .map((t) => `${t.sha256}  ${t.file}\n`)
     .sort()
     .join('');
@@ -69,6 +98,11 @@ export function renderChecksums(tables: Record<string, Pick<ManifestTable, 'file
 /** File name of a table's data object inside a version folder. */
 export function dataFileName(table: string, format: 'parquet' | 'csv.gz'): string {
   return `${table}.${format}`;
+}
+
+/** File name of part `index` (from 0) of a split table: `<table>/part-00000.<format>`. */
+export function partFileName(table: string, index: number, format: 'parquet' | 'csv.gz'): string {
+  return `${table}/part-${String(index).padStart(5, '0')}.${format}`;
 }
 
 /** The Content-Type a table's data object is stored with. */

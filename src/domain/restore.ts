@@ -79,6 +79,8 @@ export interface TableOutcome {
   dateRange: [string, string] | null;
   /** Seconds per step of the staging that succeeded (download, load, validate, build indexes). */
   stageSeconds: Record<string, number> | null;
+  /** Connections that loaded the staging table (a split table's parts load in parallel); absent before it was recorded. */
+  loadConnections?: number;
   /** Every source tried before the one used (or all of them), and why it was not used. */
   rejected: { source: string; reason: string }[];
   message: string | null;

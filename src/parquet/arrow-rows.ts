@@ -170,8 +170,9 @@ export class ParquetRowCursor implements RowCursor<ArrowRow> {
   private rowsInBatch = 0;
   private readonly batches: AsyncGenerator<arrow.RecordBatch>;
 
-  constructor(path: string, private readonly columns: string[]) {
-    this.batches = readParquetBatches(path, columns);
+  /** `paths` are read one after the other, as one sequence of rows (a split table's parts in key order). */
+  constructor(paths: string[], private readonly columns: string[]) {
+    this.batches = batchesOf(paths, columns);
   }
 
   advance(): boolean | Promise<boolean> {
@@ -236,4 +237,8 @@ export function arrowRowComparison(keyCount: number): RowComparison<ArrowRow> {
       return changes;
     },
   };
+}
+
+async function* batchesOf(paths: string[], columns: string[]): AsyncGenerator<arrow.RecordBatch> {
+  for (const path of paths) yield* readParquetBatches(path, columns);
 }

@@ -17,6 +17,8 @@ import { DateRangeTap } from './date-range.js';
 import { groupSpanTracker, type GroupSpan, type GroupSpanColumns, type GroupSpanTracker } from './group-spans.js';
 import { ParquetStream, type Compression } from './parquet-writer.js';
 import { describeTable, withExactDecimals, type TableLayout } from './table-catalog.js';
+import type { KeyRange } from '../domain/split.js';
+import { InputError } from '../errors.js';
 
 export type { Compression } from './parquet-writer.js';
 export type { GroupSpan, GroupSpanColumns } from './group-spans.js';
@@ -67,6 +69,8 @@ export interface ExportOptions {
   batchRows?: number;
   /** Aborting cancels the COPY on the server and rejects with an AbortError. */
   signal?: AbortSignal;
+  /** Only the rows whose key is in this range (a part of a split table); the table needs a key. */
+  keyRange?: KeyRange;
 }
 
 /** Small enough that a batch and its IPC copy stay a few MB, large enough to amortise per-batch work. */
@@ -95,7 +99,7 @@ export async function exportTable(options: ExportOptions): Promise<ExportResult>
   const digest = new DigestCounter();
   const restorePlanner = await planKeyOrderRead(client, layout);
   const taps = [...(dateRange ? [dateRange] : []), ...(spans?.taps ?? [])];
-  const copy = startCopy(client, copySql(layout));
+  const copy = startCopy(client, copySql(layout, options.keyRange));
   let rows = 0;
   const decode = <T>(sink: BatchSink<T>): AsyncGenerator<T> => {
     const decoder = new CopyBinaryDecoder(layout.columns.length, sink, taps);
@@ -127,10 +131,24 @@ export async function exportTable(options: ExportOptions): Promise<ExportResult>
   };
 }
 
-function copySql(layout: TableLayout): string {
+function copySql(layout: TableLayout, range: KeyRange | undefined): string {
   const columns = layout.columns.map((column) => pg.escapeIdentifier(column.name)).join(', ');
-  const orderBy = layout.keyColumns.length > 0 ? ` ORDER BY ${layout.keyColumns.map((name) => pg.escapeIdentifier(name)).join(', ')}` : '';
-  return `COPY (SELECT ${columns} FROM ${layout.sql}${orderBy}) TO STDOUT (FORMAT binary)`;
+  const key = layout.keyColumns.map((name) => pg.escapeIdentifier(name)).join(', ');
+  const orderBy = layout.keyColumns.length > 0 ? ` ORDER BY ${key}` : '';
+  return `COPY (SELECT ${columns} FROM ${layout.sql}${range ? keyRangeWhere(layout, range) : ''}${orderBy}) TO STDOUT (FORMAT binary)`;
+}
+
+/** ` WHERE (k1, k2) >= (...) AND (k1, k2) < (...)`: COPY takes no parameters, so the bounds are typed literals. */
+export function keyRangeWhere(layout: TableLayout, range: KeyRange): string {
+  if (layout.keyColumns.length === 0) throw new InputError(`table ${layout.label} has no key to split it by`);
+  const key = `(${layout.keyColumns.map((name) => pg.escapeIdentifier(name)).join(', ')})`;
+  const value = (values: string[]) => {
+    if (values.length !== layout.keyColumns.length) throw new InputError(`a key range of ${layout.label} has ${values.length} values for key (${layout.keyColumns.join(', ')})`);
+    const types = layout.keyColumns.map((name) => layout.columns.find((c) => c.name === name)!.pgType);
+    return `(${values.map((v, i) => `${pg.escapeLiteral(v)}::${types[i]}`).join(', ')})`;
+  };
+  const conditions = [...(range.from ? [`${key} >= ${value(range.from)}`] : []), ...(range.to ? [`${key} < ${value(range.to)}`] : [])];
+  return conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
 }
 
 const INDEX_SCANS = ['enable_indexscan', 'enable_bitmapscan'] as const;

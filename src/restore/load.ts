@@ -28,42 +28,52 @@ export interface LoadOptions {
   freeze?: boolean;
 }
 
-/** Loads the file; returns the rows COPY reported. */
+/** Loads the file (every part of a split table, in order); returns the rows COPY reported. */
 export async function loadIntoStaging(options: LoadOptions): Promise<number> {
   const defaults = await columnsWithDefaults(options.client, options.layout.sql);
   switch (options.file.format) {
     case 'parquet':
       return loadParquet(options, defaults);
     case 'csv':
-    case 'csv.gz':
-      return loadCsv(options, defaults);
+    case 'csv.gz': {
+      // Each part has its own header: one COPY per part, all in the caller's transaction.
+      let rows = 0;
+      for (const path of options.file.paths) {
+        const before = rows;
+        rows += await loadCsv({ ...options, onProgress: (n) => options.onProgress?.(before + n) }, path, defaults);
+      }
+      return rows;
+    }
     default:
       return loadDump(options, defaults);
   }
 }
 
+/** All parts go through one COPY: the parts of a table share one schema, so one encoder serves them all. */
 async function loadParquet({ client, layout, staging, file, onProgress, freeze }: LoadOptions, defaults: Set<string>): Promise<number> {
-  const { fields } = await parquetFileInfo(file.path);
+  const { fields } = await parquetFileInfo(file.paths[0]!);
   const manifestColumns: ManifestColumn[] | null = file.entry?.columns ?? null;
   const columns = parquetColumns(layout, fields, manifestColumns, defaults);
   const encoder = new CopyBinaryEncoder(layout.label, columns);
   let rows = 0;
   async function* encoded(): AsyncGenerator<Buffer> {
     yield copyBinaryHeader();
-    for await (const batch of readParquetBatches(file.path, columns.map((c) => c.name))) {
-      yield encoder.encode(batch);
-      rows += batch.numRows;
-      onProgress?.(rows);
+    for (const path of file.paths) {
+      for await (const batch of readParquetBatches(path, columns.map((c) => c.name))) {
+        yield encoder.encode(batch);
+        rows += batch.numRows;
+        onProgress?.(rows);
+      }
     }
     yield copyBinaryTrailer();
   }
   return copyIn(client, `COPY ${staging} (${columnList(columns.map((c) => c.name))}) FROM STDIN (FORMAT binary${freeze ? ', FREEZE true' : ''})`, Readable.from(encoded()));
 }
 
-async function loadCsv({ client, layout, staging, file, onProgress, freeze }: LoadOptions, defaults: Set<string>): Promise<number> {
-  const header = await readCsvHeader(file);
+async function loadCsv({ client, layout, staging, file, onProgress, freeze }: LoadOptions, path: string, defaults: Set<string>): Promise<number> {
+  const header = await readCsvHeader(file, path);
   matchColumns(layout, header, defaults);
-  const body = createReadStream(file.path);
+  const body = createReadStream(path);
   const text = file.format === 'csv.gz' ? body.pipe(createGunzip()) : body;
   // Rows so far, counted as line ends past the header (quoted newlines make it approximate).
   let lines = -1;
@@ -78,10 +88,10 @@ async function loadCsv({ client, layout, staging, file, onProgress, freeze }: Lo
 async function loadDump({ client, layout, staging, file, onProgress, freeze }: LoadOptions, defaults: Set<string>): Promise<number> {
   const script =
     file.format === 'dump'
-      ? customDumpScript(file.path, layout.schema, layout.name)
+      ? customDumpScript(file.paths[0]!, layout.schema, layout.name)
       : file.format === 'sql.gz'
-        ? createReadStream(file.path).pipe(createGunzip())
-        : createReadStream(file.path);
+        ? createReadStream(file.paths[0]!).pipe(createGunzip())
+        : createReadStream(file.paths[0]!);
   const block = dumpCopyBlock(script, layout.schema, layout.name, file.location)[Symbol.asyncIterator]();
   try {
     const header = await block.next();
@@ -103,6 +113,38 @@ async function loadDump({ client, layout, staging, file, onProgress, freeze }: L
   }
 }
 
+/**
+ * A split table's parts over up to `connections` connections at once, one COPY per part,
+ * into a staging table already committed (the other connections must see it, so no FREEZE).
+ * After a failure no lane starts another part, and every lane has stopped when this rejects,
+ * so the caller may drop the staging table at once.
+ */
+export async function loadPartsInParallel(pool: pg.Pool, options: Omit<LoadOptions, 'client' | 'freeze'>, connections: number): Promise<number> {
+  const { file, onProgress } = options;
+  const loaded = file.paths.map(() => 0);
+  const total = () => loaded.reduce((sum, rows) => sum + rows, 0);
+  let next = 0;
+  let failure: { error: unknown } | null = null;
+  const lane = async () => {
+    const client = await pool.connect();
+    try {
+      while (!failure && next < file.paths.length) {
+        const part = next++;
+        const partFile = { ...file, paths: [file.paths[part]!] };
+        loaded[part] = await loadIntoStaging({ ...options, client, file: partFile, onProgress: (rows) => ((loaded[part] = rows), onProgress?.(total())) });
+      }
+      client.release();
+    } catch (error) {
+      failure ??= { error };
+      // A connection that failed mid-COPY is in no state to reuse.
+      client.release(true);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(connections, file.paths.length)) }, lane));
+  if (failure) throw (failure as { error: unknown }).error;
+  return total();
+}
+
 async function copyIn(client: pg.ClientBase, sql: string, body: Readable): Promise<number> {
   const copy = client.query(copyFrom(sql));
   await pipeline(body, copy);
@@ -116,8 +158,8 @@ function columnList(names: string[]): string {
 const MAX_HEADER_BYTES = 64 << 10;
 
 /** The first line's column names (RFC 4180 quoting, as our CSV writer and most tools write them). */
-async function readCsvHeader(file: SourceFile): Promise<string[]> {
-  const body = createReadStream(file.path);
+async function readCsvHeader(file: SourceFile, path: string): Promise<string[]> {
+  const body = createReadStream(path);
   const text = file.format === 'csv.gz' ? body.pipe(createGunzip()) : body;
   let line = '';
   try {

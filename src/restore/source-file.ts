@@ -1,15 +1,15 @@
 /**
  * Turns a restore candidate into a local file that passed the file-level checks: for a
- * snapshot, the object is downloaded to a temporary file while it is hashed, and its size,
- * sha256 and Parquet footer row count must match the manifest; for a fallback glob, the
- * newest matching file is used as it is.
+ * snapshot, each object (the table's file, or each of its parts) is downloaded to a temporary
+ * file while it is hashed, and its size, sha256 and Parquet footer row count must match the
+ * manifest; for a fallback glob, the newest matching file is used as it is.
  */
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { glob } from 'glob';
-import { LATEST_PREFIX, MANIFEST_FILE, type Manifest, type ManifestTable } from '../domain/manifest.js';
+import { dataObjects, LATEST_PREFIX, MANIFEST_FILE, type Manifest, type ManifestTable } from '../domain/manifest.js';
 import type { Candidate } from '../domain/restore.js';
 import { versionPrefix } from '../domain/version.js';
 import { IntegrityError } from '../errors.js';
@@ -33,7 +33,8 @@ const FALLBACK_FORMATS: [suffix: string, format: FileFormat][] = [
 ];
 
 export interface SourceFile {
-  path: string;
+  /** The local copy: one file, or a split table's parts in key order. */
+  paths: string[];
   format: FileFormat;
   /** Where the data came from, for messages and the restore history. */
   location: string;
@@ -74,29 +75,39 @@ export async function fetchSourceFile(candidate: Candidate, table: string, store
   const dir = await makeTempFolder('restore');
   const cleanup = () => rm(dir, { recursive: true, force: true });
   try {
-    const path = join(dir, entry.file.replace(/[^A-Za-z0-9_.-]/g, '_'));
-    const { sha256, bytes } = await downloadHashing(storage, `${prefix}${entry.file}`, path);
-    if (bytes !== entry.size_bytes) throw new IntegrityError(`${location}: ${bytes} bytes, the manifest says ${entry.size_bytes}`);
-    if (sha256 !== entry.sha256) throw new IntegrityError(`${location}: sha256 ${sha256.slice(0, 16)}… does not match the manifest's ${entry.sha256.slice(0, 16)}…`);
-    if (entry.format === 'parquet') {
-      const info = await parquetFileInfo(path).catch((err: Error) => {
-        throw new IntegrityError(`${location}: not a readable Parquet file (${err.message})`);
-      });
-      const footerRows = info.rows;
-      if (footerRows !== entry.rows) throw new IntegrityError(`${location}: the Parquet footer says ${footerRows} rows, the manifest ${entry.rows}`);
-      // The file's columns must be the ones the manifest lists (a swapped or foreign file otherwise passes verify).
-      const fileColumns = info.fields.map((f) => f.name).sort();
-      const listed = (entry.columns ?? []).map((c) => c.name).sort();
-      if (listed.length > 0 && fileColumns.join('\0') !== listed.join('\0')) {
-        throw new IntegrityError(`${location}: the Parquet columns (${fileColumns.join(', ').slice(0, 200)}) are not the manifest's (${listed.join(', ').slice(0, 200)})`);
-      }
+    const paths: string[] = [];
+    for (const object of dataObjects(entry)) {
+      const path = join(dir, object.file.replace(/[^A-Za-z0-9_.-]/g, '_'));
+      await downloadChecked(storage, `${prefix}${object.file}`, path, { ...object, format: entry.format, columns: entry.columns });
+      paths.push(path);
     }
-    return { path, format: entry.format, location, version: manifest.version, entry, cleanup };
+    return { paths, format: entry.format, location, version: manifest.version, entry, cleanup };
   } catch (err) {
     await cleanup();
     throw err;
   }
 }
+
+/** Downloads one data object to `path`, checking its size, sha256 and (Parquet) footer rows and columns against the manifest. */
+async function downloadChecked(storage: Storage, key: string, path: string, expected: DataObjectFacts): Promise<void> {
+  const location = `${storage.location}/${key}`;
+  const { sha256, bytes } = await downloadHashing(storage, key, path);
+  if (bytes !== expected.size_bytes) throw new IntegrityError(`${location}: ${bytes} bytes, the manifest says ${expected.size_bytes}`);
+  if (sha256 !== expected.sha256) throw new IntegrityError(`${location}: sha256 ${sha256.slice(0, 16)}… does not match the manifest's ${expected.sha256.slice(0, 16)}…`);
+  if (expected.format !== 'parquet') return;
+  const info = await parquetFileInfo(path).catch((err: Error) => {
+    throw new IntegrityError(`${location}: not a readable Parquet file (${err.message})`);
+  });
+  if (info.rows !== expected.rows) throw new IntegrityError(`${location}: the Parquet footer says ${info.rows} rows, the manifest ${expected.rows}`);
+  // The file's columns must be the ones the manifest lists (a swapped or foreign file otherwise passes verify).
+  const fileColumns = info.fields.map((f) => f.name).sort();
+  const listed = (expected.columns ?? []).map((c) => c.name).sort();
+  if (listed.length > 0 && fileColumns.join('\0') !== listed.join('\0')) {
+    throw new IntegrityError(`${location}: the Parquet columns (${fileColumns.join(', ').slice(0, 200)}) are not the manifest's (${listed.join(', ').slice(0, 200)})`);
+  }
+}
+
+type DataObjectFacts = Pick<ManifestTable, 'rows' | 'size_bytes' | 'sha256' | 'format' | 'columns'>;
 
 async function downloadHashing(storage: Storage, key: string, path: string): Promise<{ sha256: string; bytes: number }> {
   const tap = hashTap();
@@ -111,5 +122,5 @@ async function fallbackFile(pattern: string, table: string): Promise<SourceFile>
   if (!path) throw new IntegrityError(`no file matches ${resolve(pattern)}`);
   const format = FALLBACK_FORMATS.find(([suffix]) => path.endsWith(suffix))?.[1];
   if (!format) throw new IntegrityError(`${path}: fallbacks are CSV with a header (.csv, .csv.gz) or pg_dump output (.sql, .sql.gz, .dump); cannot restore ${table} from it`);
-  return { path, format, location: path, version: null, entry: null, cleanup: async () => {} };
+  return { paths: [path], format, location: path, version: null, entry: null, cleanup: async () => {} };
 }

@@ -117,7 +117,7 @@ async function restore(input: SeedRestoreInput): Promise<SeedRestoreResult> {
       report('loading');
       try {
         const result = await stage(table.key, table.table, candidate, mode, i === chain.length - 1, heartbeatTimeout);
-        Object.assign(outcome, { status: 'restored', source: candidate.label, location: result.location, version: result.version, rowsLoaded: result.rows, dateRange: result.dateRange, stageSeconds: result.seconds });
+        Object.assign(outcome, { status: 'restored', source: candidate.label, location: result.location, version: result.version, rowsLoaded: result.rows, dateRange: result.dateRange, stageSeconds: result.seconds, loadConnections: result.loadConnections });
         staged.set(table.table, { chain: chain.slice(i).map((c, j) => (j === 0 ? pinned(c, result.version) : c)), twin: result.twin });
         if (result.version) upsertSearchAttributes([{ key: SnapshotVersion, value: result.version }]);
         return;

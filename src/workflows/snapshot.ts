@@ -16,6 +16,7 @@ import type { Manifest } from '../domain/manifest.js';
 import type { StoresPrunePlan } from '../domain/retention.js';
 import { versionDay, versionForDate } from '../domain/version.js';
 import { alertingOnFailure, currentRun } from './alerting.js';
+import { exportVersion } from './snapshot-export.js';
 import { SeedvaultJob, SnapshotStatus, SnapshotVersion } from './search-attributes.js';
 
 export interface SeedSnapshotInput {
@@ -70,14 +71,6 @@ const { discardIncomplete } = proxyActivities<Activities>({
   retry: { initialInterval: '2s', maximumAttempts: 3 },
 });
 
-/** Exports can take hours at 100x scale; the heartbeat timeout is what notices a dead worker. */
-const { exportTables } = proxyActivities<Activities>({
-  startToCloseTimeout: '12 hours',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '5s', maximumInterval: '2 minutes', maximumAttempts: 6, nonRetryableErrorTypes: ['InputError', 'StorageFullError'] },
-  summary: 'export tables from one database snapshot and upload them',
-});
-
 const { verifyUploads } = proxyActivities<Activities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '30 seconds',
@@ -117,8 +110,13 @@ async function takeSnapshot(input: SeedSnapshotInput, state: SnapshotProgress): 
     upsertSearchAttributes([{ key: SnapshotStatus, value: phase }]);
   };
   setHandler(progressQuery, () => state);
+  // Each export activity (one per part of a split table) reports its own entries.
   setHandler(snapshotProgressSignal, (tables) => {
-    state.tables = tables;
+    for (const table of tables) {
+      const at = state.tables.findIndex((t) => t.table === table.table);
+      if (at < 0) state.tables.push(table);
+      else state.tables[at] = table;
+    }
     report(state.phase);
   });
   upsertSearchAttributes([{ key: SeedvaultJob, value: 'snapshot' }]);
@@ -138,7 +136,7 @@ async function takeSnapshot(input: SeedSnapshotInput, state: SnapshotProgress): 
 
   try {
     report('exporting');
-    const exported = await exportTables({ version, sources });
+    const exported = await exportVersion(version, sources, config.parallelism ?? 2);
 
     report('verifying');
     await verifyUploads({ version, tables: exported.tables });

@@ -8,5 +8,5 @@ import { diffParquetFiles } from '../../src/diff/snapshot-diff.js';
 
 const [older, newer, key, values] = process.argv.slice(2) as [string, string, string, string];
 const baselineKiB = process.resourceUsage().maxRSS;
-const tally = await diffParquetFiles('wide_rows', older, newer, { key: key.split(','), values: values.split(',') }, 5);
+const tally = await diffParquetFiles('wide_rows', [older], [newer], { key: key.split(','), values: values.split(',') }, 5);
 process.stdout.write(`${JSON.stringify({ added: tally.added, removed: tally.removed, changed: tally.changed, baselineKiB, peakKiB: process.resourceUsage().maxRSS })}\n`);

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import type { SeedvaultConfig } from '../../src/config/schema.js';
@@ -25,6 +25,7 @@ export async function withDownloadedVersion<T>(storage: Storage, version: string
     const prefix = versionPrefix(version);
     for (const object of await storage.list(prefix)) {
       const name = object.key.slice(prefix.length);
+      await mkdir(dirname(join(dir, name)), { recursive: true });
       await pipeline(await storage.get(object.key), createWriteStream(join(dir, name)));
     }
     return await use(dir);

@@ -4,7 +4,7 @@ import type { Candidate, RestoreMode } from '../../domain/restore.js';
 import { InputError, IntegrityError } from '../../errors.js';
 import { describeTable } from '../../parquet/table-catalog.js';
 import { columnsWithDefaults } from '../../restore/compatibility.js';
-import { loadIntoStaging } from '../../restore/load.js';
+import { loadIntoStaging, loadPartsInParallel } from '../../restore/load.js';
 import { fetchSourceFile, type SourceFile } from '../../restore/source-file.js';
 import { completeTwin, renameSwapBlocker } from '../../restore/rename-swap.js';
 import { createStaging, dropStaging, stagingFor, type Staging } from '../../restore/staging.js';
@@ -33,6 +33,8 @@ export interface StagedTable {
   dateRange: [string, string] | null;
   /** Seconds each step took (download, load, validate, indexes): where a slow restore spends its time. */
   seconds: Record<string, number>;
+  /** Connections that loaded it: more than 1 for the parts of a split table (backup.parallelism). */
+  loadConnections: number;
 }
 
 function currentRun(): { workflowId: string; runId: string } {
@@ -80,8 +82,15 @@ export function stageActivities({ config, pool, storage, mirror, temporal, metri
           nextStep('load');
           await client.query('BEGIN');
           await createStaging(client, layout.sql, staging.sql, twin ? 'twin' : 'plain');
-          step.rows = await loadIntoStaging({ client, layout, staging: staging.sql, file, freeze: true, onProgress: (rows) => progress.update(source.table, rows) });
-          await client.query('COMMIT');
+          const load = { layout, staging: staging.sql, file: file!, onProgress: (rows: number) => progress.update(source.table, rows) };
+          const loadConnections = Math.min(file.paths.length, config.backup.parallelism);
+          if (loadConnections > 1) {
+            await client.query('COMMIT');
+            step.rows = await loadPartsInParallel(pool, load, loadConnections);
+          } else {
+            step.rows = await loadIntoStaging({ ...load, client, freeze: true });
+            await client.query('COMMIT');
+          }
           nextStep('validate');
           const facts = await validateStaging({
             client, staging: staging.sql, layout, source, defaults: await columnsWithDefaults(client, layout.sql), entry: file.entry, validation: config.validation, location: file.location,
@@ -91,8 +100,8 @@ export function stageActivities({ config, pool, storage, mirror, temporal, metri
           nextStep('done');
           progress.finish(source.table, facts.rows);
           metrics.tableRestored(source.table, facts.rows, file.entry?.size_bytes ?? 0);
-          log.info({ table: source.table, rows: facts.rows, location: file.location, seconds }, 'table staged');
-          return { table: source.table, staging: staging.sql, twin, rows: facts.rows, location: file.location, version: file.version, dateRange: facts.dateRange, seconds };
+          log.info({ table: source.table, rows: facts.rows, location: file.location, seconds, loadConnections }, 'table staged');
+          return { table: source.table, staging: staging.sql, twin, rows: facts.rows, location: file.location, version: file.version, dateRange: facts.dateRange, seconds, loadConnections };
         });
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});

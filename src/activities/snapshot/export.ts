@@ -3,19 +3,20 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { calendarFor } from '../../config/calendars.js';
-import type { SourceConfig } from '../../config/schema.js';
+import type { SeedvaultConfig, SourceConfig } from '../../config/schema.js';
 import { OHLCV_TABLE } from '../../db/ohlcv-bars.js';
 import { mapWithConcurrency } from '../../domain/concurrency.js';
 import type { MarketCalendar } from '../../domain/calendar.js';
-import { barCoverage } from '../../domain/coverage.js';
-import { dataContentType, dataFileName, type DatabaseSnapshotInfo, type ManifestTable } from '../../domain/manifest.js';
+import { barCoverage, type SymbolSpan } from '../../domain/coverage.js';
+import { dataContentType, dataFileName, type DatabaseSnapshotInfo, type ManifestColumn, type ManifestTable } from '../../domain/manifest.js';
+import type { KeyRange } from '../../domain/split.js';
 import { versionPrefix } from '../../domain/version.js';
 import { InputError, IntegrityError } from '../../errors.js';
 import { log } from '../../logging.js';
-import { exportTable } from '../../parquet/export.js';
+import { exportTable, type ExportResult, type GroupSpan } from '../../parquet/export.js';
 import type { Storage } from '../../storage/types.js';
 import type { ActivityDeps } from '../deps.js';
-import { joinDatabaseSnapshot, openDatabaseSnapshot } from './db-snapshot.js';
+import { joinDatabaseSnapshot, joinedSnapshot, openDatabaseSnapshot } from './db-snapshot.js';
 import { withHeartbeat } from '../heartbeat.js';
 import { ProgressReporter } from './progress.js';
 
@@ -23,6 +24,8 @@ export interface ExportTablesInput {
   version: string;
   /** Source keys from the config (`ohlcv`, `macro`, ...). */
   sources: string[];
+  /** Read from this exported database snapshot (held open by holdDatabaseSnapshot) instead of opening one. */
+  snapshotId?: string;
 }
 
 export interface ExportTablesResult {
@@ -30,31 +33,35 @@ export interface ExportTablesResult {
   tables: Record<string, ManifestTable>;
 }
 
-interface TableJob {
+export interface TableJob {
   client: pg.ClientBase;
   source: SourceConfig;
   version: string;
+  /** The object's name in the version folder. */
+  file: string;
+  /** A part of a split table: only these keys. */
+  keyRange?: KeyRange;
+  /** What progress is reported under (the table, or the table's part). */
+  label: string;
   format: 'parquet' | 'csv.gz';
   compression: 'snappy' | 'gzip' | 'none';
   gzipLevel: number | undefined;
   storage: Storage;
   progress: ProgressReporter;
   abort: AbortController;
-  calendarOf: (symbol: string) => MarketCalendar;
 }
 
 /** The bars' coverage comes from their rows as they stream through the export, not a second scan. */
 const BAR_SPANS = { groupColumn: 'symbol', timeColumn: 'time' };
 
 /**
- * One table: COPY -> Parquet/csv.gz -> multipart upload, as one stream with backpressure.
+ * One table or part: COPY -> Parquet/csv.gz -> multipart upload, as one stream with backpressure.
  * Whichever side fails first aborts the other (and every other table of the snapshot),
  * and both settle before the connection goes back to the pool. An upload failure is
  * reported as itself, not as the export's abort that follows from it.
  */
-async function exportOneTable(job: TableJob): Promise<ManifestTable> {
+export async function exportObject(job: TableJob): Promise<ExportResult> {
   const { source, format, compression, abort } = job;
-  const file = dataFileName(source.table, format);
   const body = new PassThrough({ highWaterMark: 1 << 20 });
   const fail = (err: unknown) => {
     abort.abort(err);
@@ -62,7 +69,7 @@ async function exportOneTable(job: TableJob): Promise<ManifestTable> {
     throw err;
   };
   const upload = job.storage
-    .put(`${versionPrefix(job.version)}${file}`, body, { contentType: dataContentType(format) })
+    .put(`${versionPrefix(job.version)}${job.file}`, body, { contentType: dataContentType(format) })
     .catch(fail);
   const exporting = exportTable({
     client: job.client,
@@ -74,7 +81,8 @@ async function exportOneTable(job: TableJob): Promise<ManifestTable> {
     gzipLevel: job.gzipLevel,
     out: body,
     signal: abort.signal,
-    onProgress: (rows) => job.progress.update(source.table, rows),
+    keyRange: job.keyRange,
+    onProgress: (rows) => job.progress.update(job.label, rows),
   }).catch(async (err: unknown) => {
     // An upload that gives up (a full store, say) stops reading and closes `body` under the
     // export, which fails with a bare AbortError before the upload has said why: its error wins.
@@ -83,19 +91,33 @@ async function exportOneTable(job: TableJob): Promise<ManifestTable> {
   });
   const [exported, uploaded] = await Promise.allSettled([exporting, upload]);
   if (exported.status === 'rejected' || uploaded.status === 'rejected') throw abort.signal.reason;
-  const result = exported.value;
-  job.progress.finish(source.table, result.rows);
+  job.progress.finish(job.label, exported.value.rows);
+  return exported.value;
+}
+
+/** The manifest's description of a table's columns. */
+export function manifestColumns(result: Pick<ExportResult, 'columns'>): ManifestColumn[] {
+  return result.columns.map((c) => ({ name: c.name, pg_type: c.pgType, parquet_type: c.parquetType, nullable: c.nullable }));
+}
+
+/** Bars per symbol, as coverage takes them. */
+export function symbolSpans(spans: GroupSpan[]): SymbolSpan[] {
+  return spans.map((s) => ({ symbol: s.group, first: s.first, last: s.last, bars: s.rows }));
+}
+
+async function exportOneTable(job: TableJob, calendarOf: (symbol: string) => MarketCalendar): Promise<ManifestTable> {
+  const result = await exportObject(job);
   // Completeness against each symbol's market calendar, of exactly the rows exported.
-  const coverage = result.groupSpans && barCoverage(result.groupSpans.map((s) => ({ symbol: s.group, first: s.first, last: s.last, bars: s.rows })), job.calendarOf);
+  const coverage = result.groupSpans && barCoverage(symbolSpans(result.groupSpans), calendarOf);
   return {
-    file,
+    file: job.file,
     rows: result.rows,
     date_range: result.dateRange,
     size_bytes: result.bytes,
     sha256: result.sha256,
-    format,
-    compression: format === 'parquet' ? compression : 'gzip',
-    columns: result.columns.map((c) => ({ name: c.name, pg_type: c.pgType, parquet_type: c.parquetType, nullable: c.nullable })),
+    format: job.format,
+    compression: job.format === 'parquet' ? job.compression : 'gzip',
+    columns: manifestColumns(result),
     ...(coverage && { coverage }),
   };
 }
@@ -126,7 +148,7 @@ export function exportActivities({ config, pool, storage, temporal, metrics }: A
       // Beats on a clock too: PostgreSQL sorts a large table for minutes before COPY sends its first row.
       return withHeartbeat(() => progress.current(), async () => {
         try {
-          const { snapshotId, info } = await openDatabaseSnapshot(coordinator);
+          const { snapshotId, info } = input.snapshotId ? await joinedSnapshot(coordinator, input.snapshotId) : await openDatabaseSnapshot(coordinator);
           log.info({ version: input.version, snapshot: info.txid_snapshot, lsn: info.wal_lsn }, 'exporting from database snapshot');
           const exported = await mapWithConcurrency(sources, config.backup.parallelism, async (source) => {
             if (abort.signal.aborted) throw abort.signal.reason;
@@ -134,7 +156,9 @@ export function exportActivities({ config, pool, storage, temporal, metrics }: A
             let healthy = false;
             try {
               await joinDatabaseSnapshot(client, snapshotId);
-              const table = await exportOneTable({ client, source, version: input.version, format: config.backup.format, compression: config.backup.compression, gzipLevel: config.backup.compression_level ?? undefined, storage, progress, abort, calendarOf: (symbol) => calendarFor(config, symbol) });
+              const file = dataFileName(source.table, config.backup.format);
+              const job = { client, source, version: input.version, file, label: source.table, ...exportFormat(config), storage, progress, abort };
+              const table = await exportOneTable(job, (symbol) => calendarFor(config, symbol));
               await client.query('rollback');
               healthy = true;
               metrics.tableExported(source.table, table.rows, table.size_bytes);
@@ -146,9 +170,7 @@ export function exportActivities({ config, pool, storage, temporal, metrics }: A
           });
           return { database: info, tables: Object.fromEntries(exported) };
         } catch (err) {
-          // Bad input and bad data fail the same way on every retry: stop at once.
-          if (err instanceof InputError || err instanceof IntegrityError) throw ApplicationFailure.nonRetryable(err.message, err.name);
-          throw err;
+          throw exportFailure(err);
         } finally {
           await coordinator.query('rollback').catch(() => {});
           coordinator.release();
@@ -157,4 +179,15 @@ export function exportActivities({ config, pool, storage, temporal, metrics }: A
       });
     },
   };
+}
+
+/** The configured format of data objects. */
+export function exportFormat(config: SeedvaultConfig): Pick<TableJob, 'format' | 'compression' | 'gzipLevel'> {
+  return { format: config.backup.format, compression: config.backup.compression, gzipLevel: config.backup.compression_level ?? undefined };
+}
+
+/** Bad input and bad data fail the same way on every retry: stop at once. */
+export function exportFailure(err: unknown): unknown {
+  if (err instanceof InputError || err instanceof IntegrityError) return ApplicationFailure.nonRetryable(err.message, err.name);
+  return err;
 }

@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import {
   CHECKSUMS_FILE,
   dataContentType,
+  dataObjects,
   LATEST_PREFIX,
   LATEST_VERSION_KEY,
   MANIFEST_FILE,
@@ -27,7 +28,7 @@ interface VersionTables {
 /** Reads every data object of a version back from `storage` and checks its size and sha256 against what the export computed. */
 async function checkLanded(storage: Storage, { version, tables }: VersionTables, reading: (key: string) => void): Promise<void> {
   const prefix = versionPrefix(version);
-  for (const table of Object.values(tables)) {
+  for (const table of Object.values(tables).flatMap(dataObjects)) {
     const key = `${prefix}${table.file}`;
     reading(key);
     const landed = await hashStream(await storage.get(key));
@@ -94,14 +95,14 @@ export function publishActivities({ storage, mirror }: ActivityDeps) {
     async mirrorUploads(input: VersionTables): Promise<void> {
       if (!mirror) throw ApplicationFailure.nonRetryable('storage.mirror is not configured on this worker', 'InputError');
       const prefix = versionPrefix(input.version);
-      const tables = Object.values(input.tables);
-      const progress = { step: 'copy', key: '', bytes: 0, files: 0, of: tables.length };
+      const objects = Object.values(input.tables).flatMap((table) => dataObjects(table).map((object) => ({ file: object.file, format: table.format })));
+      const progress = { step: 'copy', key: '', bytes: 0, files: 0, of: objects.length };
       await withHeartbeat(
         () => progress,
         async () => {
-          for (const table of tables) {
-            Object.assign(progress, { key: `${prefix}${table.file}`, bytes: 0 });
-            await copyObject(storage, mirror, progress.key, dataContentType(table.format), (bytes) => (progress.bytes = bytes));
+          for (const object of objects) {
+            Object.assign(progress, { key: `${prefix}${object.file}`, bytes: 0 });
+            await copyObject(storage, mirror, progress.key, dataContentType(object.format), (bytes) => (progress.bytes = bytes));
             progress.files += 1;
           }
           progress.step = 'verify';

@@ -9,6 +9,8 @@ export interface SnapshotSettings {
   configSnapshot: Record<string, string>;
   /** Where `storage.mirror` is (the version is copied there before it is published), or null. Absent in runs planned before mirrors. */
   mirror?: string | null;
+  /** backup.parallelism: tables or parts exported at once. Absent in runs planned before split tables. */
+  parallelism?: number;
 }
 
 /** Hands the workflow the worker's config facts it needs, since workflow code cannot read files. */
@@ -25,6 +27,7 @@ export function settingsActivities({ config, mirror }: ActivityDeps) {
           backup: fingerprint(redacted.backup),
         },
         mirror: mirror?.location ?? null,
+        parallelism: config.backup.parallelism,
       };
     },
   };

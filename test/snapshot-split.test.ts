@@ -1,0 +1,300 @@
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import type { WorkflowHandle } from '@temporalio/client';
+import pg from 'pg';
+import { readyWorker } from '../bench/support.js';
+import { startSnapshot } from '../src/client/snapshot-create.js';
+import { loadDemoData } from '../src/db/demo-data.js';
+import { diffSnapshots } from '../src/diff/snapshot-diff.js';
+import type { Manifest, ManifestTable } from '../src/domain/manifest.js';
+import { verifyVersion } from '../src/restore/verify.js';
+import { createStorage } from '../src/storage/index.js';
+import { connectClient } from '../src/temporal/connection.js';
+import { freshDatabase } from './support/db.js';
+import { withPyarrow } from './support/pyarrow.js';
+import { runRestore, sql, tableDigests } from './support/restore.js';
+import { execFileAsync, versionsOf, withDownloadedVersion } from './support/snapshot.js';
+import { createBucket, testConfig, uniqueName } from './support/stack.js';
+import { parquetRows, tableRows } from './support/table-rows.js';
+
+const BARS = 'usdcop_m5_ohlcv';
+
+/**
+ * Demo data whose bars table is bigger than split_rows, a bucket, and two worker processes
+ * with two activity slots each. Three exports may run at once, so whichever worker holds
+ * the database snapshot, both must take parts.
+ */
+async function setup(name: string, scale: number, splitRows: number) {
+  const db = await freshDatabase(name);
+  await loadDemoData(db.url, { scale });
+  await sql(db.url, `analyze ${BARS}`);
+  const bucket = uniqueName(name.replaceAll('_', '-'));
+  await createBucket(bucket);
+  const env = {
+    DATABASE_URL: db.url,
+    S3_BUCKET: bucket,
+    SEEDVAULT_TASK_QUEUE: uniqueName(name),
+    SEEDVAULT_SPLIT_ROWS: String(splitRows),
+    SEEDVAULT_MAX_ACTIVITIES: '2',
+    SEEDVAULT_EXPORT_PARALLELISM: '3',
+  };
+  const config = testConfig(env);
+  const client = await connectClient(config);
+  const workers: ChildProcess[] = [];
+  for (let i = 0; i < 2; i++) workers.push(await readyWorker(client, env, config.temporal.task_queue));
+  const stop = async () => {
+    for (const worker of workers) if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
+    await client.connection.close();
+    await db.drop();
+  };
+  return { db, env, config, client, workers, storage: createStorage(config.storage), stop };
+}
+
+interface ActivityStart {
+  activity: string;
+  activityId: string;
+  attempt: number;
+  /** pid@host of the worker that ran the attempt. */
+  identity: string;
+  input: Record<string, unknown>;
+}
+
+/**
+ * The last started attempt of every closed activity of a run, from its history (Temporal
+ * records the start of an activity with retries only when it closes), and how many times
+ * each activity type was scheduled.
+ */
+async function activityStarts(handle: WorkflowHandle): Promise<{ starts: ActivityStart[]; scheduled: Record<string, number> }> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const byEvent = new Map<string, Omit<ActivityStart, 'attempt' | 'identity'>>();
+  const starts: ActivityStart[] = [];
+  const scheduled: Record<string, number> = {};
+  for (const e of events) {
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s) {
+      const activity = s.activityType?.name ?? '?';
+      byEvent.set(String(e.eventId), { activity, activityId: s.activityId ?? '', input: JSON.parse(Buffer.from(s.input?.payloads?.[0]?.data ?? '{}').toString()) });
+      scheduled[activity] = (scheduled[activity] ?? 0) + 1;
+    }
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) starts.push({ ...byEvent.get(String(started.scheduledEventId))!, attempt: started.attempt ?? 1, identity: started.identity ?? '' });
+  }
+  return { starts, scheduled };
+}
+
+/** The pid in a worker identity (pid@host). */
+const pidOf = (identity: string) => Number(identity.split('@')[0]);
+
+/** Every row of the table's parts, in part order. */
+async function partRows(storage: ReturnType<typeof createStorage>, version: string, entry: ManifestTable) {
+  return withDownloadedVersion(storage, version, async (dir) => {
+    const rows = [];
+    for (const part of entry.parts!) rows.push(...(await parquetRows(join(dir, part.file), entry.columns)));
+    return rows;
+  });
+}
+
+describe('a table bigger than backup.split_rows is exported in parts by several workers', () => {
+  let ctx: Awaited<ReturnType<typeof setup>>;
+  let manifest: Manifest;
+  let history: Awaited<ReturnType<typeof activityStarts>>;
+  const [version, again] = versionsOf(['03.01', '03.02']) as [string, string];
+  before(async () => {
+    ctx = await setup('split_two', 1, 20_000);
+    const handle = await startSnapshot(ctx.config, { version });
+    manifest = (await handle.result()).manifest;
+    history = await activityStarts(handle);
+  });
+  after(async () => {
+    await ctx?.stop();
+  });
+
+  test('the manifest lists every part with its rows, key range, size and sha256, and the table totals', async () => {
+    const entry = manifest.tables[BARS]!;
+    const { rows } = await sql(ctx.db.url, `select count(*)::int as n, min(time) as first, max(time) as last from ${BARS}`);
+    assert.equal(entry.file, `${BARS}/`);
+    assert.deepEqual(entry.key_columns, ['symbol', 'time']);
+    assert.ok(entry.parts!.length >= 3, `${entry.parts!.length} parts of ${rows[0].n} rows`);
+    assert.deepEqual(entry.parts!.map((p) => p.file), entry.parts!.map((_, i) => `${BARS}/part-0000${i}.parquet`));
+    assert.equal(entry.rows, rows[0].n);
+    assert.equal(entry.parts!.reduce((sum, p) => sum + p.rows, 0), rows[0].n);
+    assert.ok(entry.parts!.every((p) => p.rows > 0 && p.rows < rows[0].n / 2), JSON.stringify(entry.parts!.map((p) => p.rows)));
+    assert.equal(entry.size_bytes, entry.parts!.reduce((sum, p) => sum + p.size_bytes, 0));
+    // The ranges chain: each part starts where the previous one ends, open at both ends.
+    assert.equal(entry.parts![0]!.key_range.from, null);
+    assert.equal(entry.parts!.at(-1)!.key_range.to, null);
+    for (let i = 1; i < entry.parts!.length; i++) assert.deepEqual(entry.parts![i]!.key_range.from, entry.parts![i - 1]!.key_range.to);
+    for (const part of entry.parts!) {
+      const object = await ctx.storage.head(`v${version}/${part.file}`);
+      assert.equal(object?.size, part.size_bytes, part.file);
+      // Each part holds exactly its key range.
+      const { from, to } = part.key_range;
+      const where = [from && `(symbol, time) >= ($1, $2::timestamptz)`, to && `(symbol, time) < ($${from ? 3 : 1}, $${from ? 4 : 2}::timestamptz)`].filter(Boolean).join(' and ');
+      const counted = await sql(ctx.db.url, `select count(*)::int as n from ${BARS}${where ? ` where ${where}` : ''}`, [...(from ?? []), ...(to ?? [])]);
+      assert.equal(counted.rows[0].n, part.rows, part.file);
+    }
+    assert.equal(entry.coverage?.present_bars, rows[0].n);
+    assert.deepEqual(entry.date_range, [rows[0].first.toISOString().slice(0, 10), rows[0].last.toISOString().slice(0, 10)]);
+    // The small tables stay single files, from the same database snapshot.
+    assert.equal(manifest.tables.macro_indicators_daily?.file, 'macro_indicators_daily.parquet');
+    assert.equal(manifest.tables.macro_indicators_daily?.parts, undefined);
+  });
+
+  test('both workers exported parts, from one held database snapshot, each part once', () => {
+    const parts = history.starts.filter((s) => s.activity === 'exportTablePart');
+    assert.equal(history.scheduled.holdDatabaseSnapshot, 1);
+    assert.equal(history.scheduled.exportTablePart, manifest.tables[BARS]!.parts!.length);
+    assert.equal(parts.length, manifest.tables[BARS]!.parts!.length);
+    assert.ok(parts.every((p) => p.attempt === 1 && p.input.snapshotId === parts[0]!.input.snapshotId));
+    const pids = new Set(parts.map((p) => pidOf(p.identity)));
+    assert.deepEqual([...pids].sort(), ctx.workers.map((w) => w.pid).sort(), `parts ran on ${[...pids].join(', ')}`);
+  });
+
+  test('the parts read back as the table, row for row, in key order', async () => {
+    const entry = manifest.tables[BARS]!;
+    assert.deepEqual(await partRows(ctx.storage, version, entry), await tableRows(ctx.db.url, BARS, entry.columns, 'symbol, time'));
+  });
+
+  test('checksums.sha256 lists every part and passes sha256sum -c; latest/ holds the parts', async () => {
+    const parts = manifest.tables[BARS]!.parts!;
+    const { stdout } = await withDownloadedVersion(ctx.storage, version, (dir) => execFileAsync('sha256sum', ['-c', 'checksums.sha256'], { cwd: dir }));
+    for (const part of parts) assert.match(stdout, new RegExp(`^${part.file}: OK$`, 'm'));
+    const latest = (await ctx.storage.list('latest/')).map((o) => o.key);
+    for (const part of parts) assert.ok(latest.includes(`latest/${part.file}`), `latest/${part.file}`);
+  });
+
+  test('pyarrow reads the part folder as one dataset', async () => {
+    const entry = manifest.tables[BARS]!;
+    const script = 'import sys, pyarrow.dataset as ds; t = ds.dataset(sys.argv[1], format="parquet").to_table(); print(t.num_rows, ",".join(t.schema.names))';
+    const printed = await withDownloadedVersion(ctx.storage, version, (dir) => withPyarrow((python) => python(['-c', script, join(dir, BARS)])));
+    assert.equal(printed.trim(), `${entry.rows} ${entry.columns.map((c) => c.name).join(',')}`);
+  });
+
+  test('verify checks every part; restore loads the parts into the table; unchanged data gives byte-identical parts', async () => {
+    const verified = await verifyVersion({ storage: ctx.storage, version });
+    assert.ok(verified.ok, verified.problems.join('; '));
+    const corrupt = manifest.tables[BARS]!.parts![1]!;
+    const before = await tableDigests(ctx.db.url);
+    await sql(ctx.db.url, `delete from ${BARS} where symbol = (select min(symbol) from ${BARS})`);
+    const restored = await runRestore(ctx.config, { version, mode: 'replace' });
+    assert.deepEqual(await tableDigests(ctx.db.url), before);
+    // The parts loaded over backup.parallelism (3) connections; the single-file tables over one.
+    assert.deepEqual(restored.tables.map((t) => [t.table, t.loadConnections]), [[BARS, 3], ['macro_indicators_daily', 1], ['trades_history', 1]]);
+
+    const second = (await (await startSnapshot(ctx.config, { version: again })).result()).manifest;
+    assert.deepEqual(second.tables[BARS]!.parts!.map((p) => p.sha256), manifest.tables[BARS]!.parts!.map((p) => p.sha256));
+    assert.equal(second.tables[BARS]!.sha256, manifest.tables[BARS]!.sha256);
+    // The restore rewrote the heap in another order: the bounds are the latest version's, not a new sample's.
+    assert.deepEqual(second.tables[BARS]!.parts!.map((p) => p.key_range), manifest.tables[BARS]!.parts!.map((p) => p.key_range));
+
+    // A damaged part is caught by verify, by name.
+    await ctx.storage.put(`v${version}/${corrupt.file}`, 'not parquet', { contentType: 'application/octet-stream' });
+    const damaged = await verifyVersion({ storage: ctx.storage, version });
+    assert.equal(damaged.ok, false);
+    assert.match(damaged.problems.join('\n'), new RegExp(`v${version}/${corrupt.file}: 11 bytes, the manifest says ${corrupt.size_bytes}`));
+  });
+
+  test('snapshot diff merge-joins the parts in key order', async () => {
+    const pool = new pg.Pool({ connectionString: ctx.db.url });
+    try {
+      const same = await diffSnapshots({ storage: ctx.storage, pool, older: again, newer: again, tables: [BARS], limit: 5 });
+      assert.equal(same.tables[0]?.status, 'identical');
+      // One row changed and one removed, in different parts, against the live table.
+      const bounds = manifest.tables[BARS]!.parts!.map((p) => p.key_range.to).filter((to) => to !== null);
+      await sql(ctx.db.url, `update ${BARS} set high = high + 1 where (symbol, time) = ($1, $2::timestamptz)`, bounds[0]!);
+      await sql(ctx.db.url, `delete from ${BARS} where (symbol, time) = ($1, $2::timestamptz)`, bounds.at(-1)!);
+      const live = await diffSnapshots({ storage: ctx.storage, pool, older: again, newer: 'db', tables: [BARS], limit: 5 });
+      assert.deepEqual([live.tables[0]?.status, live.tables[0]?.added, live.tables[0]?.removed, live.tables[0]?.changed], ['compared', 0, 1, 1]);
+    } finally {
+      await pool.end();
+    }
+  });
+});
+
+/** Rows, date range and a hash of every row's text of the version's bars equal the table's (compared in PostgreSQL). */
+async function assertEqualToTable(ctx: Awaited<ReturnType<typeof setup>>, version: string, rows: number): Promise<void> {
+  const pool = new pg.Pool({ connectionString: ctx.db.url });
+  try {
+    const verified = await verifyVersion({ storage: ctx.storage, version, pool, dateColumns: { [BARS]: 'time' } });
+    assert.ok(verified.ok, verified.problems.join('; '));
+    assert.equal(verified.tables[0]?.file_facts?.rows, rows);
+  } finally {
+    await pool.end();
+  }
+}
+
+describe('a worker killed mid-part', () => {
+  let ctx: Awaited<ReturnType<typeof setup>>;
+  const [version, second] = versionsOf(['03.03', '03.04']) as [string, string];
+  before(async () => {
+    ctx = await setup('split_kill', 10, 150_000);
+  });
+  after(async () => {
+    await ctx?.stop();
+  });
+
+  test('reruns only the parts it was exporting, from the same database snapshot', async () => {
+    const handle = await startSnapshot(ctx.config, { version, tables: BARS });
+    const running = async () => ((await handle.describe()).raw.pendingActivities ?? []).filter((p) => Number(p.state) === 2 && p.lastWorkerIdentity);
+    // Wait for a part running on a worker that does not hold the snapshot, then SIGKILL that worker.
+    let victim: number | null = null;
+    for (let i = 0; i < 1200 && victim === null; i++) {
+      const now = await running();
+      const holder = now.find((p) => p.activityType?.name === 'holdDatabaseSnapshot');
+      const part = now.find((p) => p.activityType?.name === 'exportTablePart' && holder && p.lastWorkerIdentity !== holder.lastWorkerIdentity);
+      if (part) victim = pidOf(part.lastWorkerIdentity!);
+      else await sleep(50);
+    }
+    assert.ok(victim, 'no part ran on the worker without the snapshot');
+    const worker = ctx.workers.find((w) => w.pid === victim)!;
+    worker.kill('SIGKILL');
+    await once(worker, 'exit');
+    // What the dead worker had started stays listed as running on it until its heartbeat times out.
+    const killed = (await running()).filter((p) => pidOf(p.lastWorkerIdentity!) === victim).map((p) => p.activityId ?? '');
+    assert.ok(killed.length >= 1);
+
+    const manifest = (await handle.result()).manifest;
+    const history = await activityStarts(handle);
+    const parts = history.starts.filter((s) => s.activity === 'exportTablePart');
+    const reruns = parts.filter((s) => s.attempt > 1);
+    assert.equal(history.scheduled.holdDatabaseSnapshot, 1, 'the snapshot was held once');
+    assert.equal(history.scheduled.exportTablePart, parts.length, 'each part was scheduled once');
+    // Exactly the parts the dead worker was running ran again, on the other worker; every other part ran once.
+    assert.deepEqual(reruns.map((r) => r.activityId).sort(), killed.sort());
+    assert.ok(reruns.every((r) => r.attempt === 2 && pidOf(r.identity) !== victim));
+    assert.ok(new Set(parts.map((p) => p.input.snapshotId)).size === 1);
+
+    const entry = manifest.tables[BARS]!;
+    assert.equal(parts.length, entry.parts!.length);
+    await assertEqualToTable(ctx, version, entry.rows);
+  });
+
+  test('that holds the database snapshot: the export starts over from a new snapshot', async () => {
+    ctx.workers.push(await readyWorker(ctx.client, ctx.env, ctx.config.temporal.task_queue));
+    const handle = await startSnapshot(ctx.config, { version: second, tables: BARS });
+    let holderPid: number | null = null;
+    for (let i = 0; i < 1200 && holderPid === null; i++) {
+      const running = ((await handle.describe()).raw.pendingActivities ?? []).filter((p) => Number(p.state) === 2 && p.lastWorkerIdentity);
+      const holder = running.find((p) => p.activityType?.name === 'holdDatabaseSnapshot');
+      if (holder && running.some((p) => p.activityType?.name === 'exportTablePart')) holderPid = pidOf(holder.lastWorkerIdentity!);
+      else await sleep(50);
+    }
+    assert.ok(holderPid, 'no part ran while the snapshot was held');
+    const worker = ctx.workers.find((w) => w.pid === holderPid)!;
+    worker.kill('SIGKILL');
+    await once(worker, 'exit');
+
+    const manifest = (await handle.result()).manifest;
+    const { scheduled, starts } = await activityStarts(handle);
+    assert.equal(scheduled.holdDatabaseSnapshot, 2, 'a second snapshot was held');
+    const entry = manifest.tables[BARS]!;
+    const last = starts.filter((s) => s.activity === 'exportTablePart').slice(-entry.parts!.length);
+    assert.equal(new Set(last.map((p) => p.input.snapshotId)).size, 1, 'the parts of the manifest come from one snapshot');
+    assert.ok(last.every((p) => pidOf(p.identity) !== holderPid));
+    await assertEqualToTable(ctx, second, entry.rows);
+  });
+});
