@@ -136,6 +136,20 @@ export async function stopWorker(worker: ChildProcess): Promise<void> {
   await stopProcess(worker);
 }
 
+/**
+ * Settled resident set size of a process, MiB: the lowest of `samples` VmRSS readings taken
+ * `everyMs` apart. One reading lands wherever the garbage collector and the allocator happen to
+ * be; the floor over a window is the memory the process keeps.
+ */
+export async function settledRssMiB(pid: number, { samples, everyMs }: { samples: number; everyMs: number }): Promise<number> {
+  let low = Infinity;
+  for (let i = 0; i < samples; i += 1) {
+    if (i > 0) await sleep(everyMs);
+    low = Math.min(low, rssMiB(pid, 'VmRSS'));
+  }
+  return low;
+}
+
 /** Stops a stack component for `ms`, then starts it again on the same port and data. */
 export async function outage(ctx: ChaosContext, component: ComponentName, ms: number): Promise<void> {
   const stack = { stateDir: ctx.stateDir };
