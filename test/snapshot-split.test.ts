@@ -28,7 +28,7 @@ const BARS = 'usdcop_m5_ohlcv';
  * with two activity slots each. Three exports may run at once, so whichever worker holds
  * the database snapshot, both must take parts.
  */
-async function setup(name: string, scale: number, splitRows: number) {
+async function setup(name: string, scale: number, splitRows: number, extraEnv: Record<string, string> = {}) {
   const db = await freshDatabase(name);
   await loadDemoData(db.url, { scale });
   await sql(db.url, `analyze ${BARS}`);
@@ -41,6 +41,7 @@ async function setup(name: string, scale: number, splitRows: number) {
     SEEDVAULT_SPLIT_ROWS: String(splitRows),
     SEEDVAULT_MAX_ACTIVITIES: '2',
     SEEDVAULT_EXPORT_PARALLELISM: '3',
+    ...extraEnv,
   };
   const config = testConfig(env);
   const client = await connectClient(config);
@@ -296,5 +297,32 @@ describe('a worker killed mid-part', () => {
     assert.equal(new Set(last.map((p) => p.input.snapshotId)).size, 1, 'the parts of the manifest come from one snapshot');
     assert.ok(last.every((p) => pidOf(p.identity) !== holderPid));
     await assertEqualToTable(ctx, second, entry.rows);
+  });
+});
+
+describe('a split table in csv.gz', () => {
+  let ctx: Awaited<ReturnType<typeof setup>>;
+  const [version] = versionsOf(['03.05']) as [string];
+  before(async () => {
+    ctx = await setup('split_csv', 1, 20_000, { SEEDVAULT_BACKUP_FORMAT: 'csv.gz' });
+  });
+  after(async () => {
+    await ctx?.stop();
+  });
+
+  test('is written as csv.gz parts, each with its header, and restores to the same rows', async () => {
+    const manifest = (await (await startSnapshot(ctx.config, { version })).result()).manifest;
+    const entry = manifest.tables[BARS]!;
+    assert.ok(entry.parts!.length >= 3);
+    assert.deepEqual(entry.parts!.map((p) => p.file), entry.parts!.map((_, i) => `${BARS}/part-0000${i}.csv.gz`));
+    const headers = await withDownloadedVersion(ctx.storage, version, (dir) =>
+      Promise.all(entry.parts!.map(async (p) => (await execFileAsync('sh', ['-c', `zcat "${join(dir, p.file)}" | head -1`])).stdout.trim())),
+    );
+    assert.deepEqual(new Set(headers), new Set([entry.columns.map((c) => c.name).join(',')]));
+    const before = await tableDigests(ctx.db.url);
+    await sql(ctx.db.url, `truncate ${BARS}`);
+    const restored = await runRestore(ctx.config, { version, mode: 'replace', tables: BARS });
+    assert.equal(restored.tables[0]?.loadConnections, 3);
+    assert.deepEqual(await tableDigests(ctx.db.url), before);
   });
 });
