@@ -13,6 +13,7 @@ import { diffSnapshots } from '../src/diff/snapshot-diff.js';
 import type { Manifest, ManifestTable } from '../src/domain/manifest.js';
 import { verifyVersion } from '../src/restore/verify.js';
 import { createStorage } from '../src/storage/index.js';
+import { pruneVersions } from '../src/storage/seed-catalog.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { freshDatabase } from './support/db.js';
 import { withPyarrow } from './support/pyarrow.js';
@@ -213,6 +214,14 @@ describe('a table bigger than backup.split_rows is exported in parts by several 
     } finally {
       await pool.end();
     }
+  });
+
+  test('prune deletes an old version with its part folder and keeps the latest one whole', async () => {
+    const plan = await pruneVersions(ctx.storage, { count: 1, maxAgeDays: null, today: '2026-01-01' }, false, async () => false);
+    assert.deepEqual(plan.delete.map((d) => d.version), [version]);
+    assert.deepEqual((await ctx.storage.list(`v${version}/`)).map((o) => o.key), []);
+    const kept = (await ctx.storage.list(`v${again}/${BARS}/`)).map((o) => o.key);
+    assert.equal(kept.length, manifest.tables[BARS]!.parts!.length);
   });
 });
 
