@@ -27,7 +27,7 @@ function edit(from: RegExp, to: string): string {
 export const BAD_CONFIGS: [string, string][] = [
   ['retention_count negative', edit(/retention_count: 4/, 'retention_count: -1')],
   ['retention_count a string', edit(/retention_count: 4/, 'retention_count: "four"')],
-  ['parallelism a list', edit(/parallelism: 2 /, 'parallelism: [1, 2] ')],
+  ['parallelism a list', edit(/parallelism: \$\{SEEDVAULT_EXPORT_PARALLELISM:-2\} /, 'parallelism: [1, 2] ')],
   ['unknown top-level key', `${SHIPPED_CONFIG}\nbackups_everywhere: true\n`],
   ['unknown key in backup', edit(/retention_count: 4/, 'retention_count: 4\n  retention_days: 30')],
   ['missing required env var', edit(/bucket: \$\{S3_BUCKET:-seeds\}/, 'bucket: ${SEEDVAULT_CHAOS_UNSET_VAR}')],
