@@ -2,9 +2,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import type { WorkflowHandle } from '@temporalio/client';
 import pg from 'pg';
 import { readyWorker } from '../bench/support.js';
 import { startSnapshot } from '../src/client/snapshot-create.js';
@@ -17,6 +15,7 @@ import { pruneVersions } from '../src/storage/seed-catalog.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { freshDatabase } from './support/db.js';
 import { withPyarrow } from './support/pyarrow.js';
+import { activityStarts, killHolderWorker, killPartWorker, pidOf, verifyAgainstTable } from './support/split.js';
 import { runRestore, sql, tableDigests } from './support/restore.js';
 import { execFileAsync, versionsOf, withDownloadedVersion } from './support/snapshot.js';
 import { createBucket, testConfig, uniqueName } from './support/stack.js';
@@ -55,41 +54,6 @@ async function setup(name: string, scale: number, splitRows: number, extraEnv: R
   };
   return { db, env, config, client, workers, storage: createStorage(config.storage), stop };
 }
-
-interface ActivityStart {
-  activity: string;
-  activityId: string;
-  attempt: number;
-  /** pid@host of the worker that ran the attempt. */
-  identity: string;
-  input: Record<string, unknown>;
-}
-
-/**
- * The last started attempt of every closed activity of a run, from its history (Temporal
- * records the start of an activity with retries only when it closes), and how many times
- * each activity type was scheduled.
- */
-async function activityStarts(handle: WorkflowHandle): Promise<{ starts: ActivityStart[]; scheduled: Record<string, number> }> {
-  const events = (await handle.fetchHistory()).events ?? [];
-  const byEvent = new Map<string, Omit<ActivityStart, 'attempt' | 'identity'>>();
-  const starts: ActivityStart[] = [];
-  const scheduled: Record<string, number> = {};
-  for (const e of events) {
-    const s = e.activityTaskScheduledEventAttributes;
-    if (s) {
-      const activity = s.activityType?.name ?? '?';
-      byEvent.set(String(e.eventId), { activity, activityId: s.activityId ?? '', input: JSON.parse(Buffer.from(s.input?.payloads?.[0]?.data ?? '{}').toString()) });
-      scheduled[activity] = (scheduled[activity] ?? 0) + 1;
-    }
-    const started = e.activityTaskStartedEventAttributes;
-    if (started) starts.push({ ...byEvent.get(String(started.scheduledEventId))!, attempt: started.attempt ?? 1, identity: started.identity ?? '' });
-  }
-  return { starts, scheduled };
-}
-
-/** The pid in a worker identity (pid@host). */
-const pidOf = (identity: string) => Number(identity.split('@')[0]);
 
 /** Every row of the table's parts, in part order. */
 async function partRows(storage: ReturnType<typeof createStorage>, version: string, entry: ManifestTable) {
@@ -227,14 +191,9 @@ describe('a table bigger than backup.split_rows is exported in parts by several 
 
 /** Rows, date range and a hash of every row's text of the version's bars equal the table's (compared in PostgreSQL). */
 async function assertEqualToTable(ctx: Awaited<ReturnType<typeof setup>>, version: string, rows: number): Promise<void> {
-  const pool = new pg.Pool({ connectionString: ctx.db.url });
-  try {
-    const verified = await verifyVersion({ storage: ctx.storage, version, pool, dateColumns: { [BARS]: 'time' } });
-    assert.ok(verified.ok, verified.problems.join('; '));
-    assert.equal(verified.tables[0]?.file_facts?.rows, rows);
-  } finally {
-    await pool.end();
-  }
+  const verified = await verifyAgainstTable(ctx.storage, ctx.db.url, version, BARS, 'time');
+  assert.ok(verified.ok, verified.problems.join('; '));
+  assert.equal(verified.tables[0]?.file_facts?.rows, rows);
 }
 
 describe('a worker killed mid-part', () => {
@@ -249,22 +208,11 @@ describe('a worker killed mid-part', () => {
 
   test('reruns only the parts it was exporting, from the same database snapshot', async () => {
     const handle = await startSnapshot(ctx.config, { version, tables: BARS });
-    const running = async () => ((await handle.describe()).raw.pendingActivities ?? []).filter((p) => Number(p.state) === 2 && p.lastWorkerIdentity);
-    // Wait for a part running on a worker that does not hold the snapshot, then SIGKILL that worker.
-    let victim: number | null = null;
-    for (let i = 0; i < 1200 && victim === null; i++) {
-      const now = await running();
-      const holder = now.find((p) => p.activityType?.name === 'holdDatabaseSnapshot');
-      const part = now.find((p) => p.activityType?.name === 'exportTablePart' && holder && p.lastWorkerIdentity !== holder.lastWorkerIdentity);
-      if (part) victim = pidOf(part.lastWorkerIdentity!);
-      else await sleep(50);
-    }
-    assert.ok(victim, 'no part ran on the worker without the snapshot');
-    const worker = ctx.workers.find((w) => w.pid === victim)!;
-    worker.kill('SIGKILL');
-    await once(worker, 'exit');
-    // What the dead worker had started stays listed as running on it until its heartbeat times out.
-    const killed = (await running()).filter((p) => pidOf(p.lastWorkerIdentity!) === victim).map((p) => p.activityId ?? '');
+    const kill = async (worker: ChildProcess) => {
+      worker.kill('SIGKILL');
+      await once(worker, 'exit');
+    };
+    const { pid: victim, killed } = await killPartWorker(handle, ctx.workers, kill);
     assert.ok(killed.length >= 1);
 
     const manifest = (await handle.result()).manifest;
@@ -286,17 +234,10 @@ describe('a worker killed mid-part', () => {
   test('that holds the database snapshot: the export starts over from a new snapshot', async () => {
     ctx.workers.push(await readyWorker(ctx.client, ctx.env, ctx.config.temporal.task_queue));
     const handle = await startSnapshot(ctx.config, { version: second, tables: BARS });
-    let holderPid: number | null = null;
-    for (let i = 0; i < 1200 && holderPid === null; i++) {
-      const running = ((await handle.describe()).raw.pendingActivities ?? []).filter((p) => Number(p.state) === 2 && p.lastWorkerIdentity);
-      const holder = running.find((p) => p.activityType?.name === 'holdDatabaseSnapshot');
-      if (holder && running.some((p) => p.activityType?.name === 'exportTablePart')) holderPid = pidOf(holder.lastWorkerIdentity!);
-      else await sleep(50);
-    }
-    assert.ok(holderPid, 'no part ran while the snapshot was held');
-    const worker = ctx.workers.find((w) => w.pid === holderPid)!;
-    worker.kill('SIGKILL');
-    await once(worker, 'exit');
+    const { pid: holderPid } = await killHolderWorker(handle, ctx.workers, async (worker) => {
+      worker.kill('SIGKILL');
+      await once(worker, 'exit');
+    });
 
     const manifest = (await handle.result()).manifest;
     const { scheduled, starts } = await activityStarts(handle);

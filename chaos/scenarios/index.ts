@@ -7,6 +7,7 @@ import { concurrencyDiskScenarios } from './concurrency-disk.js';
 import { restoreFaultScenarios } from './restore-faults.js';
 import { secretScenario } from './secrets.js';
 import { snapshotFaultScenarios } from './snapshot-faults.js';
+import { splitFaultScenarios } from './split-faults.js';
 import { tamperedScenarios } from './tampered.js';
 
 /** In run order; the secret grep runs last, over everything the others logged and recorded. */
@@ -14,6 +15,7 @@ export const SCENARIOS: Scenario[] = [
   ...badInputScenarios,
   ...tamperedScenarios,
   ...snapshotFaultScenarios,
+  ...splitFaultScenarios,
   ...concurrencyDiskScenarios,
   ...restoreFaultScenarios,
   ...backfillScenarios,
