@@ -3,6 +3,9 @@
  * are read straight from the Arrow buffers and written big-endian into one reused output
  * buffer per batch, with no JS value per field. Each column is encoded for the live
  * column's kind, so the server receives exactly its own type (numeric, timestamptz, ...).
+ *
+ * The hot loop calls one writer per column, chosen once per batch for the column's kind
+ * and layout, into a buffer sized for the whole batch up front, so no field checks room.
  */
 import * as arrow from 'apache-arrow';
 import { IntegrityError } from '../errors.js';
@@ -13,6 +16,12 @@ import { Kind } from './pg-types.js';
 const SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00]; // "PGCOPY\n\377\r\n\0"
 const TWO_32 = 4294967296;
 const JSONB_VERSION = 1;
+/** Length word + the widest numeric a Decimal128 gives (39 digits plus the scale padding). */
+const DECIMAL_FIELD_MAX = 4 + numericSize(12);
+/** numericTextMaxSize(n) <= NUMERIC_TEXT_OVERHEAD + n for any text length n. */
+const NUMERIC_TEXT_OVERHEAD = numericTextMaxSize(0) + 2;
+/** Values up to this many bytes are copied byte by byte: cheaper than a subarray for short text. */
+const SHORT_VALUE = 32;
 
 /** Signature, flags and an empty header extension. */
 export function copyBinaryHeader(): Buffer {
@@ -34,23 +43,32 @@ export interface EncodedColumn {
   pgType: string;
 }
 
-/** One column of a batch as flat buffers, dictionaries resolved to their values. */
-interface ColumnView {
+/** Writes one field (length word and value) at `pos`; returns the position after it. */
+type FieldWriter = (row: number, pos: number) => number;
+/** The same for the value at index `at` of a column's values (a dictionary's entries, or the column itself). */
+type ValueWriter = (at: number, pos: number) => number;
+
+/** The output of one batch: a buffer with room for all of it, and a view over it. */
+interface Output {
+  bytes: Buffer;
+  view: DataView;
+}
+
+/**
+ * One column of a batch. Arrow slices value and offset buffers with the batch, so values
+ * are indexed from 0; the validity bitmap and boolean bits are not, so they add `offset`.
+ */
+interface ColumnData {
   column: EncodedColumn;
   data: arrow.Data;
-  validity: Uint8Array | null;
-  /** Row index → value index (dictionary keys), or null when direct. */
-  keys: ArrayLike<number> | null;
+  /** The values: the dictionary's for a dictionary column, else the column itself. */
   values: arrow.Data;
-  /** Int64 and timestamps as (low, high) int32 pairs. */
-  words: Int32Array | null;
-  scale: number;
+  /** Row → value index, for a dictionary column. */
+  keys: ArrayLike<number> | null;
 }
 
 export class CopyBinaryEncoder {
   private buffer = Buffer.alloc(1 << 20);
-  private view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
-  private pos = 0;
 
   constructor(
     private readonly table: string,
@@ -59,171 +77,245 @@ export class CopyBinaryEncoder {
 
   /** The rows of `batch` (fields in `columns` order) as binary COPY rows, in a buffer of their own (the COPY stream may hold it a while). */
   encode(batch: arrow.RecordBatch): Buffer {
-    const views = this.columns.map((column, c) => this.columnView(column, batch.data.children[c]!));
-    this.pos = 0;
-    for (let row = 0; row < batch.numRows; row++) {
-      this.ensure(2);
-      this.view.setInt16(this.pos, views.length);
-      this.pos += 2;
-      for (const column of views) this.field(column, row);
+    const rows = batch.numRows;
+    const columns = this.columns.map((column, c) => this.columnData(column, batch.data.children[c]!));
+    const bound = columns.reduce((sum, column) => sum + this.maxBytes(column, rows), 2 * rows);
+    if (bound > this.buffer.length) this.buffer = Buffer.alloc(Math.max(bound, 2 * this.buffer.length));
+    const out: Output = { bytes: this.buffer, view: new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength) };
+    const writers = columns.map((column) => this.fieldWriter(column, out));
+    const view = out.view;
+    const count = writers.length;
+    let pos = 0;
+    for (let row = 0; row < rows; row++) {
+      view.setInt16(pos, count);
+      pos += 2;
+      for (let c = 0; c < count; c++) pos = writers[c]!(row, pos);
     }
-    return Buffer.from(this.buffer.subarray(0, this.pos));
+    return Buffer.from(this.buffer.subarray(0, pos));
   }
 
-  private columnView(column: EncodedColumn, data: arrow.Data): ColumnView {
+  private columnData(column: EncodedColumn, data: arrow.Data): ColumnData {
     const dictionary = arrow.DataType.isDictionary(data.type);
-    const values: arrow.Data = dictionary ? (data.dictionary!.data[0] as arrow.Data) : data;
     if (dictionary && data.dictionary!.data.length !== 1) throw new IntegrityError(`table ${this.table}, column "${column.name}": split dictionaries are not supported`);
+    const values: arrow.Data = dictionary ? (data.dictionary!.data[0] as arrow.Data) : data;
     const type = values.type as arrow.DataType;
     if (arrow.DataType.isTimestamp(type) && type.unit !== arrow.TimeUnit.MICROSECOND) {
       throw new IntegrityError(`table ${this.table}, column "${column.name}": timestamps in ${arrow.TimeUnit[type.unit]}, expected MICROSECOND`);
     }
-    const wide = column.kind === Kind.Int8 || column.kind === Kind.Timestamp || column.kind === Kind.TimestampTz;
-    const raw = values.values as ArrayBufferView;
-    return {
-      column,
-      data,
-      validity: data.nullCount > 0 ? data.nullBitmap : null,
-      keys: dictionary ? (data.values as ArrayLike<number>) : null,
-      values,
-      words: wide ? new Int32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) : null,
-      scale: arrow.DataType.isDecimal(type) ? type.scale : 0,
+    if (isVariable(column, values) && !values.valueOffsets) {
+      throw new IntegrityError(`table ${this.table}, column "${column.name}" (${column.pgType}) holds ${String(values.type)} values, not text`);
+    }
+    return { column, data, values, keys: dictionary ? (data.values as ArrayLike<number>) : null };
+  }
+
+  /** An upper bound of the bytes `rows` fields of the column take (a NULL takes 4, less than any value). */
+  private maxBytes({ column, values, keys, data }: ColumnData, rows: number): number {
+    switch (column.kind) {
+      case Kind.Bool:
+        return 5 * rows;
+      case Kind.Int2:
+        return 6 * rows;
+      case Kind.Int4:
+      case Kind.Date:
+      case Kind.Float4:
+        return 8 * rows;
+      case Kind.Int8:
+      case Kind.Timestamp:
+      case Kind.TimestampTz:
+      case Kind.Float8:
+        return 12 * rows;
+      case Kind.Uuid:
+        return 20 * rows;
+      case Kind.Decimal:
+      case Kind.NumericText:
+        return isVariable(column, values) ? rows * (4 + NUMERIC_TEXT_OVERHEAD) + textBytes(data, values, keys, rows) : rows * DECIMAL_FIELD_MAX;
+      default:
+        return rows * (column.kind === Kind.Jsonb ? 5 : 4) + textBytes(data, values, keys, rows);
+    }
+  }
+
+  private fieldWriter(column: ColumnData, out: Output): FieldWriter {
+    const { data, keys } = column;
+    const value = this.valueWriter(column, out);
+    const field: FieldWriter = keys ? (row, pos) => value(keys[row]!, pos) : value;
+    if (data.nullCount === 0) return field;
+    const validity = data.nullBitmap!;
+    const offset = data.offset;
+    const view = out.view;
+    return (row, pos) => {
+      const bit = offset + row;
+      if ((validity[bit >> 3]! & (1 << (bit & 7))) !== 0) return field(row, pos);
+      view.setInt32(pos, -1);
+      return pos + 4;
     };
   }
 
-  private field(c: ColumnView, row: number): void {
-    const index = c.data.offset + row;
-    if (c.validity && (c.validity[index >> 3]! & (1 << (index & 7))) === 0) {
-      this.ensure(4);
-      this.view.setInt32(this.pos, -1);
-      this.pos += 4;
-      return;
-    }
-    const at = c.keys ? c.keys[index]! + c.values.offset : index;
-    // Room for the widest fixed value first: ensure() may replace the buffer and its view.
-    this.ensure(4 + numericSize(12));
-    const view = this.view;
-    switch (c.column.kind) {
-      case Kind.Bool:
-        this.fixed(1);
-        view.setUint8(this.pos, ((c.values.values as Uint8Array)[at >> 3]! >> (at & 7)) & 1);
-        this.pos += 1;
-        return;
-      case Kind.Int2:
-        this.fixed(2);
-        view.setInt16(this.pos, (c.values.values as Int16Array)[at]!);
-        this.pos += 2;
-        return;
+  private valueWriter({ column, values }: ColumnData, out: Output): ValueWriter {
+    const { bytes: buffer, view } = out;
+    switch (column.kind) {
+      case Kind.Bool: {
+        const bits = values.values as Uint8Array;
+        const offset = values.offset;
+        return (at, pos) => {
+          const bit = offset + at;
+          view.setInt32(pos, 1);
+          buffer[pos + 4] = (bits[bit >> 3]! >> (bit & 7)) & 1;
+          return pos + 5;
+        };
+      }
+      case Kind.Int2: {
+        const shorts = values.values as Int16Array;
+        return (at, pos) => {
+          view.setInt32(pos, 2);
+          view.setInt16(pos + 4, shorts[at]!);
+          return pos + 6;
+        };
+      }
       case Kind.Int4:
-        this.fixed(4);
-        view.setInt32(this.pos, (c.values.values as Int32Array)[at]!);
-        this.pos += 4;
-        return;
-      case Kind.Date:
-        this.fixed(4);
-        view.setInt32(this.pos, (c.values.values as Int32Array)[at]! - EPOCH_SHIFT_DAYS);
-        this.pos += 4;
-        return;
-      case Kind.Int8:
-        this.fixed(8);
-        view.setInt32(this.pos, c.words![2 * at + 1]!);
-        view.setInt32(this.pos + 4, c.words![2 * at]!);
-        this.pos += 8;
-        return;
+      case Kind.Date: {
+        const ints = values.values as Int32Array;
+        const shift = column.kind === Kind.Date ? EPOCH_SHIFT_DAYS : 0;
+        return (at, pos) => {
+          view.setInt32(pos, 4);
+          view.setInt32(pos + 4, ints[at]! - shift);
+          return pos + 8;
+        };
+      }
+      case Kind.Float4: {
+        const floats = values.values as Float32Array;
+        return (at, pos) => {
+          view.setInt32(pos, 4);
+          view.setFloat32(pos + 4, floats[at]!);
+          return pos + 8;
+        };
+      }
+      case Kind.Float8: {
+        const doubles = values.values as Float64Array;
+        return (at, pos) => {
+          view.setInt32(pos, 8);
+          view.setFloat64(pos + 4, doubles[at]!);
+          return pos + 12;
+        };
+      }
+      case Kind.Int8: {
+        const words = int32Words(values);
+        return (at, pos) => {
+          view.setInt32(pos, 8);
+          view.setInt32(pos + 4, words[2 * at + 1]!);
+          view.setInt32(pos + 8, words[2 * at]!);
+          return pos + 12;
+        };
+      }
       case Kind.Timestamp:
       case Kind.TimestampTz: {
         // Unix micros → micros since 2000-01-01, in 32-bit halves with a borrow.
-        const low = (c.words![2 * at]! >>> 0) - EPOCH_SHIFT_MICROS_LOW;
-        const borrow = low < 0 ? 1 : 0;
-        this.fixed(8);
-        view.setInt32(this.pos, c.words![2 * at + 1]! - EPOCH_SHIFT_MICROS_HIGH - borrow);
-        view.setUint32(this.pos + 4, low + borrow * TWO_32);
-        this.pos += 8;
-        return;
+        const words = int32Words(values);
+        return (at, pos) => {
+          const low = (words[2 * at]! >>> 0) - EPOCH_SHIFT_MICROS_LOW;
+          const borrow = low < 0 ? 1 : 0;
+          view.setInt32(pos, 8);
+          view.setInt32(pos + 4, words[2 * at + 1]! - EPOCH_SHIFT_MICROS_HIGH - borrow);
+          view.setUint32(pos + 8, low + borrow * TWO_32);
+          return pos + 12;
+        };
       }
-      case Kind.Float4:
-        this.fixed(4);
-        view.setFloat32(this.pos, (c.values.values as Float32Array)[at]!);
-        this.pos += 4;
-        return;
-      case Kind.Float8:
-        this.fixed(8);
-        view.setFloat64(this.pos, (c.values.values as Float64Array)[at]!);
-        this.pos += 8;
-        return;
       // Either numeric column takes either representation: a snapshot writes an unconstrained one as DECIMAL when exact.
       case Kind.Decimal:
       case Kind.NumericText: {
-        if (!arrow.DataType.isDecimal(c.values.type)) return this.variable(c, at, (bytes, start, end) => this.numericText(bytes, start, end));
-        const end = decimal128ToNumeric(c.values.values as Uint32Array, 4 * at, c.scale, view, this.pos + 4);
-        view.setInt32(this.pos, end - this.pos - 4);
-        this.pos = end;
-        return;
+        if (isVariable(column, values)) {
+          return this.textWriter(values, (bytes, start, end, pos) => {
+            const stop = numericTextToNumeric(bytes, start, end, view, pos + 4);
+            view.setInt32(pos, stop - pos - 4);
+            return stop;
+          });
+        }
+        const decimals = values.values as Uint32Array;
+        const scale = (values.type as arrow.Decimal).scale;
+        return (at, pos) => {
+          const end = decimal128ToNumeric(decimals, 4 * at, scale, view, pos + 4);
+          view.setInt32(pos, end - pos - 4);
+          return end;
+        };
       }
       case Kind.Uuid:
-        return this.variable(c, at, (bytes, start, end) => this.uuid(bytes, start, end));
-      case Kind.Jsonb:
-        return this.variable(c, at, (bytes, start, end) => this.raw(bytes, start, end, true));
-      default:
-        return this.variable(c, at, (bytes, start, end) => this.raw(bytes, start, end, false));
+        return this.textWriter(values, (bytes, start, end, pos) => this.uuid(bytes, start, end, buffer, view, pos));
+      default: {
+        const prefix = column.kind === Kind.Jsonb ? 1 : 0;
+        return this.textWriter(values, (bytes, start, end, pos) => {
+          view.setInt32(pos, end - start + prefix);
+          pos += 4;
+          if (prefix) buffer[pos++] = JSONB_VERSION;
+          if (end - start <= SHORT_VALUE) {
+            for (let i = start; i < end; i++) buffer[pos++] = bytes[i]!;
+            return pos;
+          }
+          buffer.set(bytes.subarray(start, end), pos);
+          return pos + end - start;
+        });
+      }
     }
   }
 
-  /** Utf8 / Binary value `at`: hands its byte range to `write`, which writes length and bytes. */
-  private variable(c: ColumnView, at: number, write: (bytes: Uint8Array, start: number, end: number) => void): void {
-    const offsets = c.values.valueOffsets as Int32Array | undefined;
-    if (!offsets) throw new IntegrityError(`table ${this.table}, column "${c.column.name}" (${c.column.pgType}) holds ${String(c.values.type)} values, not text`);
-    write(c.values.values as Uint8Array, offsets[at]!, offsets[at + 1]!);
+  /** A Utf8 / Binary column's value `at` as its byte range, handed to `write`. */
+  private textWriter(values: arrow.Data, write: (bytes: Uint8Array, start: number, end: number, pos: number) => number): ValueWriter {
+    const offsets = values.valueOffsets as Int32Array;
+    const bytes = values.values as Uint8Array;
+    return (at, pos) => write(bytes, offsets[at]!, offsets[at + 1]!, pos);
   }
 
-  private raw(bytes: Uint8Array, start: number, end: number, jsonb: boolean): void {
-    const length = end - start + (jsonb ? 1 : 0);
-    this.ensure(4 + length);
-    this.view.setInt32(this.pos, length);
-    this.pos += 4;
-    if (jsonb) this.buffer[this.pos++] = JSONB_VERSION;
-    if (end - start <= 32) for (let i = start; i < end; i++) this.buffer[this.pos++] = bytes[i]!;
-    else {
-      this.buffer.set(bytes.subarray(start, end), this.pos);
-      this.pos += end - start;
-    }
-  }
-
-  private numericText(bytes: Uint8Array, start: number, end: number): void {
-    this.ensure(4 + numericTextMaxSize(end - start));
-    const stop = numericTextToNumeric(bytes, start, end, this.view, this.pos + 4);
-    this.view.setInt32(this.pos, stop - this.pos - 4);
-    this.pos = stop;
-  }
-
-  private uuid(bytes: Uint8Array, start: number, end: number): void {
-    this.ensure(20);
-    this.fixed(16);
+  private uuid(bytes: Uint8Array, start: number, end: number, buffer: Buffer, view: DataView, pos: number): number {
+    view.setInt32(pos, 16);
+    pos += 4;
     let nibbles = 0;
     for (let i = start; i < end && nibbles < 32; i++) {
       const c = bytes[i]!;
       if (c === 0x2d) continue;
       const value = c >= 0x30 && c <= 0x39 ? c - 0x30 : (c | 0x20) >= 0x61 && (c | 0x20) <= 0x66 ? (c | 0x20) - 0x57 : -1;
       if (value < 0) break;
-      if (nibbles % 2 === 0) this.buffer[this.pos + (nibbles >> 1)] = value << 4;
-      else this.buffer[this.pos + (nibbles >> 1)]! |= value;
+      if (nibbles % 2 === 0) buffer[pos + (nibbles >> 1)] = value << 4;
+      else buffer[pos + (nibbles >> 1)]! |= value;
       nibbles++;
     }
     if (nibbles !== 32) throw new IntegrityError(`table ${this.table}: "${new TextDecoder().decode(bytes.subarray(start, end)).slice(0, 40)}" is not a uuid`);
-    this.pos += 16;
+    return pos + 16;
   }
+}
 
-  /** Writes the length word of a fixed-width field (field() reserved the room). */
-  private fixed(length: number): void {
-    this.view.setInt32(this.pos, length);
-    this.pos += 4;
-  }
+/** 64-bit values as (low, high) int32 pairs, so the hot loop never creates a BigInt. */
+function int32Words(values: arrow.Data): Int32Array {
+  const raw = values.values as BigInt64Array;
+  return new Int32Array(raw.buffer, raw.byteOffset, 2 * raw.length);
+}
 
-  private ensure(extra: number): void {
-    if (this.pos + extra <= this.buffer.length) return;
-    const grown = Buffer.alloc(Math.max(this.pos + extra, 2 * this.buffer.length));
-    this.buffer.copy(grown, 0, 0, this.pos);
-    this.buffer = grown;
-    this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
+/** Does the column arrive as text or bytes (offsets + data), rather than fixed-width values? */
+function isVariable(column: EncodedColumn, values: arrow.Data): boolean {
+  switch (column.kind) {
+    case Kind.Decimal:
+    case Kind.NumericText:
+      return !arrow.DataType.isDecimal(values.type);
+    case Kind.Uuid:
+    case Kind.Text:
+    case Kind.Json:
+    case Kind.Jsonb:
+    case Kind.Bytea:
+      return true;
+    default:
+      return false;
   }
+}
+
+/** The bytes of the non-null text values of `rows` rows (through `keys` for a dictionary). */
+function textBytes(data: arrow.Data, values: arrow.Data, keys: ArrayLike<number> | null, rows: number): number {
+  const offsets = values.valueOffsets as Int32Array;
+  if (!keys) return offsets[rows]! - offsets[0]!;
+  const validity = data.nullCount > 0 ? data.nullBitmap! : null;
+  const offset = data.offset;
+  let total = 0;
+  for (let row = 0; row < rows; row++) {
+    const bit = offset + row;
+    if (validity && (validity[bit >> 3]! & (1 << (bit & 7))) === 0) continue;
+    const at = keys[row]!;
+    total += offsets[at + 1]! - offsets[at]!;
+  }
+  return total;
 }

@@ -26,43 +26,51 @@ export function numericSize(ndigits: number): number {
  * numeric with dscale = scale; returns the end position. `out` needs room for numericSize(12) (39 digits plus the scale padding).
  */
 export function decimal128ToNumeric(words: Uint32Array, at: number, scale: number, out: DataView, pos: number): number {
-  const negative = words[at + 3]! >= 0x80000000;
+  const w0 = words[at]!, w1 = words[at + 1]!, w2 = words[at + 2]!, w3 = words[at + 3]!;
+  const negative = w3 >= 0x80000000;
   // Scale so the fraction fills whole base-10000 groups.
   const pad = (4 - (scale % 4)) % 4;
-  const fractionGroups = (scale + pad) / 4;
-  let count = 0;
-  const w0 = words[at]!, w1 = words[at + 1]!, w2 = words[at + 2]!, w3 = words[at + 3]!;
   // Fast path: |value| × 10^pad below 2^53, so doubles stay exact (prices, quantities).
   const small = negative ? w3 === 0xffffffff && w2 === 0xffffffff && w1 >= 0xffe00000 : w3 === 0 && w2 === 0 && w1 < 0x00200000;
   if (small) {
-    let magnitude = (negative ? TWO_32 * (0xffffffff - w1) + (TWO_32 - w0) : w1 * TWO_32 + w0) * POW10[pad]!;
-    if (Number.isSafeInteger(magnitude)) {
-      while (magnitude > 0) {
-        const high = Math.floor(magnitude / 10000);
-        groups[count++] = magnitude - high * 10000;
-        magnitude = high;
-      }
-      return writeGroups(out, pos, count, fractionGroups, negative, scale);
-    }
+    const magnitude = (negative ? TWO_32 * (0xffffffff - w1) + (TWO_32 - w0) : w1 * TWO_32 + w0) * POW10[pad]!;
+    if (magnitude <= Number.MAX_SAFE_INTEGER) return writeSafeInteger(out, pos, magnitude, (scale + pad) / 4, negative, scale);
   }
-  let big = (BigInt(w3) << 96n) | (BigInt(w2) << 64n) | (BigInt(w1) << 32n) | BigInt(w0);
+  return writeBigDecimal(words, at, negative, pad, scale, out, pos);
+}
+
+/** A magnitude below 2^53 (at most 4 base-10000 groups), written straight from the last group back. */
+function writeSafeInteger(out: DataView, pos: number, magnitude: number, fractionGroups: number, negative: boolean, dscale: number): number {
+  const count = magnitude === 0 ? 0 : magnitude < 1e4 ? 1 : magnitude < 1e8 ? 2 : magnitude < 1e12 ? 3 : 4;
+  writeHeader(out, pos, count, fractionGroups, negative, dscale);
+  for (let at = pos + 6 + 2 * count; magnitude > 0; at -= 2) {
+    const high = Math.floor(magnitude / 10000);
+    out.setUint16(at, magnitude - high * 10000);
+    magnitude = high;
+  }
+  return pos + 8 + 2 * count;
+}
+
+function writeBigDecimal(words: Uint32Array, at: number, negative: boolean, pad: number, dscale: number, out: DataView, pos: number): number {
+  let big = (BigInt(words[at + 3]!) << 96n) | (BigInt(words[at + 2]!) << 64n) | (BigInt(words[at + 1]!) << 32n) | BigInt(words[at]!);
   if (negative) big = (1n << 128n) - big;
   big *= BigInt(POW10[pad]!);
+  let count = 0;
   while (big > 0n) {
     groups[count++] = Number(big % 10000n);
     big /= 10000n;
   }
-  return writeGroups(out, pos, count, fractionGroups, negative, scale);
+  writeHeader(out, pos, count, (dscale + pad) / 4, negative, dscale);
+  pos += 8;
+  for (let i = count - 1; i >= 0; i--, pos += 2) out.setUint16(pos, groups[i]!);
+  return pos;
 }
 
-function writeGroups(out: DataView, pos: number, count: number, fractionGroups: number, negative: boolean, dscale: number): number {
+function writeHeader(out: DataView, pos: number, count: number, fractionGroups: number, negative: boolean, dscale: number): void {
   out.setInt16(pos, count);
   out.setInt16(pos + 2, count === 0 ? 0 : count - 1 - fractionGroups);
   out.setUint16(pos + 4, negative && count > 0 ? SIGN_NEGATIVE : SIGN_POSITIVE);
   out.setInt16(pos + 6, dscale);
-  pos += 8;
-  for (let i = count - 1; i >= 0; i--, pos += 2) out.setUint16(pos, groups[i]!);
-  return pos;
 }
 
 const MINUS = 0x2d;

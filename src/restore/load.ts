@@ -49,6 +49,9 @@ export async function loadIntoStaging(options: LoadOptions): Promise<number> {
   }
 }
 
+/** Encoded batches (~8 MB each) waiting for the socket: enough to keep PostgreSQL fed, where the default 16 held ~100 MiB more. */
+const ENCODED_BATCHES_AHEAD = 2;
+
 /** All parts go through one COPY: the parts of a table share one schema, so one encoder serves them all. */
 async function loadParquet({ client, layout, staging, file, onProgress, freeze }: LoadOptions, defaults: Set<string>): Promise<number> {
   const { fields } = await parquetFileInfo(file.paths[0]!);
@@ -67,7 +70,7 @@ async function loadParquet({ client, layout, staging, file, onProgress, freeze }
     }
     yield copyBinaryTrailer();
   }
-  return copyIn(client, `COPY ${staging} (${columnList(columns.map((c) => c.name))}) FROM STDIN (FORMAT binary${freeze ? ', FREEZE true' : ''})`, Readable.from(encoded()));
+  return copyIn(client, `COPY ${staging} (${columnList(columns.map((c) => c.name))}) FROM STDIN (FORMAT binary${freeze ? ', FREEZE true' : ''})`, Readable.from(encoded(), { highWaterMark: ENCODED_BATCHES_AHEAD }));
 }
 
 async function loadCsv({ client, layout, staging, file, onProgress, freeze }: LoadOptions, path: string, defaults: Set<string>): Promise<number> {
