@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { migrate } from '../db/migrate.js';
 import { log, routeLogs, workerLogFormat } from '../logging.js';
-import { startWorker } from '../worker.js';
 import { commandConfig } from './context.js';
 
 export function workerCommand(): Command {
@@ -16,6 +15,7 @@ export function workerCommand(): Command {
         const applied = await migrate(config.postgres.url);
         log.info({ applied }, applied.length ? `applied ${applied.length} migration(s)` : 'schema up to date');
       }
+      const { startWorker } = await import('../worker.js');
       const { done } = await startWorker(config);
       await done;
     });

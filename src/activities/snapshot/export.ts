@@ -122,6 +122,13 @@ async function exportOneTable(job: TableJob, calendarOf: (symbol: string) => Mar
   };
 }
 
+/** The configured source `key`, or a non-retryable error naming the sources there are. */
+export function sourceOf(config: SeedvaultConfig, key: string): SourceConfig {
+  const source = config.sources[key];
+  if (!source) throw ApplicationFailure.nonRetryable(`unknown source "${key}" (config sources: ${Object.keys(config.sources).join(', ')})`, 'InputError');
+  return source;
+}
+
 /**
  * Streams every table of one snapshot straight into `v<version>/`, from one exported
  * database snapshot, with up to `backup.parallelism` tables at once. Nothing is staged on
@@ -132,13 +139,7 @@ export function exportActivities({ config, pool, storage, temporal, metrics }: A
   return {
     async exportTables(input: ExportTablesInput): Promise<ExportTablesResult> {
       const ctx = Context.current();
-      const sources = input.sources.map((key) => {
-        const source = config.sources[key];
-        if (!source) {
-          throw ApplicationFailure.nonRetryable(`unknown source "${key}" (config sources: ${Object.keys(config.sources).join(', ')})`, 'InputError');
-        }
-        return source;
-      });
+      const sources = input.sources.map((key) => sourceOf(config, key));
       const execution = ctx.info.workflowExecution;
       if (!execution) throw ApplicationFailure.nonRetryable('exportTables runs only inside a seedSnapshot workflow', 'InputError');
       const progress = new ProgressReporter(temporal, execution, sources.map((s) => s.table));

@@ -8,7 +8,6 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import pg from 'pg';
 import { calendarFor } from '../../config/calendars.js';
-import type { SeedvaultConfig, SourceConfig } from '../../config/schema.js';
 import { barCoverage, type SymbolSpan } from '../../domain/coverage.js';
 import { partFileName, type DatabaseSnapshotInfo, type ManifestColumn, type ManifestPart, type ManifestTable } from '../../domain/manifest.js';
 import { keyRanges, mergedDateRange, mergedSpans, partCount, partsDigestInput, SNAPSHOT_HELD_SIGNAL, type KeyRange } from '../../domain/split.js';
@@ -19,7 +18,7 @@ import type { Storage } from '../../storage/types.js';
 import type { ActivityDeps } from '../deps.js';
 import { withHeartbeat } from '../heartbeat.js';
 import { joinDatabaseSnapshot, openDatabaseSnapshot } from './db-snapshot.js';
-import { exportFailure, exportFormat, exportObject, manifestColumns, symbolSpans } from './export.js';
+import { exportFailure, exportFormat, exportObject, manifestColumns, sourceOf, symbolSpans } from './export.js';
 import { ProgressReporter } from './progress.js';
 
 /** What the holder signals once the snapshot is open and the ranges are planned. */
@@ -51,12 +50,6 @@ export interface ExportedPart {
 
 /** Keys sampled to place the part bounds: bounds within ~1% of equal parts, read in well under a second. */
 const SAMPLE_ROWS = 20_000;
-
-function sourceOf(config: SeedvaultConfig, key: string): SourceConfig {
-  const source = config.sources[key];
-  if (!source) throw ApplicationFailure.nonRetryable(`unknown source "${key}" (config sources: ${Object.keys(config.sources).join(', ')})`, 'InputError');
-  return source;
-}
 
 /**
  * The planner's row count of the table (pg_class.reltuples): read without locking the table,
