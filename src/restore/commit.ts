@@ -51,9 +51,10 @@ export async function commitRestore(client: pg.ClientBase, input: CommitInput): 
       if (input.mode === 'if-empty' && (await client.query(`SELECT 1 FROM ${layout.sql} LIMIT 1`)).rowCount) {
         outcomes.push({ ...outcome, status: 'skipped', rowsLoaded: 0, message: 'the table gained rows while the restore ran; left alone' });
       } else {
-        await swapIn(client, layout, staging, input.mode, twin ?? false, outcome.rowsLoaded);
-        const after = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${layout.sql}`);
-        outcomes.push({ ...outcome, rowsAfter: Number(after.rows[0]!.n) });
+        const known = await swapIn(client, layout, staging, input.mode, twin ?? false, outcome.rowsLoaded);
+        // Counted only after a merge: readers wait on the lock this transaction holds.
+        const rowsAfter = known ?? Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${layout.sql}`)).rows[0]!.n);
+        outcomes.push({ ...outcome, rowsAfter });
       }
       await dropStaging(client, staging.sql);
     }
@@ -105,7 +106,12 @@ async function checkStagedRows(client: pg.ClientBase, tables: CommitInput['table
   if (changed.length > 0) throw new StagingChangedError(changed);
 }
 
-async function swapIn(client: pg.ClientBase, layout: TableLayout, twin: Staging, mode: RestoreMode, isTwin: boolean, staged: number): Promise<void> {
+/**
+ * Puts the staged rows in place; returns the live table's rows when they are known without a
+ * count: `staged` after a rename or a truncate and insert (checkStagedRows counted the staging
+ * table under a SHARE lock this transaction holds), null after a merge.
+ */
+async function swapIn(client: pg.ClientBase, layout: TableLayout, twin: Staging, mode: RestoreMode, isTwin: boolean, staged: number): Promise<number | null> {
   const staging = twin.sql;
   if (mode !== 'merge' && isTwin && (await renameSwapBlocker(client, layout.sql)) === null) {
     // A dependency the checks did not foresee makes the DROP fail: fall back to copying rows.
@@ -113,7 +119,8 @@ async function swapIn(client: pg.ClientBase, layout: TableLayout, twin: Staging,
     try {
       await swapByRename(client, layout.sql, staging, twin.suffix);
       await client.query('RELEASE SAVEPOINT rename_swap');
-      return setIdentities(client, layout);
+      await setIdentities(client, layout);
+      return staged;
     } catch (err) {
       if ((err as { code?: string }).code !== '2BP01') throw err;
       await client.query('ROLLBACK TO SAVEPOINT rename_swap');
@@ -135,6 +142,7 @@ async function swapIn(client: pg.ClientBase, layout: TableLayout, twin: Staging,
     if (inserted.rowCount !== staged) throw new IntegrityError(`${layout.label}: inserted ${inserted.rowCount} rows from staging, validated ${staged}; nothing was changed`);
   }
   await setIdentities(client, layout);
+  return mode === 'merge' ? null : staged;
 }
 
 async function setIdentities(client: pg.ClientBase, layout: TableLayout): Promise<void> {
