@@ -9,11 +9,13 @@
  * Worker RSS is sampled every 250 ms over the whole run; every activity's attempts come from
  * the workflow histories, and a step that needed a retry fails the run (exit 1).
  *
- *   npm run bench:scale -- --rows 100000000 [--layout time|key] [--skip planner-read,export-only] [--json] [--markdown docs/PERFORMANCE.md]
+ *   npm run bench:scale -- --rows 100000000 [--layout time|key] [--skip planner-read,export-only] [--rounds 3] [--json] [--markdown docs/PERFORMANCE.md]
  *
  * `--skip` leaves out profiling phases no ratio of the product needs (a 100M-row run saves most
  * of an hour): `planner-read` (the index-scan read, far slower than the sort on a time-ordered
  * heap) and `export-only` (the export code alone, to /dev/null). Skipped figures print as "-".
+ * `--rounds N` measures the restore and its baseline N times, alternating, and reports medians:
+ * on a shared 2-core machine one pair can be off by 20% either way.
  */
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, statSync } from 'node:fs';
@@ -88,11 +90,29 @@ if (!LAYOUTS.includes(layout)) refuse(`--layout must be one of ${LAYOUTS.join(',
 const SKIPPABLE = ['planner-read', 'export-only'] as const;
 const skipped = new Set(flag('skip', '').split(',').filter(Boolean));
 for (const phase of skipped) if (!(SKIPPABLE as readonly string[]).includes(phase)) refuse(`--skip takes a comma-separated list of ${SKIPPABLE.join(', ')}, got ${phase}`);
+const restoreRounds = Number(flag('rounds', '1'));
+// Odd, so the median is one round's figures.
+if (![1, 3, 5, 7, 9].includes(restoreRounds)) refuse(`--rounds must be 1, 3, 5, 7 or 9, got ${flag('rounds', '')}`);
 const markdownFile = process.argv.includes('--markdown') ? flag('markdown', '') : null;
 if (markdownFile === '') refuse('--markdown needs a file, e.g. --markdown docs/PERFORMANCE.md');
 const runStarted = Date.now();
 const say = (line: string) => process.stderr.write(`[${Math.round((Date.now() - runStarted) / 1000)} s] ${line}\n`);
 const mib = (bytes: number) => round(bytes / 2 ** 20);
+
+/** One restore and its baseline, measured back to back. */
+interface RestoreRound {
+  copyFrom: number;
+  indexBuild: number;
+  product: { seconds: number; idle: number | null; vmhwm: number | null };
+  workflowId: string;
+  stageSteps: Record<string, number>;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
 
 /** Undoes what the run created, newest first, whether it ends well or not. */
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -209,17 +229,7 @@ try {
   const snapshotActivities = await activities('snapshot', created.workflowId);
   const bucketBytes = (await createStorage(config.storage).list('')).reduce((sum, o) => sum + o.size, 0);
 
-  say('(d) psql \\copy from (binary) into an index-less copy of the table, then its index builds...');
-  // Untimed preparation: the same rows in the same order, by a sort (5x faster than the index scan at 10M rows).
-  await psql(`\\copy (${keyOrderSql}) to '${copyFile}' with binary`, '-c enable_indexscan=off');
-  const copyFileBytes = statSync(copyFile).size;
-  await createStaging(db, TABLE, COPY_TABLE, 'twin');
-  const copyFrom = await timed(() => psql(`\\copy ${COPY_TABLE} from '${copyFile}' with binary`));
-  const indexBuild = await timed(() => completeTwin(db, TABLE, COPY_TABLE, 'copy_baseline'));
-  await db.query(`drop table ${COPY_TABLE}`);
-  await rm(copyFile);
-
-  say('(e) pg_restore into an empty database...');
+  say('(d) pg_restore into an empty database...');
   cleanups.push(() => admin.query(`drop database if exists ${RESTORE_DATABASE} with (force)`));
   await admin.query(`create database ${RESTORE_DATABASE}`);
   const pgRestoreEnv = { ...libpq, PGDATABASE: RESTORE_DATABASE, PGOPTIONS: `-c maintenance_work_mem=${MAINTENANCE_WORK_MEM}` };
@@ -227,14 +237,34 @@ try {
   await admin.query(`drop database ${RESTORE_DATABASE} with (force)`);
   await rm(dumpFile);
 
-  say('(f) seedvault restore --mode replace --wait into the truncated table...');
-  await psql(`truncate ${TABLE}`);
-  const restore = await product('restore', ['restore', '--source', 'minio', '--tables', 'ohlcv', '--mode', 'replace', '--wait', '--json'], true);
-  const restoreResult = JSON.parse(restore.stdout) as { workflowId: string; tables: { table: string; stageSeconds: Record<string, number> | null }[] };
-  const restoreActivities = await activities('restore', restoreResult.workflowId);
-  const stageSteps = restoreResult.tables.find((t) => t.table === TABLE)?.stageSeconds ?? {};
+  // Untimed preparation: the same rows in the same order, by a sort (5x faster than the index scan at 10M rows).
+  await psql(`\\copy (${keyOrderSql}) to '${copyFile}' with binary`, '-c enable_indexscan=off');
+  const copyFileBytes = statSync(copyFile).size;
+  const rounds: RestoreRound[] = [];
+  for (let n = 1; n <= restoreRounds; n++) {
+    say(`(e) round ${n}/${restoreRounds}: psql \\copy from (binary) into an index-less copy of the table, then its index builds...`);
+    await createStaging(db, TABLE, COPY_TABLE, 'twin');
+    const copyFrom = await timed(() => psql(`\\copy ${COPY_TABLE} from '${copyFile}' with binary`));
+    const indexBuild = await timed(() => completeTwin(db, TABLE, COPY_TABLE, 'copy_baseline'));
+    await db.query(`drop table ${COPY_TABLE}`);
+
+    say(`(f) round ${n}/${restoreRounds}: seedvault restore --mode replace --wait into the truncated table...`);
+    await psql(`truncate ${TABLE}`);
+    const product_ = await product('restore', ['restore', '--source', 'minio', '--tables', 'ohlcv', '--mode', 'replace', '--wait', '--json'], true);
+    const result = JSON.parse(product_.stdout) as { workflowId: string; tables: { table: string; stageSeconds: Record<string, number> | null }[] };
+    rounds.push({ copyFrom: copyFrom.seconds, indexBuild: indexBuild.seconds, product: product_, workflowId: result.workflowId, stageSteps: result.tables.find((t) => t.table === TABLE)?.stageSeconds ?? {} });
+    const restoredRows = Number((await db.query<{ n: string }>(`select count(*) as n from ${TABLE}`)).rows[0]!.n);
+    if (restoredRows !== rows) failures.push(`round ${n}: the restore left ${restoredRows} rows in ${TABLE}, the source had ${rows}`);
+  }
+  await rm(copyFile);
+  // The round whose restore time is the median stands for the run; each baseline is its own median.
+  const restoreRound = [...rounds].sort((a, b) => a.product.seconds - b.product.seconds)[rounds.length >> 1]!;
+  const copyFromSeconds = median(rounds.map((r) => r.copyFrom));
+  const indexBuildSeconds = median(rounds.map((r) => r.indexBuild));
+  const restore = restoreRound.product;
+  const restoreActivities = await activities('restore', restoreRound.workflowId);
+  const stageSteps = restoreRound.stageSteps;
   const restoredRows = Number((await db.query<{ n: string }>(`select count(*) as n from ${TABLE}`)).rows[0]!.n);
-  if (restoredRows !== rows) failures.push(`the restore left ${restoredRows} rows in ${TABLE}, the source had ${rows}`);
   const restored = await tableSizes();
 
   say('(g) seedvault verify --against-db...');
@@ -260,10 +290,11 @@ try {
     ...versus('snapshot', snapshot.seconds, rows, { copy: copyTo.seconds, pg_dump: dump.seconds, pg_dump_z0: dumpUncompressed.seconds }),
     snapshot_activities: snapshotActivities.summary,
     snapshot_max_attempt: snapshotActivities.maxAttempt,
-    copy_from_s: round(copyFrom.seconds),
-    index_build_s: round(indexBuild.seconds),
+    copy_from_s: round(copyFromSeconds),
+    index_build_s: round(indexBuildSeconds),
     pg_restore_s: round(pgRestore.seconds),
-    ...versus('restore', restore.seconds, rows, { copy_and_index: copyFrom.seconds + indexBuild.seconds, pg_restore: pgRestore.seconds }),
+    ...versus('restore', restore.seconds, rows, { copy_and_index: copyFromSeconds + indexBuildSeconds, pg_restore: pgRestore.seconds }),
+    restore_rounds: rounds.map((r) => `${round(r.product.seconds)} / ${round(r.copyFrom + r.indexBuild)} s`).join(', '),
     restore_activities: restoreActivities.summary,
     restore_stage_steps: Object.entries(stageSteps).map(([step, sec]) => `${step} ${sec.toFixed(2)} s`).join(', '),
     restore_max_attempt: restoreActivities.maxAttempt,
@@ -346,6 +377,7 @@ function notesFor(version: string): Record<string, string> {
     pg_restore_s: `baseline: pg_restore of the -Fc dump into an empty database: table, data (heap order), constraints and indexes, maintenance_work_mem ${MAINTENANCE_WORK_MEM} like the restore`,
     restore_s: 'seedvault restore --source minio --tables ohlcv --mode replace --wait into the truncated table (CLI + fresh worker): download, sha256, load into a twin, validation, index build, swap',
     ratio_restore_to_copy_and_index: 'restore_s / (copy_from_s + index_build_s)',
+    restore_rounds: `each round (--rounds ${restoreRounds}): restore_s / copy_from_s + index_build_s, measured back to back; restore_s is the median round (its activities and steps are the ones reported; memory peaks span every round), copy_from_s and index_build_s the medians of the rounds`,
     ratio_restore_to_pg_restore: 'restore_s / pg_restore_s',
     restore_activities: 'each activity of the restore run: seconds of its last attempt (from the workflow history)',
     restore_stage_steps: "stageTable's own steps for the table (the run's result): download (fetch, sha256, footer check), load (COPY into the twin), validate (one scan), build indexes",
