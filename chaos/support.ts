@@ -194,11 +194,15 @@ export async function exportedRows(handle: WorkflowHandle<typeof seedSnapshot>):
  */
 export async function waitForActivityRunning(handle: WorkflowHandle, activityType: string, timeoutMs = 120_000): Promise<'running' | 'finished'> {
   const deadline = Date.now() + timeoutMs;
+  // The history (long by the end of a run) is read only every ~250 ms: a short activity (prune
+  // takes tens of ms) would otherwise start and end while a poll waits for it.
+  let historyRead = 0;
   while (Date.now() < deadline) {
     const d = await handle.describe().catch(() => null);
     if (d?.raw.pendingActivities?.some((p) => p.activityType?.name === activityType && Number(p.state) === 2)) return 'running';
-    const events = d ? ((await handle.fetchHistory().catch(() => null))?.events ?? []) : [];
-    if (events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType) && d?.raw.pendingActivities?.every((p) => p.activityType?.name !== activityType)) {
+    if (d && Date.now() - historyRead >= 250 && d.raw.pendingActivities?.every((p) => p.activityType?.name !== activityType)) {
+      historyRead = Date.now();
+      const events = (await handle.fetchHistory().catch(() => null))?.events ?? [];
       const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType).map((e) => String(e.eventId));
       if (events.some((e) => e.activityTaskCompletedEventAttributes && scheduled.includes(String(e.activityTaskCompletedEventAttributes.scheduledEventId)))) return 'finished';
     }
