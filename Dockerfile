@@ -25,5 +25,5 @@ USER node
 # Cheap probe: the CLI starts and the config (with this container's environment) is valid.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=15s --retries=3 CMD ["node", "bin/seedvault.js", "config", "check"]
 # The worker's node flags (src/worker-node-flags.ts): a small young generation keeps its memory lower.
-ENTRYPOINT ["node", "--max-semi-space-size=2", "bin/seedvault.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "bin/seedvault.js"]
 CMD ["worker"]

@@ -22,6 +22,13 @@ export type Compression = 'snappy' | 'gzip' | 'none';
  */
 const ROW_GROUP_ROWS = 131_072;
 
+/**
+ * A row group comes out as one array of several MB. Handed on in views this size, it lets the
+ * multipart upload gather each part close to the part size: given whole row groups, it
+ * concatenates part + row group and every part in flight holds on to that.
+ */
+const PUSH_BYTES = 1 << 20;
+
 const CODEC: Record<Compression, parquet.Compression> = {
   snappy: parquet.Compression.SNAPPY,
   gzip: parquet.Compression.GZIP,
@@ -45,9 +52,52 @@ function writerProperties(schema: arrow.Schema, compression: Compression): parqu
   return builder.build();
 }
 
+/**
+ * Serialises record batches as Arrow IPC streams into one buffer reused from batch to batch.
+ * `tableToIPC` allocates a fresh batch-sized array each time; at hundreds of MB/s that garbage
+ * piles up faster than V8 collects it and shows as tens of MB of worker RSS.
+ */
+export class ReusedIpcBuffer {
+  private bytes = new Uint8Array(1 << 20);
+  private length = 0;
+
+  /** The batch's IPC stream, valid until the next call. */
+  serialize(batch: arrow.RecordBatch): Uint8Array {
+    this.length = 0;
+    new IpcStreamInto(this).writeAll([batch]);
+    return this.bytes.subarray(0, this.length);
+  }
+
+  append(chunk: Uint8Array): void {
+    const end = this.length + chunk.byteLength;
+    if (end > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(end, 2 * this.bytes.length));
+      grown.set(this.bytes.subarray(0, this.length));
+      this.bytes = grown;
+    }
+    this.bytes.set(chunk, this.length);
+    this.length = end;
+  }
+}
+
+/** Arrow's stream writer, its every write copied into a ReusedIpcBuffer instead of queued. */
+class IpcStreamInto extends arrow.RecordBatchStreamWriter {
+  constructor(private readonly target: ReusedIpcBuffer) {
+    super();
+  }
+
+  protected override _write(chunk: ArrayBufferView): this {
+    if (this._started && chunk.byteLength > 0) {
+      this.target.append(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      this._position += chunk.byteLength;
+    }
+    return this;
+  }
+}
+
 /** Hands a batch to wasm memory; the Arrow IPC stream format is the one door parquet-wasm offers. */
-function toWasmBatch(batch: arrow.RecordBatch): parquet.RecordBatch {
-  const table = parquet.Table.fromIPCStream(arrow.tableToIPC(new arrow.Table(batch), 'stream'));
+function toWasmBatch(batch: arrow.RecordBatch, ipc: ReusedIpcBuffer): parquet.RecordBatch {
+  const table = parquet.Table.fromIPCStream(ipc.serialize(batch));
   try {
     const wasmBatch = table.recordBatch(0);
     if (!wasmBatch) throw new Error('Arrow IPC round trip lost the record batch');
@@ -70,9 +120,11 @@ export class ParquetStream extends Readable {
   private inputError: { error: unknown } | null = null;
   private stopped = false;
   private complete = false;
-  /** The footer arrives with the last write; two chunks are enough to hold it. */
-  private previous: Uint8Array | null = null;
-  private last: Uint8Array | null = null;
+  private readonly ipc = new ReusedIpcBuffer();
+  /** Set once the input is closed: only the writer's closing output (last row group, footer) follows. */
+  private inputEnded = false;
+  /** What came out after the input ended, which holds the whole footer; nothing before it is kept. */
+  private closingChunks: Uint8Array[] = [];
 
   constructor(
     batches: AsyncIterable<arrow.RecordBatch>,
@@ -98,9 +150,8 @@ export class ParquetStream extends Readable {
     this.reader.read().then(({ done, value }) => {
       if (this.inputError) return this.destroy(asError(this.inputError.error));
       if (!done) {
-        this.previous = this.last;
-        this.last = value;
-        this.push(value);
+        if (this.inputEnded) this.closingChunks.push(value);
+        for (let at = 0; at < value.length; at += PUSH_BYTES) this.push(value.subarray(at, at + PUSH_BYTES));
         return;
       }
       this.checkFooter();
@@ -122,17 +173,23 @@ export class ParquetStream extends Readable {
   private async pullBatch(controller: ReadableStreamDefaultController<parquet.RecordBatch>): Promise<void> {
     try {
       const next = this.stopped ? null : await this.source.next();
-      if (!next || next.done || this.stopped) return controller.close();
+      if (!next || next.done || this.stopped) return this.closeInput(controller);
       this.rowsIn += next.value.numRows;
-      controller.enqueue(toWasmBatch(next.value));
+      controller.enqueue(toWasmBatch(next.value, this.ipc));
     } catch (error) {
       this.inputError = { error };
-      controller.close();
+      this.closeInput(controller);
     }
   }
 
+  /** The footer is written only after this, so every chunk holding part of it is kept. */
+  private closeInput(controller: ReadableStreamDefaultController<parquet.RecordBatch>): void {
+    this.inputEnded = true;
+    controller.close();
+  }
+
   private checkFooter(): void {
-    const footerRows = footerRowCount(Buffer.concat([this.previous ?? new Uint8Array(0), this.last ?? new Uint8Array(0)]));
+    const footerRows = footerRowCount(Buffer.concat(this.closingChunks));
     if (footerRows !== this.rowsIn) {
       throw new IntegrityError(`Parquet writer lost rows: the footer says ${footerRows}, ${this.rowsIn} were written`);
     }
