@@ -67,21 +67,29 @@ interface ColumnData {
   keys: ArrayLike<number> | null;
 }
 
-export class CopyBinaryEncoder {
-  private buffer = Buffer.alloc(1 << 20);
+/** A batch encoded into a caller's buffer: the buffer (a new, larger one when the given one had no room) and the end of the rows in it. */
+export interface Encoded {
+  buffer: Buffer;
+  end: number;
+}
 
+export class CopyBinaryEncoder {
   constructor(
     private readonly table: string,
     private readonly columns: EncodedColumn[],
   ) {}
 
-  /** The rows of `batch` (fields in `columns` order) as binary COPY rows, in a buffer of their own (the COPY stream may hold it a while). */
-  encode(batch: arrow.RecordBatch): Buffer {
+  /**
+   * The rows of `batch` (fields in `columns` order) as binary COPY rows, written from the
+   * start of `target`, or of a new buffer when `target` has no room for the batch's bound.
+   * The caller reuses the buffer once the bytes are sent, so a load allocates nothing per batch.
+   */
+  encode(batch: arrow.RecordBatch, target: Buffer): Encoded {
     const rows = batch.numRows;
     const columns = this.columns.map((column, c) => this.columnData(column, batch.data.children[c]!));
     const bound = columns.reduce((sum, column) => sum + this.maxBytes(column, rows), 2 * rows);
-    if (bound > this.buffer.length) this.buffer = Buffer.alloc(Math.max(bound, 2 * this.buffer.length));
-    const out: Output = { bytes: this.buffer, view: new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength) };
+    const buffer = bound > target.length ? Buffer.allocUnsafe(Math.max(bound, 2 * target.length)) : target;
+    const out: Output = { bytes: buffer, view: new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength) };
     const writers = columns.map((column) => this.fieldWriter(column, out));
     const view = out.view;
     const count = writers.length;
@@ -91,7 +99,7 @@ export class CopyBinaryEncoder {
       pos += 2;
       for (let c = 0; c < count; c++) pos = writers[c]!(row, pos);
     }
-    return Buffer.from(this.buffer.subarray(0, pos));
+    return { buffer, end: pos };
   }
 
   private columnData(column: EncodedColumn, data: arrow.Data): ColumnData {

@@ -18,7 +18,12 @@ export interface ParquetFileInfo {
 const BATCH_ROWS = 65_536;
 
 async function open(path: string): Promise<parquet.ParquetFile> {
-  return parquet.ParquetFile.fromFile(await openAsBlob(path));
+  try {
+    return await parquet.ParquetFile.fromFile(await openAsBlob(path));
+  } catch (err) {
+    // openAsBlob's own message does not say which file.
+    throw new Error(`cannot read ${path} as Parquet: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** Row count, row groups and the Arrow schema, from the footer only. */

@@ -5,13 +5,13 @@
  */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { ManifestColumn } from '../domain/manifest.js';
 import { IntegrityError } from '../errors.js';
-import { CopyBinaryEncoder, copyBinaryHeader, copyBinaryTrailer } from '../parquet/copy-binary-encoder.js';
+import { CopyBinaryEncoder, copyBinaryHeader, copyBinaryTrailer, type Encoded } from '../parquet/copy-binary-encoder.js';
 import { parquetFileInfo, readParquetBatches } from '../parquet/parquet-reader.js';
 import type { TableLayout } from '../parquet/table-catalog.js';
 import { columnsWithDefaults, matchColumns, parquetColumns } from './compatibility.js';
@@ -49,28 +49,29 @@ export async function loadIntoStaging(options: LoadOptions): Promise<number> {
   }
 }
 
-/** Encoded batches (~8 MB each) waiting for the socket: enough to keep PostgreSQL fed, where the default 16 held ~100 MiB more. */
-const ENCODED_BATCHES_AHEAD = 2;
-
 /** All parts go through one COPY: the parts of a table share one schema, so one encoder serves them all. */
 async function loadParquet({ client, layout, staging, file, onProgress, freeze }: LoadOptions, defaults: Set<string>): Promise<number> {
   const { fields } = await parquetFileInfo(file.paths[0]!);
   const manifestColumns: ManifestColumn[] | null = file.entry?.columns ?? null;
   const columns = parquetColumns(layout, fields, manifestColumns, defaults);
   const encoder = new CopyBinaryEncoder(layout.label, columns);
-  let rows = 0;
-  async function* encoded(): AsyncGenerator<Buffer> {
-    yield copyBinaryHeader();
+  const copy = new RecyclingCopyIn(client, `COPY ${staging} (${columnList(columns.map((c) => c.name))}) FROM STDIN (FORMAT binary${freeze ? ', FREEZE true' : ''})`);
+  try {
+    let rows = 0;
+    copy.write(copyBinaryHeader());
     for (const path of file.paths) {
       for await (const batch of readParquetBatches(path, columns.map((c) => c.name))) {
-        yield encoder.encode(batch);
+        await copy.send((buffer) => encoder.encode(batch, buffer));
         rows += batch.numRows;
         onProgress?.(rows);
       }
     }
-    yield copyBinaryTrailer();
+    copy.write(copyBinaryTrailer());
+    return await copy.end();
+  } catch (error) {
+    await copy.abort(error);
+    throw error;
   }
-  return copyIn(client, `COPY ${staging} (${columnList(columns.map((c) => c.name))}) FROM STDIN (FORMAT binary${freeze ? ', FREEZE true' : ''})`, Readable.from(encoded(), { highWaterMark: ENCODED_BATCHES_AHEAD }));
 }
 
 async function loadCsv({ client, layout, staging, file, onProgress, freeze }: LoadOptions, path: string, defaults: Set<string>): Promise<number> {
@@ -146,6 +147,58 @@ export async function loadPartsInParallel(pool: pg.Pool, options: Omit<LoadOptio
   await Promise.all(Array.from({ length: Math.max(1, Math.min(connections, file.paths.length)) }, lane));
   if (failure) throw (failure as { error: unknown }).error;
   return total();
+}
+
+/** Encoded batches (~8 MB each) between the encoder and the socket: one being sent, one queued behind it, one being encoded. */
+const OUTPUT_BUFFERS = 3;
+
+/**
+ * A COPY FROM STDIN fed from a few reused buffers: a buffer is filled again only once the
+ * COPY stream has handed its bytes to the socket. A fresh buffer per batch was 1.2 GB of
+ * short-lived ArrayBuffers per 10M rows, and the garbage collections they forced on a
+ * worker's large heap cost more CPU than the encoding itself (docs/PERFORMANCE.md).
+ */
+class RecyclingCopyIn {
+  private readonly copy: ReturnType<typeof copyFrom>;
+  /** Rejects when the COPY fails (the server rejected a row, the connection dropped). */
+  private readonly failed: Promise<never>;
+  private readonly slots: { buffer: Buffer; sent: Promise<void> }[] = Array.from({ length: OUTPUT_BUFFERS }, () => ({ buffer: Buffer.alloc(0), sent: Promise.resolve() }));
+  private next = 0;
+
+  constructor(client: pg.ClientBase, sql: string) {
+    this.copy = client.query(copyFrom(sql));
+    this.failed = new Promise((_, reject) => this.copy.once('error', reject));
+    this.failed.catch(() => {});
+  }
+
+  /** Waits for the next buffer to be free, has `fill` encode into it, and queues the bytes for the socket. */
+  async send(fill: (buffer: Buffer) => Encoded): Promise<void> {
+    const slot = this.slots[this.next]!;
+    this.next = (this.next + 1) % this.slots.length;
+    await Promise.race([slot.sent, this.failed]);
+    const { buffer, end } = fill(slot.buffer);
+    slot.buffer = buffer;
+    slot.sent = new Promise((resolve, reject) => this.copy.write(buffer.subarray(0, end), (err) => (err ? reject(err) : resolve())));
+    slot.sent.catch(() => {});
+  }
+
+  /** A few bytes of their own (the header and trailer), never reused. */
+  write(bytes: Buffer): void {
+    this.copy.write(bytes);
+  }
+
+  /** Ends the COPY; resolves with the rows the server reported once it committed them to the table. */
+  async end(): Promise<number> {
+    this.copy.end();
+    await Promise.race([finished(this.copy), this.failed]);
+    return this.copy.rowCount;
+  }
+
+  /** Cancels the COPY (the server rolls it back) and waits until the connection can take the next query. */
+  async abort(error: unknown): Promise<void> {
+    this.copy.destroy(error as Error);
+    await finished(this.copy).catch(() => {});
+  }
 }
 
 async function copyIn(client: pg.ClientBase, sql: string, body: Readable): Promise<number> {

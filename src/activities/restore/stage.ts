@@ -4,7 +4,8 @@ import type { Candidate, RestoreMode } from '../../domain/restore.js';
 import { InputError, IntegrityError } from '../../errors.js';
 import { describeTable } from '../../parquet/table-catalog.js';
 import { columnsWithDefaults } from '../../restore/compatibility.js';
-import { loadIntoStaging, loadPartsInParallel } from '../../restore/load.js';
+import { loadPartsInParallel } from '../../restore/load.js';
+import { loadInThread } from '../../restore/load-in-thread.js';
 import { fetchSourceFile, type SourceFile } from '../../restore/source-file.js';
 import { completeTwin, renameSwapBlocker } from '../../restore/rename-swap.js';
 import { createStaging, dropStaging, stagingFor, type Staging } from '../../restore/staging.js';
@@ -80,16 +81,14 @@ export function stageActivities({ config, pool, storage, mirror, temporal, metri
           // A twin that will be renamed into place is the fast path; merge always inserts.
           const twin = input.mode !== 'merge' && (await renameSwapBlocker(client, layout.sql)) === null;
           nextStep('load');
-          await client.query('BEGIN');
-          await createStaging(client, layout.sql, staging.sql, twin ? 'twin' : 'plain');
+          const kind = twin ? 'twin' : 'plain';
           const load = { layout, staging: staging.sql, file: file!, onProgress: (rows: number) => progress.update(source.table, rows) };
           const loadConnections = Math.min(file.paths.length, config.backup.parallelism);
           if (loadConnections > 1) {
-            await client.query('COMMIT');
+            await createStaging(client, layout.sql, staging.sql, kind);
             step.rows = await loadPartsInParallel(pool, load, loadConnections);
           } else {
-            step.rows = await loadIntoStaging({ ...load, client, freeze: true });
-            await client.query('COMMIT');
+            step.rows = await loadInThread({ ...load, connectionString: config.postgres.url, kind }, load.onProgress);
           }
           nextStep('validate');
           const facts = await validateStaging({

@@ -1,0 +1,31 @@
+/**
+ * The thread side of loadInThread (load-in-thread.ts): on a connection of its own, in one
+ * transaction, creates the staging table, COPYs the file into it (FREEZE, the table being
+ * new in this transaction) and commits; posts progress, then the rows or the failure.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import pg from 'pg';
+import type { LoadThreadInput, LoadThreadMessage } from './load-in-thread.js';
+import { loadIntoStaging } from './load.js';
+import { createStaging } from './staging.js';
+
+const input = workerData as LoadThreadInput;
+const post = (message: LoadThreadMessage) => parentPort!.postMessage(message);
+const client = new pg.Client({ connectionString: input.connectionString, application_name: 'seedvault' });
+// A dropped connection fails the query in progress; without a listener it would end the thread unreported.
+client.on('error', () => {});
+try {
+  await client.connect();
+  await client.query('BEGIN');
+  await createStaging(client, input.layout.sql, input.staging, input.kind);
+  const file = { ...input.file, cleanup: async () => {} };
+  const rows = await loadIntoStaging({ client, layout: input.layout, staging: input.staging, file, freeze: true, onProgress: (progress) => post({ progress }) });
+  await client.query('COMMIT');
+  post({ rows });
+} catch (error) {
+  await client.query('ROLLBACK').catch(() => {});
+  const { name, message, code } = error as { name?: string; message?: string; code?: string };
+  post({ failure: { name: name ?? 'Error', message: message ?? String(error), code } });
+} finally {
+  await client.end().catch(() => {});
+}
