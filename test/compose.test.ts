@@ -98,8 +98,8 @@ test("the alert channels' URL variables the shipped config names (its examples i
 });
 
 /** The CLI command an argv names, after checking every --flag is one of its options. */
-function resolveCommand(argv: string[]): Command {
-  let command: Command = buildProgram();
+async function resolveCommand(argv: string[]): Promise<Command> {
+  let command: Command = await buildProgram(argv);
   const args = [...argv];
   while (args.length > 0 && command.commands.some((c) => c.name() === args[0])) {
     const name = args.shift();
@@ -112,11 +112,11 @@ function resolveCommand(argv: string[]): Command {
   return command;
 }
 
-test('the commands compose runs exist in the CLI, with the flags they pass', () => {
-  assert.equal(resolveCommand(serviceCommand(services.setup!)).name(), 'setup');
-  assert.equal(resolveCommand(serviceCommand(services.worker!)).name(), 'worker');
-  assert.equal(resolveCommand(serviceCommand(services.seeder!)).name(), 'init');
-  resolveCommand(serviceCommand(services.seeder!, { SEEDVAULT_SEED_INIT_FLAGS: '--allow-empty' }));
+test('the commands compose runs exist in the CLI, with the flags they pass', async () => {
+  assert.equal((await resolveCommand(serviceCommand(services.setup!))).name(), 'setup');
+  assert.equal((await resolveCommand(serviceCommand(services.worker!))).name(), 'worker');
+  assert.equal((await resolveCommand(serviceCommand(services.seeder!))).name(), 'init');
+  await resolveCommand(serviceCommand(services.seeder!, { SEEDVAULT_SEED_INIT_FLAGS: '--allow-empty' }));
 });
 
 test('.env.example lists every variable compose reads, with the defaults compose uses', () => {
