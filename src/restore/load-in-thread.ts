@@ -18,6 +18,7 @@ import { ConfigError, InputError, IntegrityError, ServiceError, StorageFullError
 import type { TableLayout } from '../parquet/table-catalog.js';
 import type { SourceFile } from './source-file.js';
 import type { StagingKind } from './staging.js';
+import type { StagedFacts } from './validate.js';
 
 export interface LoadThreadInput {
   connectionString: string;
@@ -27,24 +28,31 @@ export interface LoadThreadInput {
   file: Omit<SourceFile, 'cleanup'>;
 }
 
-/** What the thread posts: rows loaded so far, then the rows COPY reported, or the failure. */
-export type LoadThreadMessage = { progress: number } | { rows: number } | { failure: { name: string; message: string; code?: string } };
+/** What the thread posts: rows loaded so far, then the result, or the failure. */
+export type LoadThreadMessage = { progress: number } | LoadedInThread | { failure: { name: string; message: string; code?: string } };
+
+export interface LoadedInThread {
+  /** The rows COPY reported. */
+  rows: number;
+  /** What validation checks, gathered from the rows sent (a Parquet file), or null: validation scans the table. */
+  facts: StagedFacts | null;
+}
 
 /** Seedvault's errors by name, so a failure in the thread reaches the activity as the same class. */
 const ERRORS: Record<string, new (message: string) => Error> = { ConfigError, InputError, IntegrityError, ServiceError, StorageFullError };
 
-/** Resolves with the rows loaded and committed into the new staging table; rejects with the thread's error. */
-export async function loadInThread(input: Omit<LoadThreadInput, 'file'> & { file: SourceFile }, onProgress?: (rows: number) => void): Promise<number> {
+/** Resolves once the rows are loaded and committed into the new staging table; rejects with the thread's error. */
+export async function loadInThread(input: Omit<LoadThreadInput, 'file'> & { file: SourceFile }, onProgress?: (rows: number) => void): Promise<LoadedInThread> {
   // Data only: what the caller passes may carry functions (cleanup, progress), which a thread cannot receive.
   const { connectionString, layout, staging, kind } = input;
   const { paths, format, location, version, entry } = input.file;
   const workerData: LoadThreadInput = { connectionString, layout, staging, kind, file: { paths, format, location, version, entry } };
   const thread = new Worker(new URL('./load-thread.js', import.meta.url), { workerData });
   try {
-    return await new Promise<number>((resolve, reject) => {
+    return await new Promise<LoadedInThread>((resolve, reject) => {
       thread.on('message', (message: LoadThreadMessage) => {
         if ('progress' in message) onProgress?.(message.progress);
-        else if ('rows' in message) resolve(message.rows);
+        else if ('rows' in message) resolve(message);
         else reject(rebuilt(message.failure));
       });
       thread.on('error', reject);

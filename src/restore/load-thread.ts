@@ -1,13 +1,16 @@
 /**
  * The thread side of loadInThread (load-in-thread.ts): on a connection of its own, in one
  * transaction, creates the staging table, COPYs the file into it (FREEZE, the table being
- * new in this transaction) and commits; posts progress, then the rows or the failure.
+ * new in this transaction) and commits; posts progress, then the rows (with the facts
+ * validation checks, gathered from a Parquet file's batches) or the failure.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
 import type { LoadThreadInput, LoadThreadMessage } from './load-in-thread.js';
+import { columnsWithDefaults } from './compatibility.js';
 import { loadIntoStaging } from './load.js';
 import { createStaging } from './staging.js';
+import { StreamedFacts } from './streamed-facts.js';
 
 const input = workerData as LoadThreadInput;
 const post = (message: LoadThreadMessage) => parentPort!.postMessage(message);
@@ -19,9 +22,12 @@ try {
   await client.query('BEGIN');
   await createStaging(client, input.layout.sql, input.staging, input.kind);
   const file = { ...input.file, cleanup: async () => {} };
-  const rows = await loadIntoStaging({ client, layout: input.layout, staging: input.staging, file, freeze: true, onProgress: (progress) => post({ progress }) });
+  const facts = file.format === 'parquet' ? new StreamedFacts(input.layout, await columnsWithDefaults(client, input.layout.sql)) : null;
+  const rows = await loadIntoStaging({
+    client, layout: input.layout, staging: input.staging, file, freeze: true, onProgress: (progress) => post({ progress }), onBatch: facts ? (batch) => facts.add(batch) : undefined,
+  });
   await client.query('COMMIT');
-  post({ rows });
+  post({ rows, facts: facts?.facts(rows) ?? null });
 } catch (error) {
   await client.query('ROLLBACK').catch(() => {});
   const { name, message, code } = error as { name?: string; message?: string; code?: string };

@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import type * as arrow from 'apache-arrow';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { ManifestColumn } from '../domain/manifest.js';
@@ -26,6 +27,8 @@ export interface LoadOptions {
   onProgress?: (rows: number) => void;
   /** COPY FREEZE: rows land frozen, sparing the later vacuum; needs the table created in the caller's open transaction. */
   freeze?: boolean;
+  /** Sees every batch of a Parquet file on its way to COPY. */
+  onBatch?: (batch: arrow.RecordBatch) => void;
 }
 
 /** Loads the file (every part of a split table, in order); returns the rows COPY reported. */
@@ -50,7 +53,7 @@ export async function loadIntoStaging(options: LoadOptions): Promise<number> {
 }
 
 /** All parts go through one COPY: the parts of a table share one schema, so one encoder serves them all. */
-async function loadParquet({ client, layout, staging, file, onProgress, freeze }: LoadOptions, defaults: Set<string>): Promise<number> {
+async function loadParquet({ client, layout, staging, file, onProgress, freeze, onBatch }: LoadOptions, defaults: Set<string>): Promise<number> {
   const { fields } = await parquetFileInfo(file.paths[0]!);
   const manifestColumns: ManifestColumn[] | null = file.entry?.columns ?? null;
   const columns = parquetColumns(layout, fields, manifestColumns, defaults);
@@ -62,6 +65,7 @@ async function loadParquet({ client, layout, staging, file, onProgress, freeze }
     for (const path of file.paths) {
       for await (const batch of readParquetBatches(path, columns.map((c) => c.name))) {
         await copy.send((buffer) => encoder.encode(batch, buffer));
+        onBatch?.(batch);
         rows += batch.numRows;
         onProgress?.(rows);
       }

@@ -45,20 +45,30 @@ export function dateRangeSql(layout: TableLayout): string {
   return `${day(`min(${name})`)} AS first, ${day(`max(${name})`)} AS last`;
 }
 
-export async function validateStaging(options: ValidateOptions): Promise<StagedFacts> {
-  const { layout, source, entry, validation, location } = options;
+/** The columns whose all being NULL makes a row empty: outside the key, the date column and columns with defaults. */
+export function dataColumns(layout: TableLayout, defaults: Set<string>): string[] {
   const dateColumn = layout.dateColumnIndex >= 0 ? layout.columns[layout.dateColumnIndex]! : null;
-  const data = layout.columns.filter((c) => !layout.keyColumns.includes(c.name) && c !== dateColumn && !options.defaults.has(c.name)).map((c) => pg.escapeIdentifier(c.name));
+  return layout.columns.filter((c) => !layout.keyColumns.includes(c.name) && c !== dateColumn && !defaults.has(c.name)).map((c) => c.name);
+}
+
+/** The staging table's facts, from one scan of it. */
+export async function scanStagedFacts(client: pg.ClientBase, staging: string, layout: TableLayout, defaults: Set<string>): Promise<StagedFacts> {
+  const data = dataColumns(layout, defaults).map((name) => pg.escapeIdentifier(name));
   const empty = data.length === 0 ? '0' : `coalesce(avg((num_nulls(${data.join(', ')}) = ${data.length})::int), 0)`;
-  const { rows } = await options.client.query<{ rows: string; first: string | null; last: string | null; empty: string }>(
-    `SELECT count(*) AS rows, ${dateRangeSql(layout)}, ${empty} AS empty FROM ${options.staging}`,
+  const { rows } = await client.query<{ rows: string; first: string | null; last: string | null; empty: string }>(
+    `SELECT count(*) AS rows, ${dateRangeSql(layout)}, ${empty} AS empty FROM ${staging}`,
   );
   const row = rows[0]!;
-  const facts: StagedFacts = {
-    rows: Number(row.rows),
-    dateRange: row.first && row.last ? [row.first, row.last] : null,
-    emptyRowRatio: Number(row.empty),
-  };
+  return { rows: Number(row.rows), dateRange: row.first && row.last ? [row.first, row.last] : null, emptyRowRatio: Number(row.empty) };
+}
+
+/**
+ * Checks the staging table's facts: `streamed` when the load gathered them from the rows it
+ * sent (a Parquet load: COPY takes all of them or none), else from a scan of the table.
+ */
+export async function validateStaging(options: ValidateOptions, streamed: StagedFacts | null = null): Promise<StagedFacts> {
+  const { layout, source, entry, validation, location } = options;
+  const facts = streamed ?? (await scanStagedFacts(options.client, options.staging, layout, options.defaults));
   const problems: string[] = [];
   if (validation.check_row_counts) {
     if (entry && facts.rows !== entry.rows) problems.push(`${facts.rows} rows loaded, the manifest says ${entry.rows}`);

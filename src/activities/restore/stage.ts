@@ -9,7 +9,7 @@ import { loadInThread } from '../../restore/load-in-thread.js';
 import { fetchSourceFile, type SourceFile } from '../../restore/source-file.js';
 import { completeTwin, renameSwapBlocker } from '../../restore/rename-swap.js';
 import { createStaging, dropStaging, stagingFor, type Staging } from '../../restore/staging.js';
-import { validateStaging } from '../../restore/validate.js';
+import { validateStaging, type StagedFacts } from '../../restore/validate.js';
 import type { ActivityDeps } from '../deps.js';
 import { log } from '../../logging.js';
 import { withHeartbeat } from '../heartbeat.js';
@@ -84,16 +84,18 @@ export function stageActivities({ config, pool, storage, mirror, temporal, metri
           const kind = twin ? 'twin' : 'plain';
           const load = { layout, staging: staging.sql, file: file!, onProgress: (rows: number) => progress.update(source.table, rows) };
           const loadConnections = Math.min(file.paths.length, config.backup.parallelism);
+          let streamed: StagedFacts | null = null;
           if (loadConnections > 1) {
             await createStaging(client, layout.sql, staging.sql, kind);
             step.rows = await loadPartsInParallel(pool, load, loadConnections);
           } else {
-            step.rows = await loadInThread({ ...load, connectionString: config.postgres.url, kind }, load.onProgress);
+            const loaded = await loadInThread({ ...load, connectionString: config.postgres.url, kind }, load.onProgress);
+            step.rows = loaded.rows;
+            streamed = loaded.facts;
           }
           nextStep('validate');
-          const facts = await validateStaging({
-            client, staging: staging.sql, layout, source, defaults: await columnsWithDefaults(client, layout.sql), entry: file.entry, validation: config.validation, location: file.location,
-          });
+          const validate = { client, staging: staging.sql, layout, source, defaults: await columnsWithDefaults(client, layout.sql), entry: file.entry, validation: config.validation, location: file.location };
+          const facts = await validateStaging(validate, streamed);
           nextStep('build indexes');
           if (twin) await completeTwin(client, layout.sql, staging.sql, staging.suffix);
           nextStep('done');
