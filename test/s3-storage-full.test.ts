@@ -186,7 +186,7 @@ describe('a full MinIO (its own server on a 16 MiB tmpfs)', () => {
     if (!mounted) return;
     minio = await startMinio(resolvePaths({ stateDir: dir }), undefined, false);
     await ensureBucket(minio);
-    s3 = minioClient(minio);
+    s3 = await minioClient(minio);
     db = await freshDatabase('snap_s3_full');
     await loadDemoData(db.url, { scale: SCALE });
     config = testConfig({

@@ -7,7 +7,6 @@ import {
 import type { SeedvaultConfig } from '../config/schema.js';
 import { nextFreeVersion, versionForDate, versionProblem } from '../domain/version.js';
 import { InputError, SeedvaultError } from '../errors.js';
-import { createStorage } from '../storage/index.js';
 import { listVersions } from '../storage/seed-catalog.js';
 import { connectClient, isWorkflowRunning } from '../temporal/connection.js';
 import { progressQuery, seedSnapshot, type SeedSnapshotResult, type SnapshotProgress } from '../workflows/snapshot.js';
@@ -55,6 +54,8 @@ export async function startSnapshot(
   validateVersionFlag(options.version);
   const sources = resolveSources(config, options.tables);
   const client = await connectClient(config);
+  // Loaded here, not at the top: restore shares this module's flag checks and has no use for the AWS SDK.
+  const { createStorage } = await import('../storage/index.js');
   const taken = new Set(options.version ? [] : (await listVersions(createStorage(config.storage))).map((v) => v.version));
   for (;;) {
     const version = options.version ?? nextFreeVersion(versionForDate(new Date()), taken);

@@ -1,8 +1,7 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { S3Storage } from '../storage/s3.js';
 import { ensureInstalled, goInstall } from './install.js';
 import type { StackPaths } from './paths.js';
 import { HOST, httpStatus, pickPort, portAnswers, waitUntil } from './ports.js';
@@ -62,7 +61,9 @@ export async function startMinio(paths: StackPaths, prev: MinioRecord | undefine
   return rec;
 }
 
-export function minioClient(rec: MinioRecord): S3Client {
+/** Loaded on use: the AWS SDK takes ~0.2 s to load, and every CLI command loads this module through the stack's status. */
+export async function minioClient(rec: MinioRecord): Promise<S3Client> {
+  const { S3Client } = await import('@aws-sdk/client-s3');
   return new S3Client({
     endpoint: minioEndpoint(rec),
     region: rec.region,
@@ -73,7 +74,8 @@ export function minioClient(rec: MinioRecord): S3Client {
 
 /** Creates the bucket unless it exists; cheap enough to run on every `up`. */
 export async function ensureBucket(rec: MinioRecord): Promise<void> {
-  const s3 = minioClient(rec);
+  const s3 = await minioClient(rec);
+  const { S3Storage } = await import('../storage/s3.js');
   try {
     await new S3Storage(rec.bucket, s3).createBucket();
   } finally {
