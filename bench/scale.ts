@@ -380,7 +380,7 @@ function notesFor(version: string): Record<string, string> {
     restore_rounds: `each round (--rounds ${restoreRounds}): restore_s / copy_from_s + index_build_s, measured back to back; restore_s is the median round (its activities and steps are the ones reported; memory peaks span every round), copy_from_s and index_build_s the medians of the rounds`,
     ratio_restore_to_pg_restore: 'restore_s / pg_restore_s',
     restore_activities: 'each activity of the restore run: seconds of its last attempt (from the workflow history)',
-    restore_stage_steps: "stageTable's own steps for the table (the run's result): download (fetch, sha256, footer check), load (COPY into the twin), validate (the load's facts for a Parquet file, one scan for CSV or a dump), build indexes",
+    restore_stage_steps: "stageTable's own steps for the table (the run's result): download (a table in one object: size and Parquet tail by range reads; parts: fetch, sha256, footer check), load (COPY into the twin, reading row groups as the download brings them), download (during load) (seconds into the load when the object was in and its size, sha256 and footer matched), validate (the load's facts for a Parquet file, one scan for CSV or a dump), build indexes",
     restore_max_attempt: 'highest ActivityTaskStarted.attempt in the restore run: more than 1 fails the bench',
     restored_rows: 'count(*) after the restore: must equal rows',
     verify_s: `seedvault verify --version ${version} --against-db (CLI only, no workflow): sha256, Parquet footer, row count, date range and content hash against the table; must exit 0`,

@@ -25,7 +25,7 @@ export interface LoadThreadInput {
   layout: TableLayout;
   staging: string;
   kind: StagingKind;
-  file: Omit<SourceFile, 'cleanup'>;
+  file: Omit<SourceFile, 'cleanup' | 'arrived'>;
 }
 
 /** What the thread posts: rows loaded so far, then the result, or the failure. */
@@ -41,15 +41,20 @@ export interface LoadedInThread {
 /** Seedvault's errors by name, so a failure in the thread reaches the activity as the same class. */
 const ERRORS: Record<string, new (message: string) => Error> = { ConfigError, InputError, IntegrityError, ServiceError, StorageFullError };
 
-/** Resolves once the rows are loaded and committed into the new staging table; rejects with the thread's error. */
-export async function loadInThread(input: Omit<LoadThreadInput, 'file'> & { file: SourceFile }, onProgress?: (rows: number) => void): Promise<LoadedInThread> {
-  // Data only: what the caller passes may carry functions (cleanup, progress), which a thread cannot receive.
+/**
+ * Resolves once the rows are loaded and committed into the new staging table; rejects with the
+ * thread's error, or with `signal`'s reason once it aborts (the thread is stopped, its transaction rolled back).
+ */
+export async function loadInThread(input: Omit<LoadThreadInput, 'file'> & { file: SourceFile }, onProgress?: (rows: number) => void, signal?: AbortSignal): Promise<LoadedInThread> {
+  // Data only: what the caller passes may carry functions and promises (cleanup, arrived), which a thread cannot receive.
   const { connectionString, layout, staging, kind } = input;
-  const { paths, format, location, version, entry } = input.file;
-  const workerData: LoadThreadInput = { connectionString, layout, staging, kind, file: { paths, format, location, version, entry } };
+  const { paths, arriving, format, location, version, entry } = input.file;
+  const workerData: LoadThreadInput = { connectionString, layout, staging, kind, file: { paths, arriving, format, location, version, entry } };
   const thread = new Worker(new URL('./load-thread.js', import.meta.url), { workerData });
   try {
     return await new Promise<LoadedInThread>((resolve, reject) => {
+      signal?.throwIfAborted();
+      signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
       thread.on('message', (message: LoadThreadMessage) => {
         if ('progress' in message) onProgress?.(message.progress);
         else if ('rows' in message) resolve(message);

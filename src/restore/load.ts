@@ -13,7 +13,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { ManifestColumn } from '../domain/manifest.js';
 import { IntegrityError } from '../errors.js';
 import { CopyBinaryEncoder, copyBinaryHeader, copyBinaryTrailer, type Encoded } from '../parquet/copy-binary-encoder.js';
-import { parquetFileInfo, readParquetBatches } from '../parquet/parquet-reader.js';
+import { parquetFileInfo, readParquetBatches, type ParquetSource } from '../parquet/parquet-reader.js';
 import type { TableLayout } from '../parquet/table-catalog.js';
 import { columnsWithDefaults, matchColumns, parquetColumns } from './compatibility.js';
 import { customDumpScript, dumpCopyBlock } from './dump-copy.js';
@@ -54,7 +54,8 @@ export async function loadIntoStaging(options: LoadOptions): Promise<number> {
 
 /** All parts go through one COPY: the parts of a table share one schema, so one encoder serves them all. */
 async function loadParquet({ client, layout, staging, file, onProgress, freeze, onBatch }: LoadOptions, defaults: Set<string>): Promise<number> {
-  const { fields } = await parquetFileInfo(file.paths[0]!);
+  const sources: ParquetSource[] = file.arriving ? [file.arriving] : file.paths;
+  const { fields } = await parquetFileInfo(sources[0]!);
   const manifestColumns: ManifestColumn[] | null = file.entry?.columns ?? null;
   const columns = parquetColumns(layout, fields, manifestColumns, defaults);
   const encoder = new CopyBinaryEncoder(layout.label, columns);
@@ -62,8 +63,8 @@ async function loadParquet({ client, layout, staging, file, onProgress, freeze, 
   try {
     let rows = 0;
     copy.write(copyBinaryHeader());
-    for (const path of file.paths) {
-      for await (const batch of readParquetBatches(path, columns.map((c) => c.name))) {
+    for (const source of sources) {
+      for await (const batch of readParquetBatches(source, columns.map((c) => c.name))) {
         await copy.send((buffer) => encoder.encode(batch, buffer));
         onBatch?.(batch);
         rows += batch.numRows;

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StorageFullError } from '../errors.js';
 import { assertSafeKey } from './keys.js';
-import type { ObjectInfo, Storage } from './types.js';
+import type { ByteRange, ObjectInfo, Storage } from './types.js';
 
 /**
  * A folder with the same layout as the bucket. Writes go to a temporary name in the same
@@ -75,10 +75,10 @@ export class LocalStorage implements Storage {
     }
   }
 
-  async get(key: string): Promise<Readable> {
+  async get(key: string, range?: ByteRange): Promise<Readable> {
     const path = this.path(key);
     await stat(path); // fail now with ENOENT rather than on the first read
-    return createReadStream(path);
+    return createReadStream(path, range && { start: range.start, end: range.end - 1 });
   }
 
   async getText(key: string): Promise<string | null> {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { ObjectInfo, Storage } from './types.js';
+import type { ByteRange, ObjectInfo, Storage } from './types.js';
 
 /** A view of another storage under a fixed prefix (`storage.prefix`, `files/`), so a layout can be written as if it owned the bucket. */
 export class PrefixedStorage implements Storage {
@@ -23,8 +23,8 @@ export class PrefixedStorage implements Storage {
   putIfAbsent(key: string, body: string): Promise<boolean> {
     return this.inner.putIfAbsent(this.prefix + key, body);
   }
-  get(key: string): Promise<Readable> {
-    return this.inner.get(this.prefix + key);
+  get(key: string, range?: ByteRange): Promise<Readable> {
+    return this.inner.get(this.prefix + key, range);
   }
   getText(key: string): Promise<string | null> {
     return this.inner.getText(this.prefix + key);

@@ -19,7 +19,7 @@ import { errorMessage, InputError, ServiceError } from '../errors.js';
 import { watchIdle } from './idle-watchdog.js';
 import { assertSafeKey } from './keys.js';
 import { s3NoRoomError } from './s3-no-room.js';
-import type { ObjectInfo, Storage } from './types.js';
+import type { ByteRange, ObjectInfo, Storage } from './types.js';
 
 /** A TCP connect to the endpoint that takes longer than this fails (and is retried). */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -137,9 +137,10 @@ export class S3Storage implements Storage {
   }
 
   /** The object's bytes; a body that stops arriving for the idle timeout errors (the request timeout ends at the headers). */
-  async get(key: string): Promise<Readable> {
+  async get(key: string, range?: ByteRange): Promise<Readable> {
+    const Range = range ? `bytes=${range.start}-${range.end - 1}` : undefined;
     const out = await this.client
-      .send(new GetObjectCommand({ Bucket: this.bucket, Key: assertSafeKey(key) }))
+      .send(new GetObjectCommand({ Bucket: this.bucket, Key: assertSafeKey(key), Range }))
       .catch((err: unknown) => Promise.reject(this.unreachable(err)));
     const seconds = this.idleMs / 1000;
     return watchIdle(out.Body as Readable, this.idleMs, () => new ServiceError(`${this.location}/${key}: no byte of the download for ${seconds} s (storage.idle_timeout_seconds)`));

@@ -1,5 +1,11 @@
 import type { Readable } from 'node:stream';
 
+/** Bytes [start, end) of an object. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
 export interface ObjectInfo {
   key: string;
   size: number;
@@ -20,7 +26,8 @@ export interface Storage {
   put(key: string, body: Readable | string, options?: { contentType?: string }): Promise<void>;
   /** Creates `key` only if absent; returns false when it already exists. */
   putIfAbsent(key: string, body: string): Promise<boolean>;
-  get(key: string): Promise<Readable>;
+  /** The object's bytes, or only those of `range` (`end` exclusive). */
+  get(key: string, range?: ByteRange): Promise<Readable>;
   getText(key: string): Promise<string | null>;
   head(key: string): Promise<ObjectInfo | null>;
   /** Every object under `prefix`, recursively. */

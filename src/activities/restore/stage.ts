@@ -6,7 +6,7 @@ import { describeTable } from '../../parquet/table-catalog.js';
 import { columnsWithDefaults } from '../../restore/compatibility.js';
 import { loadPartsInParallel } from '../../restore/load.js';
 import { loadInThread } from '../../restore/load-in-thread.js';
-import { fetchSourceFile, type SourceFile } from '../../restore/source-file.js';
+import { fetchSourceFile, loadAsItArrives, type SourceFile } from '../../restore/source-file.js';
 import { completeTwin, renameSwapBlocker } from '../../restore/rename-swap.js';
 import { createStaging, dropStaging, stagingFor, type Staging } from '../../restore/staging.js';
 import { validateStaging, type StagedFacts } from '../../restore/validate.js';
@@ -32,7 +32,7 @@ export interface StagedTable {
   location: string;
   version: string | null;
   dateRange: [string, string] | null;
-  /** Seconds each step took (download, load, validate, indexes): where a slow restore spends its time. */
+  /** Seconds each step took (download, load, validate, indexes; a download during the load counts from the load's start). */
   seconds: Record<string, number>;
   /** Connections that loaded it: more than 1 for the parts of a split table (backup.parallelism). */
   loadConnections: number;
@@ -76,20 +76,23 @@ export function stageActivities({ config, pool, storage, mirror, temporal, metri
       let file: SourceFile | undefined;
       try {
         return await withHeartbeat(() => step, async () => {
-          file = await fetchSourceFile(input.candidate, source.table, storage, mirror);
+          // A single Parquet object is loaded (on the thread below) while the rest of it downloads.
+          file = await fetchSourceFile(input.candidate, source.table, storage, mirror, { whileLoading: true });
           const layout = await describeTable(client, source.table, undefined, source.date_column);
           // A twin that will be renamed into place is the fast path; merge always inserts.
           const twin = input.mode !== 'merge' && (await renameSwapBlocker(client, layout.sql)) === null;
           nextStep('load');
+          // The seconds into the load at which its object had fully arrived and passed its checks.
+          void file.arrived?.then(() => (seconds['download (during load)'] = Math.round(performance.now() - stepStarted) / 1000), () => {});
           const kind = twin ? 'twin' : 'plain';
           const load = { layout, staging: staging.sql, file: file!, onProgress: (rows: number) => progress.update(source.table, rows) };
-          const loadConnections = Math.min(file.paths.length, config.backup.parallelism);
+          const loadConnections = Math.max(1, Math.min(file.paths.length, config.backup.parallelism));
           let streamed: StagedFacts | null = null;
           if (loadConnections > 1) {
             await createStaging(client, layout.sql, staging.sql, kind);
             step.rows = await loadPartsInParallel(pool, load, loadConnections);
           } else {
-            const loaded = await loadInThread({ ...load, connectionString: config.postgres.url, kind }, load.onProgress);
+            const loaded = await loadAsItArrives(file, (signal) => loadInThread({ ...load, connectionString: config.postgres.url, kind }, load.onProgress, signal));
             step.rows = loaded.rows;
             streamed = loaded.facts;
           }
