@@ -2,9 +2,10 @@
  * A Parquet file read while it downloads. Its tail comes first (range reads): everything
  * after the last row group, i.e. the page indexes and the footer. The footer says where each
  * row group's bytes end, so the download is cut into segment files at those ends: segment i
- * completes the file up to the end of row group i. A reader decodes row group i from a Blob
- * with the file's own offsets: segments 0..i, zeros standing in for the bytes still to come
- * (a slice of a sparse file: nothing read, nothing held), then the tail.
+ * holds the bytes from the end of row group i-1 to the end of row group i, so all of row
+ * group i. A reader decodes it from a Blob with the file's own offsets: zeros standing in for
+ * the bytes before and after (slices of a sparse file: nothing read, nothing held), segment
+ * i, then the tail. Four parts, whatever the file's size.
  *
  * Segments are renamed into place once written and closed: a file-backed Blob must not
  * change under it, and a segment that exists is complete.
@@ -87,7 +88,6 @@ export async function writeSegments(body: AsyncIterable<Buffer>, dir: string, en
 
 /** Blobs of the arriving file: its footer's view at once, each row group's once its segment is in place. */
 export class ArrivingBlobs {
-  private readonly segments: Blob[] = [];
   private readonly tail: Blob;
   private filler: Blob | null = null;
 
@@ -97,23 +97,21 @@ export class ArrivingBlobs {
 
   /** Zeros, then the tail: enough to read the schema, the row counts and the indexes. */
   async footerView(): Promise<Blob> {
-    return new Blob([await this.zeros(0), this.tail]);
+    return new Blob([await this.zeros(0, tailStart(this.file.ends)), this.tail]);
   }
 
-  /** The file's bytes through row group `index`, zeros, then the tail; waits for the download to bring them. */
-  async through(index: number): Promise<Blob> {
-    while (this.segments.length <= index) {
-      const path = segmentPath(this.file.dir, this.segments.length);
-      while (!(await exists(path))) await sleep(POLL_MS);
-      this.segments.push(await openAsBlob(path));
-    }
-    return new Blob([...this.segments.slice(0, index + 1), await this.zeros(this.file.ends[index]!), this.tail]);
+  /** A file that holds row group `index` where the real one does; waits for the download to bring it. */
+  async rowGroup(index: number): Promise<Blob> {
+    const path = segmentPath(this.file.dir, index);
+    while (!(await exists(path))) await sleep(POLL_MS);
+    const [start, end] = [this.file.ends[index - 1] ?? 0, this.file.ends[index]!];
+    return new Blob([await this.zeros(0, start), await openAsBlob(path), await this.zeros(end, tailStart(this.file.ends)), this.tail]);
   }
 
-  /** Zeros from file offset `from` up to the tail. */
-  private async zeros(from: number): Promise<Blob> {
+  /** Zeros standing in for the file's bytes [from, to). */
+  private async zeros(from: number, to: number): Promise<Blob> {
     this.filler ??= await openAsBlob(fillerPath(this.file.dir));
-    return this.filler.slice(from);
+    return this.filler.slice(from, to);
   }
 }
 

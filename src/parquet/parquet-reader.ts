@@ -67,7 +67,7 @@ async function* rowGroups(source: ParquetSource): AsyncGenerator<[parquet.Parque
   }
   const blobs = new ArrivingBlobs(source);
   for (let i = 0; i < source.ends.length; i++) {
-    const file = await open(source, () => blobs.through(i));
+    const file = await open(source, () => blobs.rowGroup(i));
     try {
       yield [file, i];
     } finally {
