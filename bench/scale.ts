@@ -193,7 +193,14 @@ try {
     const runs = await activityRuns(client.workflow.getHandle(workflowId));
     for (const r of runs) if (r.attempt !== 1) failures.push(`${step}: activity ${r.activity} ran ${r.attempt} attempts, a clean run needs 1`);
     const summary = runs.map((r) => `${r.activity} ${r.seconds === null ? '-' : `${r.seconds.toFixed(2)} s`}${r.attempt === 1 ? '' : ` (attempt ${r.attempt})`}`);
-    return { summary: summary.join(', '), maxAttempt: Math.max(...runs.map((r) => r.attempt)) };
+    /** The activity running at `time` (epoch ms), or where between activities it fell. */
+    const runningAt = (time: number | undefined) => {
+      if (time === undefined) return null;
+      const running = runs.find((r) => r.startedAt <= time && time <= (r.closedAt ?? Infinity));
+      const after = runs.filter((r) => r.closedAt !== null && r.closedAt < time).at(-1);
+      return running?.activity ?? (after ? `after ${after.activity}` : 'before the first activity');
+    };
+    return { summary: summary.join(', '), maxAttempt: Math.max(...runs.map((r) => r.attempt)), runningAt };
   };
 
   const tableSizes = async () => {
@@ -304,6 +311,7 @@ try {
     snapshot_worker_idle_rss_mib: snapshot.idle,
     snapshot_worker_peak_rss_mib: peak('snapshot_worker'),
     snapshot_worker_added_rss_mib: snapshot.idle === null ? null : round(peak('snapshot_worker') - snapshot.idle),
+    snapshot_worker_peak_during: snapshotActivities.runningAt(sampler.peakTimes.get('snapshot_worker')),
     snapshot_worker_vmhwm_mib: snapshot.vmhwm,
     restore_worker_idle_rss_mib: restore.idle,
     restore_worker_peak_rss_mib: peak('restore_worker'),
@@ -387,6 +395,7 @@ function notesFor(version: string): Record<string, string> {
     worker_peak_rss_mib: 'highest VmRSS of any worker process, sampled every 250 ms over the whole run (one worker per step)',
     snapshot_worker_idle_rss_mib: 'VmRSS of the snapshot\'s fresh worker once it polls its task queue, before the snapshot starts',
     snapshot_worker_added_rss_mib: 'snapshot_worker_peak_rss_mib - snapshot_worker_idle_rss_mib: what the export adds to the idle worker (target <= 120 MiB)',
+    snapshot_worker_peak_during: 'the snapshot activity that was running when the worker\'s peak RSS was sampled (from the workflow history\'s start and close times)',
     snapshot_worker_vmhwm_mib: 'the snapshot worker\'s VmHWM (kernel peak) just before it was stopped',
     restore_worker_vmhwm_mib: 'the restore worker\'s VmHWM (kernel peak) just before it was stopped',
     verify_cli_peak_rss_mib: 'verify runs in the CLI process: its highest VmRSS sampled every 250 ms',

@@ -59,6 +59,8 @@ export function rssMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 /** Samples VmRSS of every tracked process every 250 ms, keeping the highest per label (MiB). */
 export class RssSampler {
   readonly peaks = new Map<string, number>();
+  /** When each label's peak was sampled (epoch ms). */
+  readonly peakTimes = new Map<string, number>();
   private readonly tracked = new Map<number, string>();
   private readonly timer = setInterval(() => this.sample(), 250).unref();
 
@@ -80,7 +82,11 @@ export class RssSampler {
   private sample(): void {
     for (const [pid, label] of this.tracked) {
       try {
-        this.peaks.set(label, Math.max(this.peaks.get(label) ?? 0, rssMiB(pid, 'VmRSS')));
+        const rss = rssMiB(pid, 'VmRSS');
+        if (rss > (this.peaks.get(label) ?? 0)) {
+          this.peaks.set(label, rss);
+          this.peakTimes.set(label, Date.now());
+        }
       } catch {
         this.tracked.delete(pid); // exited
       }
@@ -136,26 +142,29 @@ export interface ActivityRun {
   seconds: number | null;
   /** The ApplicationFailure type it failed with, when it failed. */
   failure: string | null;
+  /** Epoch ms of that attempt's start (0 if none started) and of its close (null while open). */
+  startedAt: number;
+  closedAt: number | null;
 }
 
 /** Every activity a run scheduled, in order, from its history. */
 export async function activityRuns(handle: WorkflowHandle): Promise<ActivityRun[]> {
   const events = (await handle.fetchHistory()).events ?? [];
   const ms = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
-  const runs = new Map<string, ActivityRun & { startedMs: number }>();
+  const runs = new Map<string, ActivityRun>();
   for (const e of events) {
     const scheduled = e.activityTaskScheduledEventAttributes;
-    if (scheduled) runs.set(String(e.eventId), { activity: scheduled.activityType?.name ?? '?', attempt: 0, seconds: null, failure: null, startedMs: 0 });
+    if (scheduled) runs.set(String(e.eventId), { activity: scheduled.activityType?.name ?? '?', attempt: 0, seconds: null, failure: null, startedAt: 0, closedAt: null });
     const started = e.activityTaskStartedEventAttributes;
     const run = started && runs.get(String(started.scheduledEventId));
-    if (run) Object.assign(run, { attempt: started.attempt ?? 1, startedMs: ms(e) });
+    if (run) Object.assign(run, { attempt: started.attempt ?? 1, startedAt: ms(e) });
     const completed = runs.get(String(e.activityTaskCompletedEventAttributes?.scheduledEventId));
-    if (completed) completed.seconds = (ms(e) - completed.startedMs) / 1000;
+    if (completed) Object.assign(completed, { seconds: (ms(e) - completed.startedAt) / 1000, closedAt: ms(e) });
     const failed = e.activityTaskFailedEventAttributes;
     const failedRun = failed && runs.get(String(failed.scheduledEventId));
-    if (failedRun) failedRun.failure = failed.failure?.applicationFailureInfo?.type ?? 'failed';
+    if (failedRun) Object.assign(failedRun, { failure: failed.failure?.applicationFailureInfo?.type ?? 'failed', closedAt: ms(e) });
   }
-  return [...runs.values()].map(({ startedMs: _startedMs, ...run }) => run);
+  return [...runs.values()];
 }
 
 /** Creates (or recreates) a migrated database next to the stack's own and returns its URL. */
