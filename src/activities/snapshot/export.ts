@@ -84,9 +84,11 @@ export async function exportObject(job: TableJob): Promise<ExportResult> {
     keyRange: job.keyRange,
     onProgress: (rows) => job.progress.update(job.label, rows),
   }).catch(async (err: unknown) => {
-    // An upload that gives up (a full store, say) stops reading and closes `body` under the
-    // export, which fails with a bare AbortError before the upload has said why: its error wins.
-    if (!abort.signal.aborted && (err as Error).name === 'AbortError') await upload;
+    // An upload that gives up (a full store, say) stops reading and destroys `body` under the
+    // export, which fails (a bare AbortError, or the store's raw error such as a local disk's
+    // ENOSPC) before the upload has said why: the upload's classified error wins. Only the
+    // upload side destroys `body` before `fail` does, so then the upload is sure to settle.
+    if (!abort.signal.aborted && ((err as Error).name === 'AbortError' || body.destroyed)) await upload;
     return fail(err);
   });
   const [exported, uploaded] = await Promise.allSettled([exporting, upload]);
