@@ -3,16 +3,13 @@
  * date range without a second scan of the table.
  */
 import type { FieldTap } from './copy-binary-decoder.js';
+import { Int64Extent } from './extent.js';
 import { EPOCH_SHIFT_DAYS, isoDate, splitUnixMicros } from './pg-datetime.js';
 import { Kind } from './pg-types.js';
 
 export class DateRangeTap implements FieldTap {
   /** Values as (high, low) halves: int64 micros for timestamps, (days, 0) for dates. */
-  private minHigh = 0;
-  private minLow = 0;
-  private maxHigh = 0;
-  private maxLow = 0;
-  private seen = false;
+  private readonly extent = new Int64Extent();
 
   constructor(
     readonly column: number,
@@ -21,31 +18,16 @@ export class DateRangeTap implements FieldTap {
 
   observe(_bytes: Uint8Array, view: DataView, offset: number): void {
     const isDate = this.kind === Kind.Date;
-    const high = view.getInt32(offset);
-    const low = isDate ? 0 : view.getUint32(offset + 4);
-    if (!this.seen) {
-      this.seen = true;
-      this.minHigh = this.maxHigh = high;
-      this.minLow = this.maxLow = low;
-      return;
-    }
-    if (high < this.minHigh || (high === this.minHigh && low < this.minLow)) {
-      this.minHigh = high;
-      this.minLow = low;
-    }
-    if (high > this.maxHigh || (high === this.maxHigh && low > this.maxLow)) {
-      this.maxHigh = high;
-      this.maxLow = low;
-    }
+    this.extent.observe(view.getInt32(offset), isDate ? 0 : view.getUint32(offset + 4));
   }
 
   /** UTC (or, for timestamp without time zone, wall-clock) dates of the extremes; null if no value was seen. */
   range(): [string, string] | null {
-    if (!this.seen) return null;
-    return [this.isoDate(this.minHigh, this.minLow), this.isoDate(this.maxHigh, this.maxLow)];
+    const extremes = this.extent.extremes();
+    return extremes && [this.isoDate(extremes.min), this.isoDate(extremes.max)];
   }
 
-  private isoDate(high: number, low: number): string {
+  private isoDate([high, low]: [number, number]): string {
     return isoDate(this.kind === Kind.Date ? high + EPOCH_SHIFT_DAYS : splitUnixMicros(high, low).days);
   }
 }

@@ -1,6 +1,6 @@
 /**
- * A restore's single-connection load, run in a worker thread: create the staging table,
- * COPY the file into it and commit, on a connection of the thread's own.
+ * A restore's single-connection load, run in a worker thread (thread-task.ts): create the
+ * staging table, COPY the file into it and commit, on a connection of the thread's own.
  *
  * Why a thread: decoding Parquet and encoding COPY rows goes through ~1.3 GB of short-lived
  * ArrayBuffers per 10M rows. On the worker's main thread, every collection they set off marks
@@ -13,9 +13,8 @@
  * the process dies first, its connection closes and PostgreSQL rolls the transaction back,
  * staging table included.
  */
-import { Worker } from 'node:worker_threads';
-import { ConfigError, InputError, IntegrityError, ServiceError, StorageFullError } from '../errors.js';
 import type { TableLayout } from '../parquet/table-catalog.js';
+import { runThreadTask } from '../thread-task.js';
 import type { SourceFile } from './source-file.js';
 import type { StagingKind } from './staging.js';
 import type { StagedFacts } from './validate.js';
@@ -28,18 +27,12 @@ export interface LoadThreadInput {
   file: Omit<SourceFile, 'cleanup' | 'arrived'>;
 }
 
-/** What the thread posts: rows loaded so far, then the result, or the failure. */
-export type LoadThreadMessage = { progress: number } | LoadedInThread | { failure: { name: string; message: string; code?: string } };
-
 export interface LoadedInThread {
   /** The rows COPY reported. */
   rows: number;
   /** What validation checks, gathered from the rows sent (a Parquet file), or null: validation scans the table. */
   facts: StagedFacts | null;
 }
-
-/** Seedvault's errors by name, so a failure in the thread reaches the activity as the same class. */
-const ERRORS: Record<string, new (message: string) => Error> = { ConfigError, InputError, IntegrityError, ServiceError, StorageFullError };
 
 /**
  * Resolves once the rows are loaded and committed into the new staging table; rejects with the
@@ -50,27 +43,5 @@ export async function loadInThread(input: Omit<LoadThreadInput, 'file'> & { file
   const { connectionString, layout, staging, kind } = input;
   const { paths, arriving, format, location, version, entry } = input.file;
   const workerData: LoadThreadInput = { connectionString, layout, staging, kind, file: { paths, arriving, format, location, version, entry } };
-  const thread = new Worker(new URL('./load-thread.js', import.meta.url), { workerData });
-  try {
-    return await new Promise<LoadedInThread>((resolve, reject) => {
-      signal?.throwIfAborted();
-      signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
-      thread.on('message', (message: LoadThreadMessage) => {
-        if ('progress' in message) onProgress?.(message.progress);
-        else if ('rows' in message) resolve(message);
-        else reject(rebuilt(message.failure));
-      });
-      thread.on('error', reject);
-      thread.on('exit', (code) => reject(new Error(`the load thread stopped (exit code ${code}) before it finished`)));
-    });
-  } finally {
-    await thread.terminate();
-  }
-}
-
-/** The thread's error as the activity expects it: seedvault's class, or an Error keeping PostgreSQL's SQLSTATE code. */
-function rebuilt({ name, message, code }: { name: string; message: string; code?: string }): Error {
-  const Known = ERRORS[name];
-  if (Known) return new Known(message);
-  return Object.assign(new Error(message), code ? { code } : {});
+  return runThreadTask<LoadedInThread>(new URL('./load-thread.js', import.meta.url), workerData, { onProgress, signal });
 }

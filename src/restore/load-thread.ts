@@ -4,34 +4,35 @@
  * new in this transaction) and commits; posts progress, then the rows (with the facts
  * validation checks, gathered from a Parquet file's batches) or the failure.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import pg from 'pg';
-import type { LoadThreadInput, LoadThreadMessage } from './load-in-thread.js';
+import { postProgress, threadTask } from '../thread-task.js';
+import type { LoadedInThread, LoadThreadInput } from './load-in-thread.js';
 import { columnsWithDefaults } from './compatibility.js';
 import { loadIntoStaging } from './load.js';
 import { createStaging } from './staging.js';
 import { StreamedFacts } from './streamed-facts.js';
 
 const input = workerData as LoadThreadInput;
-const post = (message: LoadThreadMessage) => parentPort!.postMessage(message);
 const client = new pg.Client({ connectionString: input.connectionString, application_name: 'seedvault' });
 // A dropped connection fails the query in progress; without a listener it would end the thread unreported.
 client.on('error', () => {});
-try {
-  await client.connect();
-  await client.query('BEGIN');
-  await createStaging(client, input.layout.sql, input.staging, input.kind);
-  const file = { ...input.file, cleanup: async () => {} };
-  const facts = file.format === 'parquet' ? new StreamedFacts(input.layout, await columnsWithDefaults(client, input.layout.sql)) : null;
-  const rows = await loadIntoStaging({
-    client, layout: input.layout, staging: input.staging, file, freeze: true, onProgress: (progress) => post({ progress }), onBatch: facts ? (batch) => facts.add(batch) : undefined,
-  });
-  await client.query('COMMIT');
-  post({ rows, facts: facts?.facts(rows) ?? null });
-} catch (error) {
-  await client.query('ROLLBACK').catch(() => {});
-  const { name, message, code } = error as { name?: string; message?: string; code?: string };
-  post({ failure: { name: name ?? 'Error', message: message ?? String(error), code } });
-} finally {
-  await client.end().catch(() => {});
-}
+await threadTask(async (): Promise<LoadedInThread> => {
+  try {
+    await client.connect();
+    await client.query('BEGIN');
+    await createStaging(client, input.layout.sql, input.staging, input.kind);
+    const file = { ...input.file, cleanup: async () => {} };
+    const facts = file.format === 'parquet' ? new StreamedFacts(input.layout, await columnsWithDefaults(client, input.layout.sql)) : null;
+    const rows = await loadIntoStaging({
+      client, layout: input.layout, staging: input.staging, file, freeze: true, onProgress: postProgress, onBatch: facts ? (batch) => facts.add(batch) : undefined,
+    });
+    await client.query('COMMIT');
+    return { rows, facts: facts?.facts(rows) ?? null };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    await client.end().catch(() => {});
+  }
+});

@@ -5,6 +5,7 @@
  * computed as the export's DateRangeTap computes the manifest's, from the same values.
  */
 import * as arrow from 'apache-arrow';
+import { Int64Extent } from '../parquet/extent.js';
 import { EPOCH_SHIFT_MICROS_HIGH, EPOCH_SHIFT_MICROS_LOW, isoDate, splitUnixMicros } from '../parquet/pg-datetime.js';
 import type { TableLayout } from '../parquet/table-catalog.js';
 import { dataColumns, type StagedFacts } from './validate.js';
@@ -15,8 +16,7 @@ export class StreamedFacts {
   private readonly dateColumn: string | null;
   private readonly dataColumns: string[];
   /** Extremes as (high, low) 32-bit halves of int64 micros, or (days, 0) for a date column. */
-  private min: [number, number] | null = null;
-  private max: [number, number] | null = null;
+  private readonly extent = new Int64Extent();
   private isDate = false;
   private emptyRows = 0;
 
@@ -38,7 +38,8 @@ export class StreamedFacts {
   }
 
   facts(rows: number): StagedFacts {
-    const range: [string, string] | null = this.min && this.max ? [this.day(this.min), this.day(this.max)] : null;
+    const extremes = this.extent.extremes();
+    const range: [string, string] | null = extremes && [this.day(extremes.min), this.day(extremes.max)];
     return { rows, dateRange: range, emptyRowRatio: rows === 0 ? 0 : this.emptyRows / rows };
   }
 
@@ -54,10 +55,8 @@ export class StreamedFacts {
         const bit = data.offset + row;
         if ((validity[bit >> 3]! & (1 << (bit & 7))) === 0) continue;
       }
-      const high = this.isDate ? words[row]! : words[step * row + 1]!;
-      const low = this.isDate ? 0 : words[step * row]! >>> 0;
-      if (!this.min || high < this.min[0] || (high === this.min[0] && low < this.min[1])) this.min = [high, low];
-      if (!this.max || high > this.max[0] || (high === this.max[0] && low > this.max[1])) this.max = [high, low];
+      if (this.isDate) this.extent.observe(words[row]!, 0);
+      else this.extent.observe(words[step * row + 1]!, words[step * row]! >>> 0);
     }
   }
 

@@ -1,7 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type pg from 'pg';
 import { calendarFor } from '../../config/calendars.js';
 import type { SeedvaultConfig, SourceConfig } from '../../config/schema.js';
 import { OHLCV_TABLE } from '../../db/ohlcv-bars.js';
@@ -13,10 +12,11 @@ import type { KeyRange } from '../../domain/split.js';
 import { versionPrefix } from '../../domain/version.js';
 import { InputError, IntegrityError } from '../../errors.js';
 import { log } from '../../logging.js';
-import { exportTable, type ExportResult, type GroupSpan } from '../../parquet/export.js';
+import type { ExportResult, GroupSpan } from '../../parquet/export.js';
+import { exportInThread } from '../../parquet/export-in-thread.js';
 import type { Storage } from '../../storage/types.js';
 import type { ActivityDeps } from '../deps.js';
-import { joinDatabaseSnapshot, joinedSnapshot, openDatabaseSnapshot } from './db-snapshot.js';
+import { joinedSnapshot, openDatabaseSnapshot } from './db-snapshot.js';
 import { withHeartbeat } from '../heartbeat.js';
 import { ProgressReporter } from './progress.js';
 
@@ -34,7 +34,8 @@ export interface ExportTablesResult {
 }
 
 export interface TableJob {
-  client: pg.ClientBase;
+  /** The PostgreSQL URL and the exported database snapshot the table is read from. */
+  database: { url: string; snapshotId: string };
   source: SourceConfig;
   version: string;
   /** The object's name in the version folder. */
@@ -55,9 +56,9 @@ export interface TableJob {
 const BAR_SPANS = { groupColumn: 'symbol', timeColumn: 'time' };
 
 /**
- * One table or part: COPY -> Parquet/csv.gz -> multipart upload, as one stream with backpressure.
- * Whichever side fails first aborts the other (and every other table of the snapshot),
- * and both settle before the connection goes back to the pool. An upload failure is
+ * One table or part: COPY -> Parquet/csv.gz on a thread of its own -> multipart upload, as one
+ * stream with backpressure. Whichever side fails first aborts the other (and every other table
+ * of the snapshot), and both settle before this returns. An upload failure is
  * reported as itself, not as the export's abort that follows from it.
  */
 export async function exportObject(job: TableJob): Promise<ExportResult> {
@@ -71,19 +72,21 @@ export async function exportObject(job: TableJob): Promise<ExportResult> {
   const upload = job.storage
     .put(`${versionPrefix(job.version)}${job.file}`, body, { contentType: dataContentType(format) })
     .catch(fail);
-  const exporting = exportTable({
-    client: job.client,
+  const options = {
     table: source.table,
     dateColumn: source.date_column,
     groupSpans: source.table === OHLCV_TABLE ? BAR_SPANS : undefined,
     format,
     compression,
     gzipLevel: job.gzipLevel,
-    out: body,
-    signal: abort.signal,
     keyRange: job.keyRange,
-    onProgress: (rows) => job.progress.update(job.label, rows),
-  }).catch(async (err: unknown) => {
+  };
+  const exporting = exportInThread(
+    { connectionString: job.database.url, snapshotId: job.database.snapshotId, options },
+    body,
+    (rows) => job.progress.update(job.label, rows),
+    abort.signal,
+  ).catch(async (err: unknown) => {
     // An upload that gives up (a full store, say) stops reading and destroys `body` under the
     // export, which fails (a bare AbortError, or the store's raw error such as a local disk's
     // ENOSPC) before the upload has said why: the upload's classified error wins. Only the
@@ -155,21 +158,12 @@ export function exportActivities({ config, pool, storage, temporal, metrics }: A
           log.info({ version: input.version, snapshot: info.txid_snapshot, lsn: info.wal_lsn }, 'exporting from database snapshot');
           const exported = await mapWithConcurrency(sources, config.backup.parallelism, async (source) => {
             if (abort.signal.aborted) throw abort.signal.reason;
-            const client = await pool.connect();
-            let healthy = false;
-            try {
-              await joinDatabaseSnapshot(client, snapshotId);
-              const file = dataFileName(source.table, config.backup.format);
-              const job = { client, source, version: input.version, file, label: source.table, ...exportFormat(config), storage, progress, abort };
-              const table = await exportOneTable(job, (symbol) => calendarFor(config, symbol));
-              await client.query('rollback');
-              healthy = true;
-              metrics.tableExported(source.table, table.rows, table.size_bytes);
-              return [source.table, table] as const;
-            } finally {
-              // A connection interrupted mid-COPY is in no state to reuse: discard it.
-              client.release(!healthy);
-            }
+            const file = dataFileName(source.table, config.backup.format);
+            const database = { url: config.postgres.url, snapshotId };
+            const job = { database, source, version: input.version, file, label: source.table, ...exportFormat(config), storage, progress, abort };
+            const table = await exportOneTable(job, (symbol) => calendarFor(config, symbol));
+            metrics.tableExported(source.table, table.rows, table.size_bytes);
+            return [source.table, table] as const;
           });
           return { database: info, tables: Object.fromEntries(exported) };
         } catch (err) {

@@ -147,14 +147,10 @@ export function splitActivities({ config, pool, storage, temporal, metrics }: Ac
       ctx.cancellationSignal.addEventListener('abort', () => abort.abort(ctx.cancellationSignal.reason));
       const format = exportFormat(config);
       const file = partFileName(source.table, input.index, format.format);
-      const client = await pool.connect();
-      let healthy = false;
       try {
         return await withHeartbeat(() => progress.current(), async () => {
-          await joinDatabaseSnapshot(client, input.snapshotId);
-          const result = await exportObject({ client, source, version: input.version, file, keyRange: input.range, label, ...format, storage, progress, abort });
-          await client.query('rollback');
-          healthy = true;
+          const database = { url: config.postgres.url, snapshotId: input.snapshotId };
+          const result = await exportObject({ database, source, version: input.version, file, keyRange: input.range, label, ...format, storage, progress, abort });
           metrics.tableExported(source.table, result.rows, result.bytes);
           return {
             part: { file, rows: result.rows, key_range: input.range, date_range: result.dateRange, size_bytes: result.bytes, sha256: result.sha256 },
@@ -165,7 +161,6 @@ export function splitActivities({ config, pool, storage, temporal, metrics }: Ac
       } catch (err) {
         throw exportFailure(err);
       } finally {
-        client.release(!healthy);
         await progress.flush();
       }
     },
