@@ -8,7 +8,7 @@
  * main thread, each collection they set off marks the whole worker heap (Temporal and AWS SDKs);
  * a thread's heap holds little besides the task (docs/PERFORMANCE.md).
  */
-import { parentPort, Worker } from 'node:worker_threads';
+import { parentPort, Worker, type ResourceLimits } from 'node:worker_threads';
 import { ApplicationFailure } from '@temporalio/common';
 import { ConfigError, InputError, IntegrityError, ServiceError, StorageFullError } from './errors.js';
 
@@ -38,13 +38,15 @@ export interface ThreadTaskOptions {
    * it is terminated; 0 terminates at once.
    */
   abortGraceMs?: number;
+  /** V8 limits of the thread's heap (a small young generation keeps a streaming task's RSS down). */
+  resourceLimits?: ResourceLimits;
 }
 
 /** Runs the thread script `script` with `workerData`; resolves with what it posts as done. */
 export async function runThreadTask<R>(script: URL, workerData: unknown, options: ThreadTaskOptions = {}): Promise<R> {
-  const { signal, onProgress, onMessage, abortGraceMs = 0 } = options;
+  const { signal, onProgress, onMessage, abortGraceMs = 0, resourceLimits } = options;
   signal?.throwIfAborted();
-  const thread = new Worker(script, { workerData });
+  const thread = new Worker(script, { workerData, resourceLimits });
   try {
     return await new Promise<R>((resolve, reject) => {
       let settleOnAbort: () => void = () => {};
