@@ -6,7 +6,7 @@
 import { Writable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
-import { joinDatabaseSnapshot } from '../activities/snapshot/db-snapshot.js';
+import { joinDatabaseSnapshot } from '../db/database-snapshot.js';
 import { ABORT_TASK, postProgress, threadTask } from '../thread-task.js';
 import { CHUNK_TAKEN, type ExportThreadInput, type FileChunk } from './export-in-thread.js';
 import { exportTable, type ExportResult } from './export.js';

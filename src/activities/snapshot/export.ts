@@ -16,7 +16,7 @@ import type { ExportResult, GroupSpan } from '../../parquet/export.js';
 import { exportInThread } from '../../parquet/export-in-thread.js';
 import type { Storage } from '../../storage/types.js';
 import type { ActivityDeps } from '../deps.js';
-import { joinedSnapshot, openDatabaseSnapshot } from './db-snapshot.js';
+import { joinedSnapshot, openDatabaseSnapshot } from '../../db/database-snapshot.js';
 import { withHeartbeat } from '../heartbeat.js';
 import { ProgressReporter } from './progress.js';
 

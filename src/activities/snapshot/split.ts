@@ -17,7 +17,7 @@ import { readLatestVersion, readManifest } from '../../storage/seed-catalog.js';
 import type { Storage } from '../../storage/types.js';
 import type { ActivityDeps } from '../deps.js';
 import { withHeartbeat } from '../heartbeat.js';
-import { joinDatabaseSnapshot, openDatabaseSnapshot } from './db-snapshot.js';
+import { joinDatabaseSnapshot, openDatabaseSnapshot } from '../../db/database-snapshot.js';
 import { exportFailure, exportFormat, exportObject, manifestColumns, sourceOf, symbolSpans } from './export.js';
 import { ProgressReporter } from './progress.js';
 

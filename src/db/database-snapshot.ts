@@ -1,8 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import type { DatabaseSnapshotInfo } from '../../domain/manifest.js';
-import { SNAPSHOT_LOST } from '../../domain/split.js';
-
+import type { DatabaseSnapshotInfo } from '../domain/manifest.js';
+import { SNAPSHOT_LOST } from '../domain/split.js';
 
 /**
  * Opens the coordinating transaction of a snapshot and exports its snapshot id, so every
