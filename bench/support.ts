@@ -14,7 +14,7 @@ import type { SeedvaultConfig } from '../src/config/schema.js';
 import { migrate } from '../src/db/migrate.js';
 import { stackUp } from '../src/stack/index.js';
 import { createStorage } from '../src/storage/index.js';
-import { WORKER_NODE_FLAGS } from '../src/worker-node-flags.js';
+import { WORKER_ENV, WORKER_NODE_FLAGS } from '../src/worker-node-flags.js';
 
 export const PG_BIN = '/usr/lib/postgresql/15/bin';
 /** The checkout: bench scripts run compiled from dist/bench. */
@@ -94,9 +94,9 @@ export class RssSampler {
   }
 }
 
-/** A worker as the image starts it: the CLI under the worker's node flags. */
+/** A worker as the image starts it: the CLI under the worker's node flags and environment. */
 export function spawnWorker(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [...WORKER_NODE_FLAGS, CLI, 'worker'], { env: { ...process.env, ...env, SEEDVAULT_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  return spawn(process.execPath, [...WORKER_NODE_FLAGS, CLI, 'worker'], { env: { ...process.env, ...WORKER_ENV, ...env, SEEDVAULT_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 /** Spawns a worker and resolves once it polls its task queue for workflow and activity tasks. */

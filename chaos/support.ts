@@ -22,6 +22,7 @@ export { sql as sqlQuery } from '../test/support/restore.js';
 import { waitForSql } from '../test/support/restore.js';
 import { createBucket, testConfig, uniqueName } from '../test/support/stack.js';
 import { activityRuns, CLI, rssMiB, stopProcess } from '../bench/support.js';
+import { WORKER_ENV, WORKER_NODE_FLAGS } from '../src/worker-node-flags.js';
 
 export { CLI, rssMiB };
 
@@ -94,16 +95,17 @@ export const crashes: string[] = [];
 const stopping = new WeakSet<ChildProcess>();
 
 /**
- * A worker process logging at info into workDir/logs (grepped for secrets at the end). Like a
- * process supervisor, a worker that exits on its own is recorded as a crash and replaced.
+ * A worker process as the image starts it (its node flags and environment), logging at info into
+ * workDir/logs (grepped for secrets at the end). Like a process supervisor, a worker that exits
+ * on its own is recorded as a crash and replaced.
  */
 export function spawnWorker(ctx: ChaosContext, env: Record<string, string>): ChildProcess {
   const dir = join(ctx.workDir, 'logs');
   mkdirSync(dir, { recursive: true });
   const n = ++workerSeq;
   const out = createWriteStream(join(dir, `worker-${n}.log`));
-  const child = spawn(process.execPath, [CLI, 'worker'], {
-    env: { ...process.env, ...env, SEEDVAULT_LOG_LEVEL: 'info', SEEDVAULT_NO_LOCAL_STACK: '1' },
+  const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, CLI, 'worker'], {
+    env: { ...process.env, ...WORKER_ENV, ...env, SEEDVAULT_LOG_LEVEL: 'info', SEEDVAULT_NO_LOCAL_STACK: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let tail = '';

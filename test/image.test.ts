@@ -11,7 +11,7 @@ import { createStorage } from '../src/storage/index.js';
 import { freshDeployment, type FreshDeployment } from './support/deploy.js';
 import { cleanEnv, replayImage, type ImageTree } from './support/image-tree.js';
 import { runProcess, startProcess } from './support/process.js';
-import { WORKER_NODE_FLAGS } from '../src/worker-node-flags.js';
+import { WORKER_ENV, WORKER_NODE_FLAGS } from '../src/worker-node-flags.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -52,6 +52,7 @@ describe('the image, rebuilt from what the Dockerfile copies', () => {
     }
     assert.ok(image.user && !['root', '0'].includes(image.user.split(':')[0]!), `USER ${image.user}`);
     assert.deepEqual(image.entrypoint, ['node', ...WORKER_NODE_FLAGS, 'bin/seedvault.js'], 'the entrypoint is the CLI with the worker\'s node flags: compose passes worker, setup, seed init, doctor');
+    for (const [key, value] of Object.entries(WORKER_ENV)) assert.equal(image.env[key], value, `the image sets the worker's ${key}`);
     assert.deepEqual(image.cmd, ['worker']);
   });
 
