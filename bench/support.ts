@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -94,9 +94,14 @@ export class RssSampler {
   }
 }
 
-/** A worker as the image starts it: the CLI under the worker's node flags and environment. */
+/** A worker process as the image starts it: the CLI under the worker's node flags and environment (bench and chaos). */
+export function spawnWorkerProcess(env: Record<string, string>, stdio: StdioOptions): ChildProcess {
+  return spawn(process.execPath, [...WORKER_NODE_FLAGS, CLI, 'worker'], { env: { ...process.env, ...WORKER_ENV, ...env }, stdio });
+}
+
+/** A bench worker: warnings only, on the bench's stderr. */
 export function spawnWorker(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [...WORKER_NODE_FLAGS, CLI, 'worker'], { env: { ...process.env, ...WORKER_ENV, ...env, SEEDVAULT_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  return spawnWorkerProcess({ ...env, SEEDVAULT_LOG_LEVEL: 'warn' }, ['ignore', 'ignore', 'inherit']);
 }
 
 /** Spawns a worker and resolves once it polls its task queue for workflow and activity tasks. */

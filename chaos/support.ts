@@ -3,7 +3,7 @@
  * own process (so it can be SIGKILLed and its log grepped), fresh databases and buckets on
  * the suite's own stack, and the comparisons with an undisturbed run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,8 +21,7 @@ import { execFileAsync, withDownloadedVersion } from '../test/support/snapshot.j
 export { sql as sqlQuery } from '../test/support/restore.js';
 import { waitForSql } from '../test/support/restore.js';
 import { createBucket, testConfig, uniqueName } from '../test/support/stack.js';
-import { activityRuns, CLI, rssMiB, stopProcess } from '../bench/support.js';
-import { WORKER_ENV, WORKER_NODE_FLAGS } from '../src/worker-node-flags.js';
+import { activityRuns, CLI, rssMiB, spawnWorkerProcess, stopProcess } from '../bench/support.js';
 
 export { CLI, rssMiB };
 
@@ -104,10 +103,7 @@ export function spawnWorker(ctx: ChaosContext, env: Record<string, string>): Chi
   mkdirSync(dir, { recursive: true });
   const n = ++workerSeq;
   const out = createWriteStream(join(dir, `worker-${n}.log`));
-  const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, CLI, 'worker'], {
-    env: { ...process.env, ...WORKER_ENV, ...env, SEEDVAULT_LOG_LEVEL: 'info', SEEDVAULT_NO_LOCAL_STACK: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnWorkerProcess({ ...env, SEEDVAULT_LOG_LEVEL: 'info', SEEDVAULT_NO_LOCAL_STACK: '1' }, ['ignore', 'pipe', 'pipe']);
   let tail = '';
   child.stdout!.pipe(out, { end: false });
   child.stderr!.pipe(out, { end: false });
