@@ -151,12 +151,13 @@ export function exportActivities({ config, pool, storage, temporal, metrics }: A
       const abort = new AbortController();
       ctx.cancellationSignal.addEventListener('abort', () => abort.abort(ctx.cancellationSignal.reason));
       const coordinator = await pool.connect();
+      const running: Promise<unknown>[] = [];
       // Beats on a clock too: PostgreSQL sorts a large table for minutes before COPY sends its first row.
       return withHeartbeat(() => progress.current(), async () => {
         try {
           const { snapshotId, info } = input.snapshotId ? await joinedSnapshot(coordinator, input.snapshotId) : await openDatabaseSnapshot(coordinator);
           log.info({ version: input.version, snapshot: info.txid_snapshot, lsn: info.wal_lsn }, 'exporting from database snapshot');
-          const exported = await mapWithConcurrency(sources, config.backup.parallelism, async (source) => {
+          const exportSource = async (source: SourceConfig) => {
             if (abort.signal.aborted) throw abort.signal.reason;
             const file = dataFileName(source.table, config.backup.format);
             const database = { url: config.postgres.url, snapshotId };
@@ -164,9 +165,18 @@ export function exportActivities({ config, pool, storage, temporal, metrics }: A
             const table = await exportOneTable(job, (symbol) => calendarFor(config, symbol));
             metrics.tableExported(source.table, table.rows, table.size_bytes);
             return [source.table, table] as const;
+          };
+          const exported = await mapWithConcurrency(sources, config.backup.parallelism, (source) => {
+            const exporting = exportSource(source);
+            running.push(exporting);
+            return exporting;
           });
           return { database: info, tables: Object.fromEntries(exported) };
         } catch (err) {
+          // The other tables stop on the shared abort; the attempt ends only once they have settled
+          // (their threads stopped, their partial uploads discarded), so nothing of it outlives it.
+          abort.abort(err);
+          await Promise.allSettled(running);
           throw exportFailure(err);
         } finally {
           await coordinator.query('rollback').catch(() => {});
