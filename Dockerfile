@@ -12,10 +12,11 @@ RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
 # Runtime: production dependencies, the compiled code, the CLI, config and migrations.
 FROM node:20.20.2-bookworm-slim
-# MALLOC_ARENA_MAX: the worker's environment (src/worker-node-flags.ts): fewer malloc arenas keep its memory flat.
+# MALLOC_*: the worker's environment (src/worker-node-flags.ts): two malloc arenas and a fixed mmap threshold keep its memory flat.
 ENV NODE_ENV=production \
     SEEDVAULT_NO_LOCAL_STACK=1 \
-    MALLOC_ARENA_MAX=2
+    MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -200,7 +200,12 @@ try {
       const after = runs.filter((r) => r.closedAt !== null && r.closedAt < time).at(-1);
       return running?.activity ?? (after ? `after ${after.activity}` : 'before the first activity');
     };
-    return { summary: summary.join(', '), maxAttempt: Math.max(...runs.map((r) => r.attempt)), runningAt };
+    /** From the first start to the last close of these activities (epoch ms), if they ran. */
+    const span = (names: string[]) => {
+      const ran = runs.filter((r) => names.includes(r.activity) && r.closedAt !== null);
+      return ran.length ? { from: Math.min(...ran.map((r) => r.startedAt)), to: Math.max(...ran.map((r) => r.closedAt!)) } : null;
+    };
+    return { summary: summary.join(', '), maxAttempt: Math.max(...runs.map((r) => r.attempt)), runningAt, span };
   };
 
   const tableSizes = async () => {
@@ -281,6 +286,8 @@ try {
   });
 
   const peak = (label: string) => round(sampler.peaks.get(label) ?? 0);
+  const exportSpan = snapshotActivities.span(['exportTables', 'exportTablePart']);
+  const exportMemory = exportSpan && sampler.during('snapshot_worker', exportSpan.from, exportSpan.to);
   const result: BenchResult = {
     ...provenance,
     rows,
@@ -312,6 +319,8 @@ try {
     snapshot_worker_peak_rss_mib: peak('snapshot_worker'),
     snapshot_worker_added_rss_mib: snapshot.idle === null ? null : round(peak('snapshot_worker') - snapshot.idle),
     snapshot_worker_peak_during: snapshotActivities.runningAt(sampler.peakTimes.get('snapshot_worker')),
+    snapshot_worker_rss_at_export_mib: exportMemory ? round(exportMemory.atStart) : null,
+    export_added_rss_mib: exportMemory ? round(exportMemory.peak - exportMemory.atStart) : null,
     snapshot_worker_vmhwm_mib: snapshot.vmhwm,
     restore_worker_idle_rss_mib: restore.idle,
     restore_worker_peak_rss_mib: peak('restore_worker'),
@@ -394,7 +403,9 @@ function notesFor(version: string): Record<string, string> {
     verify_s: `seedvault verify --version ${version} --against-db (CLI only, no workflow): sha256, Parquet footer, row count, date range and content hash against the table; must exit 0`,
     worker_peak_rss_mib: 'highest VmRSS of any worker process, sampled every 250 ms over the whole run (one worker per step)',
     snapshot_worker_idle_rss_mib: 'VmRSS of the snapshot\'s fresh worker once it polls its task queue, before the snapshot starts',
-    snapshot_worker_added_rss_mib: 'snapshot_worker_peak_rss_mib - snapshot_worker_idle_rss_mib: what the export adds to the idle worker (target <= 120 MiB)',
+    snapshot_worker_added_rss_mib: 'snapshot_worker_peak_rss_mib - snapshot_worker_idle_rss_mib: what the whole snapshot adds to a fresh worker, with what its first workflow and planning activities leave behind (see snapshot_worker_rss_at_export_mib)',
+    snapshot_worker_rss_at_export_mib: "the worker's VmRSS as the export activity started (its last sample before), after the snapshot's workflow tasks and planning activities: an idle worker that has run a workflow",
+    export_added_rss_mib: 'highest VmRSS while the export activities ran - snapshot_worker_rss_at_export_mib: what the export adds to the idle worker (target <= 120 MiB, per table or part exported at once)',
     snapshot_worker_peak_during: 'the snapshot activity that was running when the worker\'s peak RSS was sampled (from the workflow history\'s start and close times)',
     snapshot_worker_vmhwm_mib: 'the snapshot worker\'s VmHWM (kernel peak) just before it was stopped',
     restore_worker_vmhwm_mib: 'the restore worker\'s VmHWM (kernel peak) just before it was stopped',

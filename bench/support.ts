@@ -61,6 +61,8 @@ export class RssSampler {
   readonly peaks = new Map<string, number>();
   /** When each label's peak was sampled (epoch ms). */
   readonly peakTimes = new Map<string, number>();
+  /** Every sample of each label, oldest first: [epoch ms, MiB]. */
+  private readonly samples = new Map<string, [number, number][]>();
   private readonly tracked = new Map<number, string>();
   private readonly timer = setInterval(() => this.sample(), 250).unref();
 
@@ -79,10 +81,23 @@ export class RssSampler {
     clearInterval(this.timer);
   }
 
+  /**
+   * The label's RSS as a span of time (epoch ms) began (its last sample before `from`) and its
+   * highest sample within the span; null when no sample falls in it.
+   */
+  during(label: string, from: number, to: number): { atStart: number; peak: number } | null {
+    const series = this.samples.get(label) ?? [];
+    const before = series.filter(([time]) => time <= from).at(-1);
+    const within = series.filter(([time]) => from <= time && time <= to).map(([, rss]) => rss);
+    return before && within.length ? { atStart: before[1], peak: Math.max(...within) } : null;
+  }
+
   private sample(): void {
     for (const [pid, label] of this.tracked) {
       try {
         const rss = rssMiB(pid, 'VmRSS');
+        if (!this.samples.has(label)) this.samples.set(label, []);
+        this.samples.get(label)!.push([Date.now(), rss]);
         if (rss > (this.peaks.get(label) ?? 0)) {
           this.peaks.set(label, rss);
           this.peakTimes.set(label, Date.now());

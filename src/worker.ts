@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type InjectedSinks, type LogLevel } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
 import type { SeedvaultConfig } from './config/schema.js';
 import { createPool } from './db/pool.js';
+import { exportSlots, exportTaskQueue } from './domain/export-slots.js';
 import { errorMessage, ServiceError } from './errors.js';
 import { log } from './logging.js';
 import { HISTOGRAM_BUCKETS, jobOfWorkflow, SeedvaultMetrics } from './metrics.js';
@@ -16,6 +17,9 @@ import type { JobMetricsSinks } from './workflows/job-metrics.js';
 
 /** The metrics address the process's runtime was installed with ('' none); null before it is. */
 let runtimeMetricsAddress: string | null = null;
+
+/** What the SDK warns about that is so by design here: the exports' worker has no workflows. */
+const EXPECTED_SDK_WARNINGS = new Set(['No workflows registered, not polling for workflow tasks']);
 
 /**
  * The SDK runtime, once per process: the SDK's own logs (worker state, activity failures)
@@ -32,7 +36,10 @@ function installRuntime(metricsAddress: string): void {
     TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error',
   };
   Runtime.install({
-    logger: new DefaultLogger('INFO', (entry) => log[levels[entry.level]]({ ...entry.meta, sdk: true }, entry.message)),
+    logger: new DefaultLogger('INFO', (entry) => {
+      const level = entry.level === 'WARN' && EXPECTED_SDK_WARNINGS.has(entry.message) ? 'debug' : levels[entry.level];
+      log[level]({ ...entry.meta, sdk: true }, entry.message);
+    }),
     ...(metricsAddress && {
       telemetryOptions: {
         metrics: {
@@ -71,7 +78,6 @@ async function removeLeftoverTempFolders(): Promise<void> {
 }
 
 export interface RunningWorker {
-  worker: Worker;
   /** Resolves when the worker has stopped (after stop() or a SIGINT/SIGTERM). */
   done: Promise<void>;
   /** Graceful shutdown; resolves once the worker has stopped. */
@@ -79,7 +85,8 @@ export interface RunningWorker {
 }
 
 /**
- * Starts a worker for every workflow and activity on the configured task queue.
+ * Starts a worker for every workflow and activity on the configured task queue, and one for the
+ * exports on theirs (src/domain/export-slots.ts) with temporal.max_concurrent_exports slots.
  * SIGINT/SIGTERM start a graceful shutdown: polling stops, in-flight activities get
  * `shutdownGraceTime` to finish, then they are cancelled and retried elsewhere.
  */
@@ -102,28 +109,44 @@ export async function startWorker(config: SeedvaultConfig): Promise<RunningWorke
   const temporal = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const registered = await ensureSearchAttributes(clientConnection, config.temporal.namespace);
   if (registered.length > 0) log.info({ registered }, 'registered search attributes');
-  const worker = await Worker.create({
+  const { namespace, task_queue: taskQueue } = config.temporal;
+  const activities = createActivities({ config, pool, storage: createStorage(config.storage), mirror: createMirrorStorage(config.storage), temporal, metrics });
+  const main = await Worker.create({
     connection,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.task_queue,
+    namespace,
+    taskQueue,
     workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
-    activities: createActivities({ config, pool, storage: createStorage(config.storage), mirror: createMirrorStorage(config.storage), temporal, metrics }),
+    // Every activity, exports included: runs scheduled before exports had a queue of their own still run.
+    activities,
     sinks: jobMetricsSinks(metrics),
     shutdownGraceTime: '20s',
     maxConcurrentActivityTaskExecutions: config.temporal.max_concurrent_activities,
   });
-  log.info({ taskQueue: config.temporal.task_queue, namespace: config.temporal.namespace }, 'worker started');
-  const done = worker.run().finally(async () => {
+  const exportSlotCount = exportSlots(config.temporal.max_concurrent_exports, availableParallelism());
+  const exports = await Worker.create({
+    connection,
+    namespace,
+    taskQueue: exportTaskQueue(taskQueue),
+    activities: { exportTables: activities.exportTables, exportTablePart: activities.exportTablePart },
+    shutdownGraceTime: '20s',
+    maxConcurrentActivityTaskExecutions: exportSlotCount,
+  });
+  const workers = [main, exports];
+  // One of them stopping (a fatal error, say) stops the other: no half worker keeps polling.
+  const stopAll = () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown());
+  log.info({ taskQueue, exportTaskQueue: exportTaskQueue(taskQueue), exportSlots: exportSlotCount, namespace }, 'worker started');
+  const done = Promise.allSettled(workers.map((w) => w.run().finally(stopAll))).then(async (results) => {
     await pool.end();
     await clientConnection.close();
     await connection.close();
     log.info('worker stopped');
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   });
   return {
-    worker,
     done,
     stop: async () => {
-      worker.shutdown();
+      stopAll();
       await done;
     },
   };

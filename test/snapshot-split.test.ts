@@ -25,8 +25,8 @@ const BARS = 'usdcop_m5_ohlcv';
 
 /**
  * Demo data whose bars table is bigger than split_rows, a bucket, and two worker processes
- * with two activity slots each. Three exports may run at once, so whichever worker holds
- * the database snapshot, both must take parts.
+ * with two activity slots and one export slot each. Three exports may be scheduled at once,
+ * one runs per worker, so both take parts.
  */
 async function setup(name: string, scale: number, splitRows: number, extraEnv: Record<string, string> = {}) {
   const db = await freshDatabase(name);
@@ -41,6 +41,7 @@ async function setup(name: string, scale: number, splitRows: number, extraEnv: R
     SEEDVAULT_SPLIT_ROWS: String(splitRows),
     SEEDVAULT_MAX_ACTIVITIES: '2',
     SEEDVAULT_EXPORT_PARALLELISM: '3',
+    SEEDVAULT_MAX_EXPORTS: '1',
     ...extraEnv,
   };
   const config = testConfig(env);
@@ -118,6 +119,19 @@ describe('a table bigger than backup.split_rows is exported in parts by several 
     assert.ok(parts.every((p) => p.attempt === 1 && p.input.snapshotId === parts[0]!.input.snapshotId));
     const pids = new Set(parts.map((p) => pidOf(p.identity)));
     assert.deepEqual([...pids].sort(), ctx.workers.map((w) => w.pid).sort(), `parts ran on ${[...pids].join(', ')}`);
+  });
+
+  test('exports run on the exports\' task queue, one at a time per worker (temporal.max_concurrent_exports 1)', () => {
+    const exports = history.starts.filter((s) => s.activity === 'exportTablePart' || s.activity === 'exportTables');
+    assert.ok(exports.every((s) => s.taskQueue === `${ctx.config.temporal.task_queue}-export`), JSON.stringify(exports.map((s) => s.taskQueue)));
+    assert.ok(history.starts.filter((s) => !exports.includes(s)).every((s) => s.taskQueue === ctx.config.temporal.task_queue));
+    let overlapping = 0;
+    for (const worker of ctx.workers) {
+      const own = exports.filter((s) => pidOf(s.identity) === worker.pid).sort((a, b) => a.startedAt - b.startedAt);
+      for (let i = 1; i < own.length; i++) if (own[i]!.startedAt < own[i - 1]!.closedAt!) overlapping++;
+    }
+    // Three were scheduled at once with two slots in all: the third waited for the first to close.
+    assert.equal(overlapping, 0, JSON.stringify(exports.map((s) => [pidOf(s.identity), s.startedAt, s.closedAt])));
   });
 
   test('the parts read back as the table, row for row, in key order', async () => {

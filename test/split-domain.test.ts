@@ -1,7 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { dataObjects, partFileName, renderChecksums, type ManifestTable } from '../src/domain/manifest.js';
+import { exportSlots, exportTaskQueue } from '../src/domain/export-slots.js';
 import { keyRanges, mergedDateRange, mergedSpans, partCount, partsDigestInput } from '../src/domain/split.js';
+
+describe('export slots per worker', () => {
+  test('temporal.max_concurrent_exports wins; empty gives half the cores, at least 1', () => {
+    assert.equal(exportSlots(3, 2), 3);
+    assert.equal(exportSlots(null, 1), 1);
+    assert.equal(exportSlots(null, 2), 1);
+    assert.equal(exportSlots(null, 3), 1);
+    assert.equal(exportSlots(null, 8), 4);
+  });
+
+  test('exports have a task queue of their own next to the configured one', () => {
+    assert.equal(exportTaskQueue('seedvault'), 'seedvault-export');
+  });
+});
 
 describe('splitting a table into key ranges', () => {
   test('a table splits only above split_rows, into ceil(rows / split_rows) parts', () => {

@@ -140,6 +140,8 @@ export const configSchema = z.strictObject({
     task_queue: z.string().min(1),
     /** Activity slots per worker: backfill children are I/O-bound; a snapshot export uses one slot. */
     max_concurrent_activities: positiveInt.max(1000).default(32),
+    /** Exports (tables or parts) a worker runs at once; empty: half its cores, at least 1 (src/domain/export-slots.ts). */
+    max_concurrent_exports: z.preprocess((v) => (v === '' ? null : v), positiveInt.max(64).nullable()).default(null),
     /** How long a restore step may go without a heartbeat before its worker counts as dead. */
     heartbeat_timeout_seconds: positiveInt.max(3600).default(20),
   }),

@@ -17,25 +17,34 @@ import {
   patched,
   proxyActivities,
   setHandler,
+  workflowInfo,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { ExportTablesResult } from '../activities/snapshot/export.js';
 import type { ExportedPart, HeldSnapshot } from '../activities/snapshot/split.js';
 import { mapWithConcurrency } from '../domain/concurrency.js';
+import { exportTaskQueue } from '../domain/export-slots.js';
 import type { ManifestTable } from '../domain/manifest.js';
 import { SNAPSHOT_HELD_SIGNAL, SNAPSHOT_LOST } from '../domain/split.js';
 
 export const snapshotHeldSignal = defineSignal<[HeldSnapshot]>(SNAPSHOT_HELD_SIGNAL);
 
 /** Exports can take hours at 100x scale; the heartbeat timeout is what notices a dead worker. */
-const { exportTables, exportTablePart } = proxyActivities<Activities>({
+const EXPORT_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '12 hours',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5s', maximumInterval: '2 minutes', maximumAttempts: 6, nonRetryableErrorTypes: ['InputError', 'StorageFullError', SNAPSHOT_LOST] },
   // A part of an abandoned attempt must have stopped before the next attempt writes the same object.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   summary: 'export tables from one database snapshot and upload them',
-});
+};
+
+/** On the exports' own task queue (src/domain/export-slots.ts), but where a run replayed from before it had them. */
+function exportActivities() {
+  const onTheirQueue = patched('export-task-queue');
+  return proxyActivities<Activities>(onTheirQueue ? { ...EXPORT_OPTIONS, taskQueue: exportTaskQueue(workflowInfo().taskQueue) } : EXPORT_OPTIONS);
+}
 
 /** Never retried by Temporal: a new holder is a new snapshot, which only a new export attempt may use. */
 const { holdDatabaseSnapshot } = proxyActivities<Activities>({
@@ -54,6 +63,7 @@ const quick = proxyActivities<Activities>({
 const SNAPSHOT_ATTEMPTS = 3;
 
 export async function exportVersion(version: string, sources: string[], parallelism: number): Promise<ExportTablesResult> {
+  const { exportTables, exportTablePart } = exportActivities();
   if (!patched('split-big-tables')) return exportTables({ version, sources });
   const split = await quick.tablesToSplit({ sources });
   if (split.length === 0) return exportTables({ version, sources });
@@ -66,7 +76,7 @@ export async function exportVersion(version: string, sources: string[], parallel
     round++;
     held = null;
     try {
-      return await exportFromHeldSnapshot({ version, sources, split, round, parallelism, held: () => held });
+      return await exportFromHeldSnapshot({ version, sources, split, round, parallelism, held: () => held, exportTables, exportTablePart });
     } catch (err) {
       if (round >= SNAPSHOT_ATTEMPTS || !snapshotLost(err)) throw err;
       log.warn('the export database snapshot was lost; exporting again from a new one', { version, round });
@@ -81,11 +91,13 @@ interface Round {
   round: number;
   parallelism: number;
   held: () => HeldSnapshot | null;
+  exportTables: Activities['exportTables'];
+  exportTablePart: Activities['exportTablePart'];
 }
 
 type Job = { source: string } | { source: string; index: number; count: number; range: HeldSnapshot['split'][string]['ranges'][number] };
 
-async function exportFromHeldSnapshot({ version, sources, split, round, parallelism, held }: Round): Promise<ExportTablesResult> {
+async function exportFromHeldSnapshot({ version, sources, split, round, parallelism, held, exportTables, exportTablePart }: Round): Promise<ExportTablesResult> {
   const scope = new CancellationScope();
   const started: Promise<unknown>[] = [];
   let holderEnd: { error: unknown } | null = null;

@@ -17,6 +17,11 @@ export interface ActivityStart {
   /** pid@host of the worker that ran the attempt. */
   identity: string;
   input: Record<string, unknown>;
+  /** The task queue it was scheduled on. */
+  taskQueue: string;
+  /** When its last attempt started and when it closed (epoch ms; null: still open). */
+  startedAt: number;
+  closedAt: number | null;
 }
 
 /** The pid in a worker identity (pid@host). */
@@ -29,18 +34,28 @@ export const pidOf = (identity: string) => Number(identity.split('@')[0]);
  */
 export async function activityStarts(handle: WorkflowHandle): Promise<{ starts: ActivityStart[]; scheduled: Record<string, number> }> {
   const events = (await handle.fetchHistory()).events ?? [];
-  const byEvent = new Map<string, Omit<ActivityStart, 'attempt' | 'identity'>>();
+  const ms = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+  const byEvent = new Map<string, Pick<ActivityStart, 'activity' | 'activityId' | 'input' | 'taskQueue'>>();
+  const startOf = new Map<string, ActivityStart>();
   const starts: ActivityStart[] = [];
   const scheduled: Record<string, number> = {};
   for (const e of events) {
     const s = e.activityTaskScheduledEventAttributes;
     if (s) {
       const activity = s.activityType?.name ?? '?';
-      byEvent.set(String(e.eventId), { activity, activityId: s.activityId ?? '', input: JSON.parse(Buffer.from(s.input?.payloads?.[0]?.data ?? '{}').toString()) });
+      const input = JSON.parse(Buffer.from(s.input?.payloads?.[0]?.data ?? '{}').toString());
+      byEvent.set(String(e.eventId), { activity, activityId: s.activityId ?? '', input, taskQueue: s.taskQueue?.name ?? '' });
       scheduled[activity] = (scheduled[activity] ?? 0) + 1;
     }
     const started = e.activityTaskStartedEventAttributes;
-    if (started) starts.push({ ...byEvent.get(String(started.scheduledEventId))!, attempt: started.attempt ?? 1, identity: started.identity ?? '' });
+    if (started) {
+      const start = { ...byEvent.get(String(started.scheduledEventId))!, attempt: started.attempt ?? 1, identity: started.identity ?? '', startedAt: ms(e), closedAt: null };
+      startOf.set(String(started.scheduledEventId), start);
+      starts.push(start);
+    }
+    const closed = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes ?? e.activityTaskCanceledEventAttributes;
+    const closedStart = closed && startOf.get(String(closed.scheduledEventId));
+    if (closedStart) closedStart.closedAt = ms(e);
   }
   return { starts, scheduled };
 }

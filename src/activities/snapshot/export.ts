@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { PassThrough } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -5,6 +6,7 @@ import { calendarFor } from '../../config/calendars.js';
 import type { SeedvaultConfig, SourceConfig } from '../../config/schema.js';
 import { OHLCV_TABLE } from '../../db/ohlcv-bars.js';
 import { mapWithConcurrency } from '../../domain/concurrency.js';
+import { exportSlots } from '../../domain/export-slots.js';
 import type { MarketCalendar } from '../../domain/calendar.js';
 import { barCoverage, type SymbolSpan } from '../../domain/coverage.js';
 import { dataContentType, dataFileName, type DatabaseSnapshotInfo, type ManifestColumn, type ManifestTable } from '../../domain/manifest.js';
@@ -166,7 +168,9 @@ export function exportActivities({ config, pool, storage, temporal, metrics }: A
             metrics.tableExported(source.table, table.rows, table.size_bytes);
             return [source.table, table] as const;
           };
-          const exported = await mapWithConcurrency(sources, config.backup.parallelism, (source) => {
+          // This activity is one export slot's worth of the worker: its tables share it, as parts would not.
+          const atOnce = Math.min(config.backup.parallelism, exportSlots(config.temporal.max_concurrent_exports, availableParallelism()));
+          const exported = await mapWithConcurrency(sources, atOnce, (source) => {
             const exporting = exportSource(source);
             running.push(exporting);
             return exporting;
