@@ -58,11 +58,11 @@ test('demo --verbose shows the hosted worker\'s log as pretty lines on stderr an
 
 test('seedvault worker logs pretty lines in a terminal (SEEDVAULT_LOG_FORMAT=pretty stands in for one)', { skip }, async () => {
   // Without a terminal it logs JSON: image.test.ts and compose-up.test.ts read its JSON lines.
-  const env = { ...process.env, SEEDVAULT_TASK_QUEUE: uniqueName('pretty'), SEEDVAULT_LOG_LEVEL: 'info', SEEDVAULT_LOG_FORMAT: 'pretty' };
+  const env = { ...process.env, SEEDVAULT_TASK_QUEUE: uniqueName('pretty'), SEEDVAULT_MAX_EXPORTS: '2', SEEDVAULT_LOG_LEVEL: 'info', SEEDVAULT_LOG_FORMAT: 'pretty' };
   const worker = startProcess([process.execPath, CLI, 'worker'], { env });
   await worker.waitForLine(/worker started/);
   assert.equal(await worker.stop(), 0);
-  assert.match(worker.stderr(), /^\d\d:\d\d:\d\d\.\d{3} INFO  worker started taskQueue=pretty-[0-9a-f]+ namespace=default$/m);
+  assert.match(worker.stderr(), /^\d\d:\d\d:\d\d\.\d{3} INFO  worker started taskQueue=(pretty-[0-9a-f]+) exportTaskQueue=\1-export exportSlots=2 namespace=default$/m);
   assert.ok(!worker.stderr().split('\n').some(isJsonLogLine));
 });
 
