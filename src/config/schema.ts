@@ -138,7 +138,7 @@ export const configSchema = z.strictObject({
     address: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port'),
     namespace: z.string().min(1),
     task_queue: z.string().min(1),
-    /** Activity slots per worker: backfill children are I/O-bound; a snapshot export uses one slot. */
+    /** Activity slots per worker on the main task queue: backfill children are I/O-bound; exports have slots of their own below. */
     max_concurrent_activities: positiveInt.max(1000).default(32),
     /** Exports (tables or parts) a worker runs at once; empty: half its cores, at least 1 (src/domain/export-slots.ts). */
     max_concurrent_exports: z.preprocess((v) => (v === '' ? null : v), positiveInt.max(64).nullable()).default(null),
