@@ -3,17 +3,18 @@
  * CHECK constraints) filled time step by time step like a live table (`--layout key` for the
  * key-ordered variant), and the product end to end through the CLI a user types, each
  * against same-run baselines doing the same class of work:
- *   snapshot create --wait   vs  psql \copy (select ... order by key) to /dev/null (binary)  and  pg_dump -Fc
+ *   snapshot create --wait   vs  psql \copy <table> to /dev/null (binary, heap order)  and  pg_dump -Fc
  *   restore --mode replace   vs  psql \copy from (binary) into an index-less copy + its index builds,  and  pg_restore
  *   verify --against-db      (correctness: exits 0, and the restored row count equals the source)
  * Worker RSS is sampled every 250 ms over the whole run; every activity's attempts come from
  * the workflow histories, and a step that needed a retry fails the run (exit 1).
  *
- *   npm run bench:scale -- --rows 100000000 [--layout time|key] [--skip planner-read,export-only] [--rounds 3] [--json] [--markdown docs/PERFORMANCE.md]
+ *   npm run bench:scale -- --rows 100000000 [--layout time|key] [--skip key-order-read,export-only] [--rounds 3] [--json] [--markdown docs/PERFORMANCE.md]
  *
  * `--skip` leaves out profiling phases no ratio of the product needs (a 100M-row run saves most
- * of an hour): `planner-read` (the index-scan read, far slower than the sort on a time-ordered
- * heap) and `export-only` (the export code alone, to /dev/null). Skipped figures print as "-".
+ * of an hour): `key-order-read` (the rows sorted by (symbol, time), the order exports had
+ * before the export order) and `export-only` (the export code alone, to /dev/null). Skipped
+ * figures print as "-".
  * `--rounds N` measures the restore and its baseline N times, alternating, and reports medians:
  * on a shared 2-core machine one pair can be off by 20% either way.
  */
@@ -87,7 +88,7 @@ function refuse(message: string, code = 2): never {
 const rows = rowsFlag();
 const layout = flag('layout', 'time') as Layout;
 if (!LAYOUTS.includes(layout)) refuse(`--layout must be one of ${LAYOUTS.join(', ')}, got ${layout}`);
-const SKIPPABLE = ['planner-read', 'export-only'] as const;
+const SKIPPABLE = ['key-order-read', 'export-only'] as const;
 const skipped = new Set(flag('skip', '').split(',').filter(Boolean));
 for (const phase of skipped) if (!(SKIPPABLE as readonly string[]).includes(phase)) refuse(`--skip takes a comma-separated list of ${SKIPPABLE.join(', ')}, got ${phase}`);
 const restoreRounds = Number(flag('rounds', '1'));
@@ -216,16 +217,18 @@ try {
     return { heap: Number(size.heap), indexes: Number(size.indexes), total: Number(size.total) };
   };
   const source = await tableSizes();
-  const keyOrderSql = `select * from ${TABLE} order by symbol, time`;
-  // The plan the export's query gets: on a time-ordered heap, an index scan jumps across the heap row by row.
-  const keyOrderPlan = (await db.query<{ 'QUERY PLAN': string }>(`explain ${keyOrderSql}`)).rows[0]!['QUERY PLAN'].replace(/\s+\(cost=.*$/, '');
+  // The export's order (table-catalog's exportOrder): the key (symbol, time), its time first.
+  const exportOrderSql = `select * from ${TABLE} order by time, symbol`;
+  const exportOrderPlan = (await db.query<{ 'QUERY PLAN': string }>(`explain ${exportOrderSql}`)).rows[0]!['QUERY PLAN'].replace(/\s+\(cost=.*$/, '');
 
-  // The floor is the faster of the two plans for the key order: the planner's, and a sequential scan with a sort.
-  const copyKeyOrder = (options: string) => timed(() => psql(`\\copy (${keyOrderSql}) to '/dev/null' with binary`, options));
-  say('(a) psql \\copy (select ... order by symbol, time) to /dev/null (binary), planner\'s plan, then scan + sort...');
-  const copyPlanner = skipped.has('planner-read') ? null : await copyKeyOrder('');
-  const copySorted = await copyKeyOrder('-c enable_indexscan=off -c enable_bitmapscan=off');
-  const copyTo = copyPlanner && copyPlanner.seconds <= copySorted.seconds ? copyPlanner : copySorted;
+  say('(a) psql \\copy <table> to /dev/null (binary): the read floor, heap order...');
+  const copyHeap = await timed(() => psql(`\\copy ${TABLE} to '/dev/null' with binary`));
+  say('(a2) psql \\copy (select ... order by time, symbol) to /dev/null (binary): the export\'s read...');
+  const copyExportOrder = await timed(() => psql(`\\copy (${exportOrderSql}) to '/dev/null' with binary`));
+  say('(a3) psql \\copy (select ... order by symbol, time) to /dev/null (binary), scan + sort: the key order...');
+  const copyKeyOrder = skipped.has('key-order-read')
+    ? null
+    : await timed(() => psql(`\\copy (select * from ${TABLE} order by symbol, time) to '/dev/null' with binary`, '-c enable_indexscan=off -c enable_bitmapscan=off'));
   say('(b) pg_dump -Fc...');
   const dump = await timed(() => run(join(PG_BIN, 'pg_dump'), ['-Fc', '-t', TABLE, '-f', dumpFile], libpq));
   const dumpBytes = statSync(dumpFile).size;
@@ -250,7 +253,7 @@ try {
   await rm(dumpFile);
 
   // Untimed preparation: the same rows in the same order, by a sort (5x faster than the index scan at 10M rows).
-  await psql(`\\copy (${keyOrderSql}) to '${copyFile}' with binary`, '-c enable_indexscan=off');
+  await psql(`\\copy (${exportOrderSql}) to '${copyFile}' with binary`);
   const copyFileBytes = statSync(copyFile).size;
   const rounds: RestoreRound[] = [];
   for (let n = 1; n <= restoreRounds; n++) {
@@ -292,16 +295,21 @@ try {
     ...provenance,
     rows,
     layout,
-    key_order_plan: keyOrderPlan,
+    export_order_plan: exportOrderPlan,
     fill_s: round(fill.seconds),
-    copy_planner_plan_s: copyPlanner ? round(copyPlanner.seconds) : null,
-    copy_sort_plan_s: round(copySorted.seconds),
-    copy_to_devnull_s: round(copyTo.seconds),
+    copy_to_devnull_s: round(copyHeap.seconds),
+    copy_export_order_s: round(copyExportOrder.seconds),
+    copy_key_order_s: copyKeyOrder ? round(copyKeyOrder.seconds) : null,
     pg_dump_s: round(dump.seconds),
     pg_dump_z0_s: round(dumpUncompressed.seconds),
     export_only_s: exportOnly ? round(exportOnly.seconds) : null,
-    ratio_export_only_to_copy: exportOnly ? round(exportOnly.seconds / copyTo.seconds) : null,
-    ...versus('snapshot', snapshot.seconds, rows, { copy: copyTo.seconds, pg_dump: dump.seconds, pg_dump_z0: dumpUncompressed.seconds }),
+    ratio_export_only_to_copy: exportOnly ? round(exportOnly.seconds / copyHeap.seconds) : null,
+    ...versus('snapshot', snapshot.seconds, rows, {
+      copy: copyHeap.seconds,
+      copy_export_order: copyExportOrder.seconds,
+      pg_dump: dump.seconds,
+      pg_dump_z0: dumpUncompressed.seconds,
+    }),
     snapshot_activities: snapshotActivities.summary,
     snapshot_max_attempt: snapshotActivities.maxAttempt,
     copy_from_s: round(copyFromSeconds),
@@ -374,11 +382,11 @@ async function freeDisk(paths: string[], needed: number): Promise<number> {
 function notesFor(version: string): Record<string, string> {
   return {
     layout: layout === 'time' ? 'heap in time order (all symbols of a 5-minute step, then the next): the key order needs a sort or index jumps' : 'heap in key order (symbol, time), as after CLUSTER',
-    key_order_plan: 'the planner\'s EXPLAIN of select * ... order by symbol, time on the filled table (the export turns index scans off when the heap is not in key order)',
-    copy_planner_plan_s: 'psql \\copy (select * ... order by symbol, time) to /dev/null with binary, the planner\'s plan (key_order_plan)',
-    copy_sort_plan_s: 'the same with enable_indexscan and enable_bitmapscan off: sequential scan and sort, the export\'s plan on a time-ordered heap',
+    export_order_plan: 'the planner\'s EXPLAIN of select * ... order by time, symbol on the filled table: the export\'s order (its key, time first)',
+    copy_export_order_s: 'psql \\copy (select * ... order by time, symbol) to /dev/null with binary, the planner\'s plan (export_order_plan): the export\'s rows in the export\'s order',
+    copy_key_order_s: 'profile: psql \\copy (select * ... order by symbol, time) with enable_indexscan and enable_bitmapscan off: the key order exports had before, by sequential scan and sort',
     fill_s: `create and migrate the database, INSERT ... SELECT generate_series in committed chunks of 2M rows into the indexed table, VACUUM ANALYZE; then an untimed CHECKPOINT, so no timed phase pays for the fill's dirty pages`,
-    copy_to_devnull_s: `baseline, the read floor: the faster of copy_planner_plan_s and copy_sort_plan_s${skipped.has('planner-read') ? ' (the planner\'s read skipped: copy_sort_plan_s)' : ''}: the export\'s rows in the export\'s order, to /dev/null`,
+    copy_to_devnull_s: 'baseline, the read floor: psql \\copy usdcop_m5_ohlcv to /dev/null with binary: every row in heap order, no sort',
     pg_dump_s: 'baseline: pg_dump -Fc -t usdcop_m5_ohlcv to a file: heap order (no sort), zlib at its default level, the same class of compression as the snapshot\'s snappy Parquet',
     pg_dump_z0_s: 'baseline: the same pg_dump with -Z0 (no compression; PostgreSQL 15\'s pg_dump has no lz4)',
     export_only_s: 'profile: exportTable (the snapshot\'s export code) in the bench process to /dev/null: COPY, binary decoding, Arrow batches, snappy Parquet, sha256; no upload',
@@ -386,10 +394,11 @@ function notesFor(version: string): Record<string, string> {
     ratio_snapshot_to_pg_dump_z0: 'snapshot_s / pg_dump_z0_s',
     snapshot_s: 'seedvault snapshot create --tables usdcop_m5_ohlcv --wait (CLI + fresh worker): sorted export to snappy Parquet in MinIO, read-back verify, manifest, latest copy, prune',
     ratio_snapshot_to_copy: 'snapshot_s / copy_to_devnull_s',
+    ratio_snapshot_to_copy_export_order: 'snapshot_s / copy_export_order_s',
     ratio_snapshot_to_pg_dump: 'snapshot_s / pg_dump_s',
     snapshot_activities: 'each activity of the snapshot run: seconds of its last attempt (from the workflow history)',
     snapshot_max_attempt: 'highest ActivityTaskStarted.attempt in the snapshot run: more than 1 fails the bench',
-    copy_from_s: `baseline, load floor: psql \\copy from a binary file of the same rows in the same key order as the Parquet into an index-less logged copy of the table (defaults, CHECK constraints), like the restore's twin`,
+    copy_from_s: `baseline, load floor: psql \\copy from a binary file of the same rows in the same order as the Parquet (time, symbol) into an index-less logged copy of the table (defaults, CHECK constraints), like the restore's twin`,
     index_build_s: `baseline, after copy_from_s: the table's UNIQUE (symbol, time) key and BRIN (time) index built on that copy by the restore's own index code, maintenance_work_mem ${MAINTENANCE_WORK_MEM} (what pg_restore does after its data)`,
     pg_restore_s: `baseline: pg_restore of the -Fc dump into an empty database: table, data (heap order), constraints and indexes, maintenance_work_mem ${MAINTENANCE_WORK_MEM} like the restore`,
     restore_s: 'seedvault restore --source minio --tables ohlcv --mode replace --wait into the truncated table (CLI + fresh worker): download, sha256, load into a twin, validation, index build, swap',

@@ -1,6 +1,7 @@
 /**
- * Snapshot benchmark: in one run, on one table of N OHLCV rows, measures
- *   (a) psql \copy (select ... order by key) to /dev/null with binary  — the floor: reading the rows
+ * Snapshot benchmark: in one run, on one table of N OHLCV rows filled time step by time step
+ * like a live table, measures
+ *   (a) psql \copy <table> to /dev/null with binary                    — the floor: reading the rows (heap order)
  *   (b) pg_dump -Fc of the table                                        — what users compare against
  *   (c) the seedSnapshot workflow to MinIO (export + read-back verify + latest + prune)
  * and prints rows/s, c/a, c/b, output bytes and the worker's peak RSS.
@@ -16,12 +17,12 @@ import { libpqEnv, ohlcvBench, rssMiB, PG_BIN, printResult, round, rowsFlag, run
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const rows = rowsFlag();
-const { bucket, databaseUrl, env, config } = await ohlcvBench('bench_snapshot', rows, 'key');
+const { bucket, databaseUrl, env, config } = await ohlcvBench('bench_snapshot', rows, 'time');
 const libpq = libpqEnv(databaseUrl);
 
 process.stderr.write('(a) psql \\copy to /dev/null (binary)...\n');
 const copy = await timed(() =>
-  run(join(PG_BIN, 'psql'), ['-X', '-q', '-c', `\\copy (select * from usdcop_m5_ohlcv order by symbol, time) to '/dev/null' with binary`], libpq),
+  run(join(PG_BIN, 'psql'), ['-X', '-q', '-c', `\\copy usdcop_m5_ohlcv to '/dev/null' with binary`], libpq),
 );
 
 process.stderr.write('(b) pg_dump -Fc...\n');

@@ -298,18 +298,35 @@ describe('exportTable to Parquet', () => {
     assert.deepEqual((await readParquet(smallBatches.file)).rows, rows);
   });
 
-  it('sorts by the primary key, so rows come out in key order', async () => {
-    const { file } = await exportToFile('ticks-order.parquet', { table: 'ticks' });
-    const { rows } = await readParquet(file);
-    const keys = rows.map((row) => `${row.symbol as string}|${String(row.time).padStart(20, '0')}`);
-    assert.deepEqual(keys, [...keys].sort());
+  it('sorts by the key, its timestamp column first; a key without one in key order; or in an order asked for', async () => {
+    const timeFirst = await exportToFile('ticks-order.parquet', { table: 'ticks' });
+    assert.deepEqual(timeFirst.result.orderColumns, ['time', 'symbol']);
+    const { rows } = await readParquet(timeFirst.file);
+    assert.equal(rows.length, 200_000);
+    const time = (row: Record<string, unknown>) => String(row.time).padStart(20, '0');
+    const timeKeys = rows.map((row) => `${time(row)}|${row.symbol as string}`);
+    assert.deepEqual(timeKeys, [...timeKeys].sort());
+
+    const keyOrder = await exportToFile('ticks-key-order.parquet', { table: 'ticks', orderColumns: ['symbol', 'time'] });
+    assert.deepEqual(keyOrder.result.orderColumns, ['symbol', 'time']);
+    const symbolKeys = (await readParquet(keyOrder.file)).rows.map((row) => `${row.symbol as string}|${time(row)}`);
+    assert.deepEqual(symbolKeys, [...symbolKeys].sort());
+    assert.notEqual(keyOrder.result.sha256, timeFirst.result.sha256);
+
+    const noTime = await exportToFile('every-order.parquet', { table: 'every_type' });
+    assert.deepEqual(noTime.result.orderColumns, ['id']);
+    await assert.rejects(exportToFile('ticks-bad-order.parquet', { table: 'ticks', orderColumns: ['time', 'price'] }), {
+      name: 'InputError',
+      message: 'cannot sort public.ticks by (time, price): its key is (symbol, time)',
+    });
   });
 
-  it('reads a time-ordered heap by sequential scan and sort, a key-ordered one through the key index: same bytes', async () => {
-    // Scans of the table and of its key index by the export's COPY: the backend's not yet flushed counters, before and after.
+  it('reads a heap in export order through an index giving that order, one out of it by sequential scan and sort: same bytes', async () => {
+    await client.query('CREATE INDEX ticks_time_symbol ON ticks (time, symbol)');
+    // Scans of the table and of the (time, symbol) index by the export's COPY: the backend's not yet flushed counters, before and after.
     const scans = async () =>
       (await client.query<{ seq: number; idx: number }>(
-        `SELECT pg_stat_get_xact_numscans('ticks'::regclass)::int AS seq, pg_stat_get_xact_numscans('ticks_pkey'::regclass)::int AS idx`,
+        `SELECT pg_stat_get_xact_numscans('ticks'::regclass)::int AS seq, pg_stat_get_xact_numscans('ticks_time_symbol'::regclass)::int AS idx`,
       )).rows[0]!;
     const exportInTransaction = async (name: string) => {
       await client.query('BEGIN');
@@ -323,16 +340,17 @@ describe('exportTable to Parquet', () => {
         await client.query('COMMIT');
       }
     };
-    await client.query('ANALYZE ticks'); // ticks grew one second at a time, symbols interleaved
+    await client.query('ANALYZE ticks'); // ticks grew one second at a time, symbols interleaved: in (time, symbol) order
     const timeOrdered = await exportInTransaction('ticks-time-heap.parquet');
-    assert.deepEqual({ seq: timeOrdered.seq, idx: timeOrdered.idx }, { seq: 1, idx: 0 }, 'sequential scan, then sort');
-    assert.equal(timeOrdered.indexscan, 'on', 'the session setting is put back');
+    assert.deepEqual({ seq: timeOrdered.seq, idx: timeOrdered.idx }, { seq: 0, idx: 1 }, `the index reads the heap in order: ${JSON.stringify(timeOrdered)}`);
 
-    await client.query('CLUSTER ticks USING ticks_pkey');
+    await client.query('CLUSTER ticks USING ticks_pkey'); // now in (symbol, time) order: time jumps back at every symbol
     await client.query('ANALYZE ticks');
     const keyOrdered = await exportInTransaction('ticks-key-heap.parquet');
-    assert.deepEqual({ seq: keyOrdered.seq, idx: keyOrdered.idx }, { seq: 0, idx: 1 }, `the key index reads the heap in order: ${JSON.stringify(keyOrdered)}`);
+    assert.deepEqual({ seq: keyOrdered.seq, idx: keyOrdered.idx }, { seq: 1, idx: 0 }, 'sequential scan, then sort');
+    assert.equal(keyOrdered.indexscan, 'on', 'the session setting is put back');
     assert.equal(keyOrdered.sha256, timeOrdered.sha256);
+    await client.query('DROP INDEX ticks_time_symbol');
   });
 
   it('exports a table without a key in physical order, and an empty table as a valid file', async () => {
@@ -429,7 +447,7 @@ describe('exportTable group spans', () => {
     });
   }
 
-  it('follows the key order of a keyed table and leaves the file unchanged', async () => {
+  it('follows the export order of a keyed table, groups alternating row by row, and leaves the file unchanged', async () => {
     const plain = await exportToFile('ticks-plain.parquet', { table: 'ticks' });
     const tracked = await exportToFile('ticks-spans.parquet', { table: 'ticks', groupSpans: BAR_SPANS });
     assert.equal(plain.result.groupSpans, null);

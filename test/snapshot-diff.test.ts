@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +9,10 @@ import { CLI } from '../bench/support.js';
 import { diffParquetFiles, type SnapshotDiff } from '../src/diff/snapshot-diff.js';
 import { loadDemoData } from '../src/db/demo-data.js';
 import type { TableDiff } from '../src/domain/snapshot-diff.js';
+import { MANIFEST_FILE } from '../src/domain/manifest.js';
 import { versionPrefix } from '../src/domain/version.js';
 import { exportTable } from '../src/parquet/export.js';
+import { readManifest } from '../src/storage/seed-catalog.js';
 import { createStorage } from '../src/storage/index.js';
 import { freshDatabase } from './support/db.js';
 import { execFileAsync, runSnapshot, versionsOf } from './support/snapshot.js';
@@ -57,7 +59,7 @@ function tableOf(result: SnapshotDiff, table: string): TableDiff {
 
 describe('snapshot diff', () => {
   let ctx: Awaited<ReturnType<typeof setup>>;
-  const [v1, v2, v3] = versionsOf(['02.01', '02.02', '02.03']) as [string, string, string];
+  const [v1, v2, v3, v4] = versionsOf(['02.01', '02.02', '02.03', '02.04']) as [string, string, string, string];
   /** What the changes between v1 and v2 were, read from the database as they were made. */
   const expected = {
     removedOhlcv: [] as { symbol: string; time: string }[],
@@ -163,13 +165,49 @@ describe('snapshot diff', () => {
     assert.deepEqual(trades.samples.changed[0]!.key, { id: rows[0]!.id });
   });
 
+  test('a version written before the export order diffs against the live table in key order, and says why not against a later version', async () => {
+    // A second symbol over the same times, so the two orders differ.
+    await ctx.sql.query(
+      `insert into ${OHLCV} (symbol, time, open, high, low, close, volume) select 'AAA/TEST', time, open, high, low, close, volume from ${OHLCV} order by time limit 3`,
+    );
+    // Such a version: the bars in (symbol, time) order and no order_columns in its manifest.
+    await runSnapshot(ctx.config, { version: v4, pin: true, tables: OHLCV });
+    const manifest = (await readManifest(ctx.storage, v4))!;
+    const entry = manifest.tables[OHLCV]!;
+    assert.deepEqual(entry.order_columns, ['time', 'symbol']);
+    const dir = await mkdtemp(join(tmpdir(), 'seedvault-diff-legacy-'));
+    try {
+      const path = join(dir, 'bars.parquet');
+      const keyOrder = await exportTable({ client: ctx.sql, table: OHLCV, format: 'parquet', compression: entry.compression, orderColumns: ['symbol', 'time'], out: createWriteStream(path) });
+      await ctx.storage.put(`${versionPrefix(v4)}${entry.file}`, createReadStream(path));
+      delete entry.order_columns;
+      Object.assign(entry, { sha256: keyOrder.sha256, size_bytes: keyOrder.bytes });
+      await ctx.storage.put(`${versionPrefix(v4)}${MANIFEST_FILE}`, JSON.stringify(manifest));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const untouched = tableOf(await diff(ctx.env, [v4, 'db', '--tables', OHLCV]), OHLCV);
+    assert.equal(untouched.status, 'identical', 'the live side is exported in the version\'s key order: same bytes');
+
+    const { rows } = await ctx.sql.query<{ symbol: string; time: string }>(
+      `update ${OHLCV} set volume = volume + 1 where (symbol, time) = (select symbol, time from ${OHLCV} order by symbol desc, time limit 1) returning symbol, time::text`,
+    );
+    const changed = tableOf(await diff(ctx.env, [v4, 'db', '--tables', OHLCV]), OHLCV);
+    assert.deepEqual([changed.status, changed.added, changed.removed, changed.changed], ['compared', 0, 0, 1]);
+    assert.deepEqual(changed.samples.changed[0]!.key, { symbol: rows[0]!.symbol, time: rows[0]!.time });
+
+    const mixed = tableOf(await diff(ctx.env, [v4, v2, '--tables', OHLCV]), OHLCV);
+    assert.equal(mixed.status, 'skipped');
+    assert.equal(mixed.message, `${v4} has the rows of ${OHLCV} sorted by (symbol, time), ${v2} by (time, symbol): compare each with the database instead`);
+  });
+
   test('prints a per-table summary for people', async () => {
     const run = await cli(ctx.env, ['snapshot', 'diff', v1, v2, '--wait']);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, new RegExp(`^diff ${v1.replaceAll('.', '\\.')} -> ${v2.replaceAll('.', '\\.')}\\n`));
     assert.match(run.stdout, /TABLE\s+STATUS\s+OLDER_ROWS\s+NEWER_ROWS\s+ADDED\s+REMOVED\s+CHANGED\s+SCHEMA/);
     assert.match(run.stdout, new RegExp(`${OHLCV}\\s+compared\\s+[\\d,]+\\s+[\\d,]+\\s+2\\s+3\\s+4\\s+same`));
-    assert.match(run.stdout, /~ symbol=\S+ time=.+: volume: \d+ -> \d+/);
+    assert.match(run.stdout, /~ time=.+ symbol=\S+: volume: \d+ -> \d+/, 'keys in the order the rows are sorted by');
     assert.doesNotMatch(run.stdout, /^\{/m, 'no JSON on stdout');
   });
 
@@ -197,7 +235,8 @@ describe('snapshot diff', () => {
     try {
       const exportTo = async (name: string) => {
         const path = join(dir, name);
-        await exportTable({ client: ctx.sql, table: 'diff_types', format: 'parquet', compression: 'snappy', out: createWriteStream(path) });
+        // Text first, so the merge compares text keys (the export order would put the time first).
+        await exportTable({ client: ctx.sql, table: 'diff_types', format: 'parquet', compression: 'snappy', orderColumns: ['name', 'at'], out: createWriteStream(path) });
         return path;
       };
       const older = await exportTo('older.parquet');

@@ -84,7 +84,9 @@ describe('a table bigger than backup.split_rows is exported in parts by several 
     const entry = manifest.tables[BARS]!;
     const { rows } = await sql(ctx.db.url, `select count(*)::int as n, min(time) as first, max(time) as last from ${BARS}`);
     assert.equal(entry.file, `${BARS}/`);
-    assert.deepEqual(entry.key_columns, ['symbol', 'time']);
+    // Ranges of the key in export order: time first, so each part is a stretch of time.
+    assert.deepEqual(entry.key_columns, ['time', 'symbol']);
+    assert.deepEqual(entry.order_columns, ['time', 'symbol']);
     assert.ok(entry.parts!.length >= 3, `${entry.parts!.length} parts of ${rows[0].n} rows`);
     assert.deepEqual(entry.parts!.map((p) => p.file), entry.parts!.map((_, i) => `${BARS}/part-0000${i}.parquet`));
     assert.equal(entry.rows, rows[0].n);
@@ -100,7 +102,7 @@ describe('a table bigger than backup.split_rows is exported in parts by several 
       assert.equal(object?.size, part.size_bytes, part.file);
       // Each part holds exactly its key range.
       const { from, to } = part.key_range;
-      const where = [from && `(symbol, time) >= ($1, $2::timestamptz)`, to && `(symbol, time) < ($${from ? 3 : 1}, $${from ? 4 : 2}::timestamptz)`].filter(Boolean).join(' and ');
+      const where = [from && `(time, symbol) >= ($1::timestamptz, $2)`, to && `(time, symbol) < ($${from ? 3 : 1}::timestamptz, $${from ? 4 : 2})`].filter(Boolean).join(' and ');
       const counted = await sql(ctx.db.url, `select count(*)::int as n from ${BARS}${where ? ` where ${where}` : ''}`, [...(from ?? []), ...(to ?? [])]);
       assert.equal(counted.rows[0].n, part.rows, part.file);
     }
@@ -134,9 +136,9 @@ describe('a table bigger than backup.split_rows is exported in parts by several 
     assert.equal(overlapping, 0, JSON.stringify(exports.map((s) => [pidOf(s.identity), s.startedAt, s.closedAt])));
   });
 
-  test('the parts read back as the table, row for row, in key order', async () => {
+  test('the parts read back as the table, row for row, in export order', async () => {
     const entry = manifest.tables[BARS]!;
-    assert.deepEqual(await partRows(ctx.storage, version, entry), await tableRows(ctx.db.url, BARS, entry.columns, 'symbol, time'));
+    assert.deepEqual(await partRows(ctx.storage, version, entry), await tableRows(ctx.db.url, BARS, entry.columns, 'time, symbol'));
   });
 
   test('checksums.sha256 lists every part and passes sha256sum -c; latest/ holds the parts', async () => {
@@ -178,15 +180,15 @@ describe('a table bigger than backup.split_rows is exported in parts by several 
     assert.match(damaged.problems.join('\n'), new RegExp(`v${version}/${corrupt.file}: 11 bytes, the manifest says ${corrupt.size_bytes}`));
   });
 
-  test('snapshot diff merge-joins the parts in key order', async () => {
+  test('snapshot diff merge-joins the parts in export order', async () => {
     const pool = new pg.Pool({ connectionString: ctx.db.url });
     try {
       const same = await diffSnapshots({ storage: ctx.storage, pool, older: again, newer: again, tables: [BARS], limit: 5 });
       assert.equal(same.tables[0]?.status, 'identical');
       // One row changed and one removed, in different parts, against the live table.
       const bounds = manifest.tables[BARS]!.parts!.map((p) => p.key_range.to).filter((to) => to !== null);
-      await sql(ctx.db.url, `update ${BARS} set high = high + 1 where (symbol, time) = ($1, $2::timestamptz)`, bounds[0]!);
-      await sql(ctx.db.url, `delete from ${BARS} where (symbol, time) = ($1, $2::timestamptz)`, bounds.at(-1)!);
+      await sql(ctx.db.url, `update ${BARS} set high = high + 1 where (time, symbol) = ($1::timestamptz, $2)`, bounds[0]!);
+      await sql(ctx.db.url, `delete from ${BARS} where (time, symbol) = ($1::timestamptz, $2)`, bounds.at(-1)!);
       const live = await diffSnapshots({ storage: ctx.storage, pool, older: again, newer: 'db', tables: [BARS], limit: 5 });
       assert.deepEqual([live.tables[0]?.status, live.tables[0]?.added, live.tables[0]?.removed, live.tables[0]?.changed], ['compared', 0, 1, 1]);
     } finally {

@@ -99,15 +99,27 @@ async function diffTable(options: DiffOptions, table: string, older: Side, newer
     let keyColumns: string[];
     let live: LiveExport | null = null;
     try {
-      // Snapshots do not record the key: the live table's is the one the export sorted by (a changed key shows as out-of-order rows).
+      // Versions before the export order do not record it: their rows are in the order of the
+      // live table's key (a changed key shows as out-of-order rows).
+      let liveKey: string[];
       try {
-        keyColumns = (await describeTable(client, table, undefined, undefined)).keyColumns;
+        liveKey = (await describeTable(client, table, undefined, undefined)).keyColumns;
       } catch (err) {
         if (!(err instanceof InputError)) throw err;
         return { ...emptyDiff(table, olderEntry, newer.entry), message: `cannot read the key of ${table} from the database: ${err.message}` };
       }
+      keyColumns = olderEntry.order_columns ?? liveKey;
+      const newerOrder = newer.entry ? (newer.entry.order_columns ?? liveKey) : keyColumns;
+      if (JSON.stringify(newerOrder) !== JSON.stringify(keyColumns)) {
+        const message = `${older.label} has the rows of ${table} sorted by (${keyColumns.join(', ')}), ${newer.label} by (${newerOrder.join(', ')}): compare each with the database instead`;
+        return { ...emptyDiff(table, olderEntry, newer.entry), message };
+      }
       if (!newer.entry) {
-        live = await exportLiveTable(client, table, olderEntry);
+        if (keyColumns.length > 0 && JSON.stringify([...keyColumns].sort()) !== JSON.stringify([...liveKey].sort())) {
+          const message = `the key of ${table} is (${liveKey.join(', ')}) in the database, (${keyColumns.join(', ')}) in ${older.label}: rows cannot be matched`;
+          return { ...emptyDiff(table, olderEntry, null), message };
+        }
+        live = await exportLiveTable(client, table, olderEntry, keyColumns);
         files.push(live.file);
       }
     } finally {
@@ -153,12 +165,12 @@ interface LiveExport {
 }
 
 /** The live table as a Parquet file written like the snapshot's (same compression, so identical rows give the same sha256). */
-async function exportLiveTable(client: pg.ClientBase, table: string, like: ManifestTable): Promise<LiveExport> {
+async function exportLiveTable(client: pg.ClientBase, table: string, like: ManifestTable, orderColumns: string[]): Promise<LiveExport> {
   const dir = await makeTempFolder('diff');
   const path = join(dir, 'live.parquet');
   const file: SourceFile = { paths: [path], format: 'parquet', location: `database table ${table}`, version: null, entry: null, cleanup: () => rm(dir, { recursive: true, force: true }) };
   try {
-    const result = await exportTable({ client, table, format: 'parquet', compression: like.compression, out: createWriteStream(path) });
+    const result = await exportTable({ client, table, format: 'parquet', compression: like.compression, orderColumns: orderColumns.length > 0 ? orderColumns : undefined, out: createWriteStream(path) });
     return { file, sha256: result.sha256, rows: result.rows, columns: result.columns.map((c) => ({ name: c.name, pg_type: c.pgType })) };
   } catch (err) {
     await file.cleanup();

@@ -24,8 +24,8 @@ export interface ManifestPart {
   file: string;
   rows: number;
   /**
-   * Key bounds as PostgreSQL prints them: rows with from <= key < to, in the order of the
-   * table's key columns (`ManifestTable.key_columns`); null is an open end.
+   * Key bounds as PostgreSQL prints them: rows with from <= key < to, the key's columns in
+   * the order of `ManifestTable.key_columns`; null is an open end.
    */
   key_range: { from: string[] | null; to: string[] | null };
   date_range: [string, string] | null;
@@ -46,12 +46,18 @@ export interface ManifestTable {
   /** The bars table only: completeness against the market calendars, from the same database snapshot. */
   coverage?: BarCoverage;
   /**
-   * A table split into parts: every part in key order. Then rows, size_bytes and date_range
+   * A table split into parts: every part in export order. Then rows, size_bytes and date_range
    * are the parts' totals and sha256 is the SHA-256 of the parts' checksum lines.
    */
   parts?: ManifestPart[];
-  /** The key the parts are ranges of. */
+  /** The key the parts are ranges of, its columns in export order (order_columns). */
   key_columns?: string[];
+  /**
+   * The columns the rows are sorted by, in that order: the table's unique key, its date or
+   * timestamp column first. Absent for a table without a key, and in versions written before
+   * the export order (then the rows are in the order of the table's key).
+   */
+  order_columns?: string[];
 }
 
 /** The objects holding a table's data: its parts, or its one file. */

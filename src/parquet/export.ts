@@ -43,6 +43,8 @@ export interface ExportResult {
   dateRange: [string, string] | null;
   /** Per group of the groupSpans option, from the rows exported; null without the option. */
   groupSpans: GroupSpan[] | null;
+  /** The columns the rows are sorted by (the key's, in export order); empty for a table without a key. */
+  orderColumns: string[];
 }
 
 export interface ExportOptions {
@@ -69,8 +71,13 @@ export interface ExportOptions {
   batchRows?: number;
   /** Aborting cancels the COPY on the server and rejects with an AbortError. */
   signal?: AbortSignal;
-  /** Only the rows whose key is in this range (a part of a split table); the table needs a key. */
+  /** Only the rows whose key, in the order of the order columns, is in this range (a part of a split table); the table needs a key. */
   keyRange?: KeyRange;
+  /**
+   * Sort by these instead of the table's export order (table-catalog's exportOrder), e.g. to
+   * match a snapshot taken in another order: the key's columns, in any order.
+   */
+  orderColumns?: string[];
 }
 
 /** Small enough that a batch and its IPC copy stay a few MB, large enough to amortise per-batch work. */
@@ -85,6 +92,7 @@ export async function exportTable(options: ExportOptions): Promise<ExportResult>
   try {
     signal?.throwIfAborted();
     layout = await describeTable(client, options.table, options.schema, options.dateColumn);
+    if (options.orderColumns) layout = { ...layout, orderColumns: keyPermutation(layout, options.orderColumns) };
     // csv.gz prints every numeric as its exact text anyway: only Parquet gains from a DECIMAL.
     if (format === 'parquet') layout = await withExactDecimals(client, layout);
     spans = options.groupSpans ? groupSpanTracker(layout, options.groupSpans) : null;
@@ -97,7 +105,7 @@ export async function exportTable(options: ExportOptions): Promise<ExportResult>
 
   const dateRange = layout.dateColumnIndex < 0 ? null : new DateRangeTap(layout.dateColumnIndex, layout.columns[layout.dateColumnIndex].kind);
   const digest = new DigestCounter();
-  const restorePlanner = await planKeyOrderRead(client, layout);
+  const restorePlanner = await planOrderedRead(client, layout);
   const taps = [...(dateRange ? [dateRange] : []), ...(spans?.taps ?? [])];
   const copy = startCopy(client, copySql(layout, options.keyRange));
   let rows = 0;
@@ -128,40 +136,67 @@ export async function exportTable(options: ExportOptions): Promise<ExportResult>
     columns: layout.columns.map(({ name, pgType, parquetType, nullable }) => ({ name, pgType, parquetType, nullable })),
     dateRange: dateRange?.range() ?? null,
     groupSpans: spans?.spans() ?? null,
+    orderColumns: layout.orderColumns,
   };
+}
+
+/** `order` if it lists the key's columns, each once; otherwise an InputError naming both. */
+function keyPermutation(layout: TableLayout, order: string[]): string[] {
+  const sorted = (names: string[]) => JSON.stringify([...names].sort());
+  if (layout.keyColumns.length === 0 || sorted(order) !== sorted(layout.keyColumns)) {
+    throw new InputError(`cannot sort ${layout.label} by (${order.join(', ')}): its key is (${layout.keyColumns.join(', ')})`);
+  }
+  return order;
 }
 
 function copySql(layout: TableLayout, range: KeyRange | undefined): string {
   const columns = layout.columns.map((column) => pg.escapeIdentifier(column.name)).join(', ');
-  const key = layout.keyColumns.map((name) => pg.escapeIdentifier(name)).join(', ');
-  const orderBy = layout.keyColumns.length > 0 ? ` ORDER BY ${key}` : '';
+  const order = layout.orderColumns.map((name) => pg.escapeIdentifier(name)).join(', ');
+  const orderBy = order ? ` ORDER BY ${order}` : '';
   return `COPY (SELECT ${columns} FROM ${layout.sql}${range ? keyRangeWhere(layout, range) : ''}${orderBy}) TO STDOUT (FORMAT binary)`;
 }
 
-/** ` WHERE (k1, k2) >= (...) AND (k1, k2) < (...)`: COPY takes no parameters, so the bounds are typed literals. */
+/**
+ * ` WHERE (k1, k2) >= (...) AND (k1, k2) < (...)` over the order columns: COPY takes no
+ * parameters, so the bounds are typed literals. The leading column's own bounds are added:
+ * they say nothing new, but in a form a BRIN or B-tree index on that column can use (a row
+ * comparison is not), so a part of a table in time order reads its pages, not the whole heap.
+ */
 export function keyRangeWhere(layout: TableLayout, range: KeyRange): string {
-  if (layout.keyColumns.length === 0) throw new InputError(`table ${layout.label} has no key to split it by`);
-  const key = `(${layout.keyColumns.map((name) => pg.escapeIdentifier(name)).join(', ')})`;
-  const value = (values: string[]) => {
-    if (values.length !== layout.keyColumns.length) throw new InputError(`a key range of ${layout.label} has ${values.length} values for key (${layout.keyColumns.join(', ')})`);
-    const types = layout.keyColumns.map((name) => layout.columns.find((c) => c.name === name)!.pgType);
-    return `(${values.map((v, i) => `${pg.escapeLiteral(v)}::${types[i]}`).join(', ')})`;
+  const order = layout.orderColumns;
+  if (order.length === 0) throw new InputError(`table ${layout.label} has no key to split it by`);
+  const types = order.map((name) => layout.columns.find((c) => c.name === name)!.pgType);
+  const literal = (value: string, i: number) => `${pg.escapeLiteral(value)}::${types[i]}`;
+  const bounds = (values: string[]) => {
+    if (values.length !== order.length) throw new InputError(`a key range of ${layout.label} has ${values.length} values for key (${order.join(', ')})`);
+    return { leading: literal(values[0]!, 0), row: `(${values.map(literal).join(', ')})` };
   };
-  const conditions = [...(range.from ? [`${key} >= ${value(range.from)}`] : []), ...(range.to ? [`${key} < ${value(range.to)}`] : [])];
+  const key = `(${order.map((name) => pg.escapeIdentifier(name)).join(', ')})`;
+  const leading = pg.escapeIdentifier(order[0]!);
+  const conditions: string[] = [];
+  if (range.from) {
+    const from = bounds(range.from);
+    conditions.push(`${leading} >= ${from.leading}`, `${key} >= ${from.row}`);
+  }
+  if (range.to) {
+    const to = bounds(range.to);
+    conditions.push(`${leading} <= ${to.leading}`, `${key} < ${to.row}`);
+  }
   return conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
 }
 
 const INDEX_SCANS = ['enable_indexscan', 'enable_bitmapscan'] as const;
 
 /**
- * The key order costs a sort or an index scan. When the heap is not in key order (a table
- * that grows time step by time step), the planner still tends to walk the key's index,
- * jumping across the heap row by row: then index scans are turned off for the COPY so it
- * reads the heap sequentially and sorts. The rows, so the file's bytes, are the same either
- * way (the key is unique). Returns what puts the caller's settings back.
+ * The export order costs a sort or an index scan. When the heap is not in that order (a
+ * (symbol, time) key, on a table clustered by time, sorted by symbol first), the planner
+ * still tends to walk an index that gives the order, jumping across the heap row by row:
+ * then index scans are turned off for the COPY so it reads the heap sequentially and sorts.
+ * The rows, so the file's bytes, are the same either way (the key is unique). Returns what
+ * puts the caller's settings back.
  */
-async function planKeyOrderRead(client: pg.ClientBase, layout: TableLayout): Promise<() => Promise<void>> {
-  if (layout.keyColumns.length === 0 || layout.heapInKeyOrder) return async () => {};
+async function planOrderedRead(client: pg.ClientBase, layout: TableLayout): Promise<() => Promise<void>> {
+  if (layout.orderColumns.length === 0 || layout.heapInExportOrder) return async () => {};
   const saved = (await client.query<Record<string, string>>(`SELECT ${INDEX_SCANS.map((name) => `current_setting('${name}') AS ${name}`).join(', ')}`)).rows[0]!;
   const set = (values: string[]) =>
     client.query(`SELECT ${INDEX_SCANS.map((name, i) => `set_config('${name}', $${i + 1}, false)`).join(', ')}`, values);

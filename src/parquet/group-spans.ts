@@ -3,7 +3,9 @@
  * timestamp column, tracked while the rows stream past, so the export yields what
  * `select key, min(time), max(time), count(*) ... group by key` would without a second scan.
  * State is per group, none per row; the hot path compares the key's bytes with the previous
- * row's and decodes a key only when it changes (once per group for rows in key order).
+ * row's group, then with the group that followed that one last time, and decodes a key only
+ * when both miss: once per group for rows sorted by group (symbol, time) or by time with the
+ * groups in the same order at each step (time, symbol).
  */
 import { InputError } from '../errors.js';
 import type { FieldTap } from './copy-binary-decoder.js';
@@ -32,6 +34,8 @@ interface GroupState {
   readonly group: string;
   /** The key's UTF-8 bytes as COPY sends them, to recognise the group without decoding. */
   readonly key: Uint8Array;
+  /** The group whose row came after this group's last time. */
+  next: GroupState | null;
   rows: number;
   /** Timestamps as PostgreSQL's int64 microseconds in (high, low) halves: no BigInt per row. */
   minHigh: number;
@@ -104,18 +108,20 @@ export class GroupSpanTracker {
   /** Makes the group whose key is at bytes[offset, offset + length) current. */
   private enter(bytes: Uint8Array, offset: number, length: number): void {
     const current = this.current;
-    if (current !== null && current.key.length === length) {
-      const key = current.key;
-      let i = 0;
-      while (i < length && key[i] === bytes[offset + i]) i++;
-      if (i === length) return;
-    }
-    const raw = bytes.subarray(offset, offset + length);
-    const group = utf8.decode(raw);
-    let state = this.groups.get(group);
-    if (state === undefined) {
-      state = { group, key: raw.slice(), rows: 0, minHigh: 0, minLow: 0, maxHigh: 0, maxLow: 0 };
-      this.groups.set(group, state);
+    if (current !== null && sameKey(current, bytes, offset, length)) return;
+    const expected = current?.next ?? null;
+    let state: GroupState | undefined;
+    if (expected !== null && sameKey(expected, bytes, offset, length)) {
+      state = expected;
+    } else {
+      const raw = bytes.subarray(offset, offset + length);
+      const group = utf8.decode(raw);
+      state = this.groups.get(group);
+      if (state === undefined) {
+        state = { group, key: raw.slice(), next: null, rows: 0, minHigh: 0, minLow: 0, maxHigh: 0, maxLow: 0 };
+        this.groups.set(group, state);
+      }
+      if (current !== null) current.next = state;
     }
     this.current = state;
   }
@@ -135,6 +141,14 @@ export class GroupSpanTracker {
     }
     state.rows++;
   }
+}
+
+function sameKey(state: GroupState, bytes: Uint8Array, offset: number, length: number): boolean {
+  const key = state.key;
+  if (key.length !== length) return false;
+  let i = 0;
+  while (i < length && key[i] === bytes[offset + i]) i++;
+  return i === length;
 }
 
 const PG_EPOCH_UNIX_MICROS = (BigInt(EPOCH_SHIFT_MICROS_HIGH) << 32n) + BigInt(EPOCH_SHIFT_MICROS_LOW);

@@ -16,12 +16,14 @@ export interface TableLayout {
   columns: ColumnSpec[];
   /** Columns of the primary key, or of the narrowest NOT NULL unique key; empty if none. */
   keyColumns: string[];
+  /** The key's columns in the order the export sorts the rows by: see exportOrder. */
+  orderColumns: string[];
   /**
-   * Whether the statistics show the heap in key order (the leading key column's correlation
-   * is at least HEAP_IN_KEY_ORDER), so an index scan reads it sequentially. False without a
-   * key or without statistics.
+   * Whether the statistics show the heap in export order (the leading order column's
+   * correlation is at least HEAP_IN_ORDER), so an index scan reads it sequentially. False
+   * without a key or without statistics.
    */
-  heapInKeyOrder: boolean;
+  heapInExportOrder: boolean;
   /** Index into columns of the dateColumn option, or -1. */
   dateColumnIndex: number;
 }
@@ -48,6 +50,7 @@ export async function describeTable(
   const label = `${relation.nspname}.${relation.relname}`;
   const columns = await readColumns(client, relation.oid, label);
   const keyColumns = await readKeyColumns(client, relation.oid);
+  const orderColumns = exportOrder(keyColumns, columns);
   return {
     sql: `${pg.escapeIdentifier(relation.nspname)}.${pg.escapeIdentifier(relation.relname)}`,
     label,
@@ -55,7 +58,8 @@ export async function describeTable(
     name: relation.relname,
     columns,
     keyColumns,
-    heapInKeyOrder: keyColumns.length > 0 && (await readCorrelation(client, relation.nspname, relation.relname, keyColumns[0]!)) >= HEAP_IN_KEY_ORDER,
+    orderColumns,
+    heapInExportOrder: orderColumns.length > 0 && (await readCorrelation(client, relation.nspname, relation.relname, orderColumns[0]!)) >= HEAP_IN_ORDER,
     dateColumnIndex: dateColumn === undefined ? -1 : findDateColumn(columns, dateColumn, label),
   };
 }
@@ -130,12 +134,31 @@ async function readKeyColumns(client: pg.ClientBase, oid: number): Promise<strin
 }
 
 /**
- * From this correlation of the leading key column with the physical row order up, walking
- * the key's index reads the heap nearly sequentially. Below it (a table fed time step by
- * time step has symbol correlation near 0), the index scan visits heap pages in random order:
- * measured on 10M rows, 42-44 s against 15-20 s for a sequential scan and an external sort.
+ * The order of the exported rows: the key's columns, its first date or timestamp column
+ * moved to the front. A table keyed by (symbol, time) grows time step by time step, so its
+ * heap is nearly in (time, symbol) order: that order costs PostgreSQL a cheap sort of
+ * presorted rows where (symbol, time) needs a full external sort or index jumps across the
+ * heap, and it gives smaller files (each row group holds few distinct times) whose row
+ * group statistics bound the time. Measured on 10M such rows: the export 11.4-11.6 s
+ * against 13.8-14.2 s, the Parquet 214 MB against 306 MB. A function of the schema alone,
+ * so unchanged data keeps giving identical bytes.
  */
-const HEAP_IN_KEY_ORDER = 0.9;
+export function exportOrder(keyColumns: string[], columns: Pick<ColumnSpec, 'name' | 'kind'>[]): string[] {
+  const time = keyColumns.find((name) => {
+    const column = columns.find((c) => c.name === name);
+    return column !== undefined && isDateLike(column.kind);
+  });
+  return time === undefined ? keyColumns : [time, ...keyColumns.filter((name) => name !== time)];
+}
+
+/**
+ * From this correlation of the leading order column with the physical row order up, an
+ * index scan reads the heap nearly sequentially. Below it (a (symbol, time) key on a table
+ * fed time step by time step has symbol correlation near 0), the index scan visits heap
+ * pages in random order: measured on 10M rows, 42-44 s against 15-20 s for a sequential
+ * scan and an external sort.
+ */
+const HEAP_IN_ORDER = 0.9;
 
 /** The planner statistics' |correlation| of one column, 0 when ANALYZE has not run. */
 async function readCorrelation(client: pg.ClientBase, schema: string, table: string, column: string): Promise<number> {

@@ -126,6 +126,7 @@ async function exportOneTable(job: TableJob, calendarOf: (symbol: string) => Mar
     compression: job.format === 'parquet' ? job.compression : 'gzip',
     columns: manifestColumns(result),
     ...(coverage && { coverage }),
+    ...(result.orderColumns.length > 0 && { order_columns: result.orderColumns }),
   };
 }
 

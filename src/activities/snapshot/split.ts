@@ -27,7 +27,11 @@ export interface HeldSnapshot {
   round: number;
   snapshotId: string;
   database: DatabaseSnapshotInfo;
-  /** Per split source key: its key columns and ranges, in key order (two or more). */
+  /**
+   * Per split source key: the columns the rows are sorted by and the ranges bound (the key's,
+   * in export order; the field kept its name for runs in flight), and the ranges, in that
+   * order (two or more).
+   */
   split: Record<string, { keyColumns: string[]; ranges: KeyRange[] }>;
 }
 
@@ -35,7 +39,7 @@ export interface ExportPartInput {
   version: string;
   source: string;
   snapshotId: string;
-  /** From 0, in key order. */
+  /** From 0, in export order. */
   index: number;
   count: number;
   range: KeyRange;
@@ -62,19 +66,20 @@ async function estimatedRows(client: pg.ClientBase, layout: TableLayout): Promis
 }
 
 /**
- * The key ranges of one table in the snapshot `client` reads: about estimate/split_rows parts.
+ * The key ranges of one table in the snapshot `client` reads, over its order columns: about
+ * estimate/split_rows parts.
  * The latest version's bounds are kept while they still give that many parts, so parts of
  * unchanged rows stay byte-identical even after the table was rewritten (restored, clustered);
  * otherwise the bounds are quantiles of a page sample of the key.
  */
 async function planRanges(client: pg.ClientBase, layout: TableLayout, splitRows: number, previous: KeyRange[] | null): Promise<KeyRange[]> {
-  if (layout.keyColumns.length === 0) return [{ from: null, to: null }];
+  if (layout.orderColumns.length === 0) return [{ from: null, to: null }];
   const estimate = await estimatedRows(client, layout);
   const parts = partCount(estimate, splitRows);
   if (parts === 1) return [{ from: null, to: null }];
   if (previous?.length === parts) return previous;
   const percent = Math.min(100, (100 * SAMPLE_ROWS) / estimate);
-  const key = layout.keyColumns.map((name) => pg.escapeIdentifier(name));
+  const key = layout.orderColumns.map((name) => pg.escapeIdentifier(name));
   // REPEATABLE fixes the sample: the same pages give the same bounds.
   const { rows } = await client.query<string[]>({
     text: `SELECT ${key.map((k) => `${k}::text`).join(', ')} FROM ${layout.sql} TABLESAMPLE SYSTEM ($1) REPEATABLE (0) ORDER BY ${key.join(', ')}`,
@@ -84,11 +89,11 @@ async function planRanges(client: pg.ClientBase, layout: TableLayout, splitRows:
   return keyRanges(rows, parts);
 }
 
-/** The key ranges of `table` in the latest complete version, if it was split by the same key. */
-async function latestRanges(storage: Storage, table: string, keyColumns: string[]): Promise<KeyRange[] | null> {
+/** The key ranges of `table` in the latest complete version, if it was split over the same columns in the same order. */
+async function latestRanges(storage: Storage, table: string, orderColumns: string[]): Promise<KeyRange[] | null> {
   const latest = await readLatestVersion(storage);
   const entry = latest ? (await readManifest(storage, latest))?.tables[table] : undefined;
-  if (!entry?.parts || JSON.stringify(entry.key_columns) !== JSON.stringify(keyColumns)) return null;
+  if (!entry?.parts || JSON.stringify(entry.key_columns) !== JSON.stringify(orderColumns)) return null;
   return entry.parts.map((part) => part.key_range);
 }
 
@@ -116,8 +121,8 @@ export function splitActivities({ config, pool, storage, temporal, metrics }: Ac
             try {
               await joinDatabaseSnapshot(planner, snapshotId);
               const layout = await describeTable(planner, source.table, undefined, source.date_column);
-              const ranges = await planRanges(planner, layout, config.backup.split_rows, await latestRanges(storage, source.table, layout.keyColumns));
-              if (ranges.length > 1) split[key] = { keyColumns: layout.keyColumns, ranges };
+              const ranges = await planRanges(planner, layout, config.backup.split_rows, await latestRanges(storage, source.table, layout.orderColumns));
+              if (ranges.length > 1) split[key] = { keyColumns: layout.orderColumns, ranges };
               log.info({ table: source.table, parts: ranges.length }, 'planned the parts of a split table');
             } finally {
               await planner.query('rollback').catch(() => {});
@@ -165,7 +170,7 @@ export function splitActivities({ config, pool, storage, temporal, metrics }: Ac
       }
     },
 
-    /** The manifest entry of a split table from its exported parts (in key order). */
+    /** The manifest entry of a split table from its exported parts (in export order; keyColumns are the order columns). */
     async assembleSplitTable(input: { source: string; keyColumns: string[]; parts: ExportedPart[] }): Promise<{ table: string; entry: ManifestTable }> {
       const source = sourceOf(config, input.source);
       const [first, ...rest] = input.parts;
@@ -189,6 +194,7 @@ export function splitActivities({ config, pool, storage, temporal, metrics }: Ac
         ...(spans && { coverage: barCoverage(spans, (symbol) => calendarFor(config, symbol)) }),
         parts,
         key_columns: input.keyColumns,
+        order_columns: input.keyColumns,
       };
       return { table: source.table, entry };
     },

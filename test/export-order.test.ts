@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Kind } from '../src/parquet/pg-types.js';
+import { exportOrder } from '../src/parquet/table-catalog.js';
+
+describe('exportOrder', () => {
+  const columns = [
+    { name: 'symbol', kind: Kind.Text },
+    { name: 'time', kind: Kind.TimestampTz },
+    { name: 'day', kind: Kind.Date },
+    { name: 'id', kind: Kind.Int8 },
+  ];
+
+  it('moves the key\'s first date or timestamp column to the front, keeping the others in key order', () => {
+    assert.deepEqual(exportOrder(['symbol', 'time'], columns), ['time', 'symbol']);
+    assert.deepEqual(exportOrder(['id', 'symbol', 'day', 'time'], columns), ['day', 'id', 'symbol', 'time']);
+  });
+
+  it('keeps a key without one, or already led by one, as it is', () => {
+    assert.deepEqual(exportOrder(['symbol', 'id'], columns), ['symbol', 'id']);
+    assert.deepEqual(exportOrder(['time', 'symbol'], columns), ['time', 'symbol']);
+    assert.deepEqual(exportOrder([], columns), []);
+  });
+});
