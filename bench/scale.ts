@@ -217,13 +217,14 @@ try {
     return { heap: Number(size.heap), indexes: Number(size.indexes), total: Number(size.total) };
   };
   const source = await tableSizes();
-  // The export's order (table-catalog's exportOrder): the key (symbol, time), its time first.
-  const exportOrderSql = `select * from ${TABLE} order by time, symbol`;
+  // The export's order (backup.export_order, table-catalog's exportOrder): the key (symbol, time), its time first, or as it is.
+  const exportOrder = config.backup.export_order === 'key' ? 'symbol, time' : 'time, symbol';
+  const exportOrderSql = `select * from ${TABLE} order by ${exportOrder}`;
   const exportOrderPlan = (await db.query<{ 'QUERY PLAN': string }>(`explain ${exportOrderSql}`)).rows[0]!['QUERY PLAN'].replace(/\s+\(cost=.*$/, '');
 
   say('(a) psql \\copy <table> to /dev/null (binary): the read floor, heap order...');
   const copyHeap = await timed(() => psql(`\\copy ${TABLE} to '/dev/null' with binary`));
-  say('(a2) psql \\copy (select ... order by time, symbol) to /dev/null (binary): the export\'s read...');
+  say(`(a2) psql \\copy (select ... order by ${exportOrder}) to /dev/null (binary): the export's read...`);
   const copyExportOrder = await timed(() => psql(`\\copy (${exportOrderSql}) to '/dev/null' with binary`));
   say('(a3) psql \\copy (select ... order by symbol, time) to /dev/null (binary), scan + sort: the key order...');
   const copyKeyOrder = skipped.has('key-order-read')
@@ -295,6 +296,7 @@ try {
     ...provenance,
     rows,
     layout,
+    export_order: config.backup.export_order,
     export_order_plan: exportOrderPlan,
     fill_s: round(fill.seconds),
     copy_to_devnull_s: round(copyHeap.seconds),
@@ -382,8 +384,9 @@ async function freeDisk(paths: string[], needed: number): Promise<number> {
 function notesFor(version: string): Record<string, string> {
   return {
     layout: layout === 'time' ? 'heap in time order (all symbols of a 5-minute step, then the next): the key order needs a sort or index jumps' : 'heap in key order (symbol, time), as after CLUSTER',
-    export_order_plan: 'the planner\'s EXPLAIN of select * ... order by time, symbol on the filled table: the export\'s order (its key, time first)',
-    copy_export_order_s: 'psql \\copy (select * ... order by time, symbol) to /dev/null with binary, the planner\'s plan (export_order_plan): the export\'s rows in the export\'s order',
+    export_order: 'backup.export_order (SEEDVAULT_EXPORT_ORDER): time_first sorts the rows by time, symbol; key by symbol, time',
+    export_order_plan: 'the planner\'s EXPLAIN of select * ... order by <the export order> on the filled table',
+    copy_export_order_s: 'psql \\copy (select * ... order by <the export order>) to /dev/null with binary, the planner\'s plan (export_order_plan): the export\'s rows in the export\'s order',
     copy_key_order_s: 'profile: psql \\copy (select * ... order by symbol, time) with enable_indexscan and enable_bitmapscan off: the key order exports had before, by sequential scan and sort',
     fill_s: `create and migrate the database, INSERT ... SELECT generate_series in committed chunks of 2M rows into the indexed table, VACUUM ANALYZE; then an untimed CHECKPOINT, so no timed phase pays for the fill's dirty pages`,
     copy_to_devnull_s: 'baseline, the read floor: psql \\copy usdcop_m5_ohlcv to /dev/null with binary: every row in heap order, no sort',
@@ -398,7 +401,7 @@ function notesFor(version: string): Record<string, string> {
     ratio_snapshot_to_pg_dump: 'snapshot_s / pg_dump_s',
     snapshot_activities: 'each activity of the snapshot run: seconds of its last attempt (from the workflow history)',
     snapshot_max_attempt: 'highest ActivityTaskStarted.attempt in the snapshot run: more than 1 fails the bench',
-    copy_from_s: `baseline, load floor: psql \\copy from a binary file of the same rows in the same order as the Parquet (time, symbol) into an index-less logged copy of the table (defaults, CHECK constraints), like the restore's twin`,
+    copy_from_s: `baseline, load floor: psql \\copy from a binary file of the same rows in the same order as the Parquet into an index-less logged copy of the table (defaults, CHECK constraints), like the restore's twin`,
     index_build_s: `baseline, after copy_from_s: the table's UNIQUE (symbol, time) key and BRIN (time) index built on that copy by the restore's own index code, maintenance_work_mem ${MAINTENANCE_WORK_MEM} (what pg_restore does after its data)`,
     pg_restore_s: `baseline: pg_restore of the -Fc dump into an empty database: table, data (heap order), constraints and indexes, maintenance_work_mem ${MAINTENANCE_WORK_MEM} like the restore`,
     restore_s: 'seedvault restore --source minio --tables ohlcv --mode replace --wait into the truncated table (CLI + fresh worker): download, sha256, load into a twin, validation, index build, swap',

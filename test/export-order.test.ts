@@ -16,6 +16,10 @@ describe('exportOrder', () => {
     assert.deepEqual(exportOrder(['id', 'symbol', 'day', 'time'], columns), ['day', 'id', 'symbol', 'time']);
   });
 
+  it('keeps the key\'s own order when asked to (backup.export_order key)', () => {
+    assert.deepEqual(exportOrder(['symbol', 'time'], columns, 'key'), ['symbol', 'time']);
+  });
+
   it('keeps a key without one, or already led by one, as it is', () => {
     assert.deepEqual(exportOrder(['symbol', 'id'], columns), ['symbol', 'id']);
     assert.deepEqual(exportOrder(['time', 'symbol'], columns), ['time', 'symbol']);

@@ -312,6 +312,8 @@ describe('exportTable to Parquet', () => {
     const symbolKeys = (await readParquet(keyOrder.file)).rows.map((row) => `${row.symbol as string}|${time(row)}`);
     assert.deepEqual(symbolKeys, [...symbolKeys].sort());
     assert.notEqual(keyOrder.result.sha256, timeFirst.result.sha256);
+    const keyConfig = await exportToFile('ticks-key-config.parquet', { table: 'ticks', order: 'key' });
+    assert.deepEqual([keyConfig.result.orderColumns, keyConfig.result.sha256], [['symbol', 'time'], keyOrder.result.sha256], 'backup.export_order key');
 
     const noTime = await exportToFile('every-order.parquet', { table: 'every_type' });
     assert.deepEqual(noTime.result.orderColumns, ['id']);

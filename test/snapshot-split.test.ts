@@ -266,11 +266,11 @@ describe('a worker killed mid-part', () => {
   });
 });
 
-describe('a split table in csv.gz', () => {
+describe('a split table in csv.gz, in key order (backup.export_order key)', () => {
   let ctx: Awaited<ReturnType<typeof setup>>;
   const [version] = versionsOf(['03.05']) as [string];
   before(async () => {
-    ctx = await setup('split_csv', 1, 20_000, { SEEDVAULT_BACKUP_FORMAT: 'csv.gz' });
+    ctx = await setup('split_csv', 1, 20_000, { SEEDVAULT_BACKUP_FORMAT: 'csv.gz', SEEDVAULT_EXPORT_ORDER: 'key' });
   });
   after(async () => {
     await ctx?.stop();
@@ -281,6 +281,10 @@ describe('a split table in csv.gz', () => {
     const entry = manifest.tables[BARS]!;
     assert.ok(entry.parts!.length >= 3);
     assert.deepEqual(entry.parts!.map((p) => p.file), entry.parts!.map((_, i) => `${BARS}/part-0000${i}.csv.gz`));
+    assert.deepEqual([entry.key_columns, entry.order_columns], [['symbol', 'time'], ['symbol', 'time']]);
+    // Ranges of (symbol, time): the first part's end is a key of the table, symbol first.
+    const [symbol, time] = entry.parts![0]!.key_range.to!;
+    assert.equal((await sql(ctx.db.url, `select count(*)::int as n from ${BARS} where symbol = $1 and time = $2::timestamptz`, [symbol, time])).rows[0].n, 1);
     const headers = await withDownloadedVersion(ctx.storage, version, (dir) =>
       Promise.all(entry.parts!.map(async (p) => (await execFileAsync('sh', ['-c', `zcat "${join(dir, p.file)}" | head -1`])).stdout.trim())),
     );

@@ -16,7 +16,7 @@ import { CsvRowWriter } from './csv-writer.js';
 import { DateRangeTap } from './date-range.js';
 import { groupSpanTracker, type GroupSpan, type GroupSpanColumns, type GroupSpanTracker } from './group-spans.js';
 import { ParquetStream, type Compression } from './parquet-writer.js';
-import { describeTable, withExactDecimals, type TableLayout } from './table-catalog.js';
+import { describeTable, withExactDecimals, type ExportOrder, type TableLayout } from './table-catalog.js';
 import type { KeyRange } from '../domain/split.js';
 import { InputError } from '../errors.js';
 
@@ -73,9 +73,11 @@ export interface ExportOptions {
   signal?: AbortSignal;
   /** Only the rows whose key, in the order of the order columns, is in this range (a part of a split table); the table needs a key. */
   keyRange?: KeyRange;
+  /** backup.export_order (table-catalog's exportOrder); default time_first. */
+  order?: ExportOrder;
   /**
-   * Sort by these instead of the table's export order (table-catalog's exportOrder), e.g. to
-   * match a snapshot taken in another order: the key's columns, in any order.
+   * Sort by these instead of `order`, e.g. to match a snapshot taken in another order: the
+   * key's columns, in any order.
    */
   orderColumns?: string[];
 }
@@ -91,7 +93,7 @@ export async function exportTable(options: ExportOptions): Promise<ExportResult>
   let spans: GroupSpanTracker | null;
   try {
     signal?.throwIfAborted();
-    layout = await describeTable(client, options.table, options.schema, options.dateColumn);
+    layout = await describeTable(client, options.table, options.schema, options.dateColumn, options.order);
     if (options.orderColumns) layout = { ...layout, orderColumns: keyPermutation(layout, options.orderColumns) };
     // csv.gz prints every numeric as its exact text anyway: only Parquet gains from a DECIMAL.
     if (format === 'parquet') layout = await withExactDecimals(client, layout);

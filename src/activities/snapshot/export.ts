@@ -16,6 +16,7 @@ import { InputError, IntegrityError } from '../../errors.js';
 import { log } from '../../logging.js';
 import type { ExportResult, GroupSpan } from '../../parquet/export.js';
 import { exportInThread } from '../../parquet/export-in-thread.js';
+import type { ExportOrder } from '../../parquet/table-catalog.js';
 import type { Storage } from '../../storage/types.js';
 import type { ActivityDeps } from '../deps.js';
 import { joinedSnapshot, openDatabaseSnapshot } from '../../db/database-snapshot.js';
@@ -49,6 +50,7 @@ export interface TableJob {
   format: 'parquet' | 'csv.gz';
   compression: 'snappy' | 'gzip' | 'none';
   gzipLevel: number | undefined;
+  order: ExportOrder;
   storage: Storage;
   progress: ProgressReporter;
   abort: AbortController;
@@ -81,6 +83,7 @@ export async function exportObject(job: TableJob): Promise<ExportResult> {
     format,
     compression,
     gzipLevel: job.gzipLevel,
+    order: job.order,
     keyRange: job.keyRange,
   };
   const exporting = exportInThread(
@@ -194,8 +197,9 @@ export function exportActivities({ config, pool, storage, temporal, metrics }: A
 }
 
 /** The configured format of data objects. */
-export function exportFormat(config: SeedvaultConfig): Pick<TableJob, 'format' | 'compression' | 'gzipLevel'> {
-  return { format: config.backup.format, compression: config.backup.compression, gzipLevel: config.backup.compression_level ?? undefined };
+export function exportFormat(config: SeedvaultConfig): Pick<TableJob, 'format' | 'compression' | 'gzipLevel' | 'order'> {
+  const { format, compression, compression_level, export_order } = config.backup;
+  return { format, compression, gzipLevel: compression_level ?? undefined, order: export_order };
 }
 
 /** Bad input and bad data fail the same way on every retry: stop at once. */

@@ -120,7 +120,7 @@ export function splitActivities({ config, pool, storage, temporal, metrics }: Ac
             const planner = await pool.connect();
             try {
               await joinDatabaseSnapshot(planner, snapshotId);
-              const layout = await describeTable(planner, source.table, undefined, source.date_column);
+              const layout = await describeTable(planner, source.table, undefined, source.date_column, config.backup.export_order);
               const ranges = await planRanges(planner, layout, config.backup.split_rows, await latestRanges(storage, source.table, layout.orderColumns));
               if (ranges.length > 1) split[key] = { keyColumns: layout.orderColumns, ranges };
               log.info({ table: source.table, parts: ranges.length }, 'planned the parts of a split table');
