@@ -298,24 +298,25 @@ describe('exportTable to Parquet', () => {
     assert.deepEqual((await readParquet(smallBatches.file)).rows, rows);
   });
 
-  it('sorts by the key, its timestamp column first; a key without one in key order; or in an order asked for', async () => {
-    const timeFirst = await exportToFile('ticks-order.parquet', { table: 'ticks' });
-    assert.deepEqual(timeFirst.result.orderColumns, ['time', 'symbol']);
-    const { rows } = await readParquet(timeFirst.file);
+  it('sorts by the key; with order time_first its timestamp column first; or in the order asked for', async () => {
+    const keyOrder = await exportToFile('ticks-order.parquet', { table: 'ticks' });
+    assert.deepEqual(keyOrder.result.orderColumns, ['symbol', 'time']);
+    const { rows } = await readParquet(keyOrder.file);
     assert.equal(rows.length, 200_000);
     const time = (row: Record<string, unknown>) => String(row.time).padStart(20, '0');
-    const timeKeys = rows.map((row) => `${time(row)}|${row.symbol as string}`);
-    assert.deepEqual(timeKeys, [...timeKeys].sort());
-
-    const keyOrder = await exportToFile('ticks-key-order.parquet', { table: 'ticks', orderColumns: ['symbol', 'time'] });
-    assert.deepEqual(keyOrder.result.orderColumns, ['symbol', 'time']);
-    const symbolKeys = (await readParquet(keyOrder.file)).rows.map((row) => `${row.symbol as string}|${time(row)}`);
+    const symbolKeys = rows.map((row) => `${row.symbol as string}|${time(row)}`);
     assert.deepEqual(symbolKeys, [...symbolKeys].sort());
-    assert.notEqual(keyOrder.result.sha256, timeFirst.result.sha256);
-    const keyConfig = await exportToFile('ticks-key-config.parquet', { table: 'ticks', order: 'key' });
-    assert.deepEqual([keyConfig.result.orderColumns, keyConfig.result.sha256], [['symbol', 'time'], keyOrder.result.sha256], 'backup.export_order key');
 
-    const noTime = await exportToFile('every-order.parquet', { table: 'every_type' });
+    const timeFirst = await exportToFile('ticks-time-first.parquet', { table: 'ticks', order: 'time_first' });
+    assert.deepEqual(timeFirst.result.orderColumns, ['time', 'symbol']);
+    const timeKeys = (await readParquet(timeFirst.file)).rows.map((row) => `${time(row)}|${row.symbol as string}`);
+    assert.deepEqual(timeKeys, [...timeKeys].sort());
+    assert.notEqual(keyOrder.result.sha256, timeFirst.result.sha256);
+    assert.ok(timeFirst.result.bytes < keyOrder.result.bytes, `time_first ${timeFirst.result.bytes} bytes, key ${keyOrder.result.bytes}`);
+    const asked = await exportToFile('ticks-asked.parquet', { table: 'ticks', orderColumns: ['time', 'symbol'] });
+    assert.deepEqual([asked.result.orderColumns, asked.result.sha256], [['time', 'symbol'], timeFirst.result.sha256]);
+
+    const noTime = await exportToFile('every-order.parquet', { table: 'every_type', order: 'time_first' });
     assert.deepEqual(noTime.result.orderColumns, ['id']);
     await assert.rejects(exportToFile('ticks-bad-order.parquet', { table: 'ticks', orderColumns: ['time', 'price'] }), {
       name: 'InputError',
@@ -323,7 +324,7 @@ describe('exportTable to Parquet', () => {
     });
   });
 
-  it('reads a heap in export order through an index giving that order, one out of it by sequential scan and sort: same bytes', async () => {
+  it('reads a heap in export order (time_first) through an index giving that order, one out of it by sequential scan and sort: same bytes', async () => {
     await client.query('CREATE INDEX ticks_time_symbol ON ticks (time, symbol)');
     // Scans of the table and of the (time, symbol) index by the export's COPY: the backend's not yet flushed counters, before and after.
     const scans = async () =>
@@ -334,7 +335,7 @@ describe('exportTable to Parquet', () => {
       await client.query('BEGIN');
       try {
         const before = await scans();
-        const { result } = await exportToFile(name, { table: 'ticks' });
+        const { result } = await exportToFile(name, { table: 'ticks', order: 'time_first' });
         const after = await scans();
         const setting = await client.query<{ indexscan: string }>(`SELECT current_setting('enable_indexscan') AS indexscan`);
         return { sha256: result.sha256, seq: after.seq - before.seq, idx: after.idx - before.idx, indexscan: setting.rows[0]!.indexscan };
@@ -450,8 +451,8 @@ describe('exportTable group spans', () => {
   }
 
   it('follows the export order of a keyed table, groups alternating row by row, and leaves the file unchanged', async () => {
-    const plain = await exportToFile('ticks-plain.parquet', { table: 'ticks' });
-    const tracked = await exportToFile('ticks-spans.parquet', { table: 'ticks', groupSpans: BAR_SPANS });
+    const plain = await exportToFile('ticks-plain.parquet', { table: 'ticks', order: 'time_first' });
+    const tracked = await exportToFile('ticks-spans.parquet', { table: 'ticks', order: 'time_first', groupSpans: BAR_SPANS });
     assert.equal(plain.result.groupSpans, null);
     assert.equal(tracked.result.sha256, plain.result.sha256);
     assert.deepEqual(bySymbol(tracked.result.groupSpans!), await sqlSpans('ticks'));

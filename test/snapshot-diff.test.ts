@@ -165,40 +165,45 @@ describe('snapshot diff', () => {
     assert.deepEqual(trades.samples.changed[0]!.key, { id: rows[0]!.id });
   });
 
-  test('a version written before the export order diffs against the live table in key order, and says why not against a later version', async () => {
+  test('a version in time_first order diffs against the live table in that order; against a version in key order it says why not', async () => {
     // A second symbol over the same times, so the two orders differ.
     await ctx.sql.query(
       `insert into ${OHLCV} (symbol, time, open, high, low, close, volume) select 'AAA/TEST', time, open, high, low, close, volume from ${OHLCV} order by time limit 3`,
     );
-    // Such a version: the bars in (symbol, time) order and no order_columns in its manifest.
     await runSnapshot(ctx.config, { version: v4, pin: true, tables: OHLCV });
     const manifest = (await readManifest(ctx.storage, v4))!;
     const entry = manifest.tables[OHLCV]!;
-    assert.deepEqual(entry.order_columns, ['time', 'symbol']);
-    const dir = await mkdtemp(join(tmpdir(), 'seedvault-diff-legacy-'));
+    assert.deepEqual(entry.order_columns, ['symbol', 'time'], 'backup.export_order key, the default');
+    // The version as backup.export_order time_first writes it.
+    const dir = await mkdtemp(join(tmpdir(), 'seedvault-diff-order-'));
     try {
       const path = join(dir, 'bars.parquet');
-      const keyOrder = await exportTable({ client: ctx.sql, table: OHLCV, format: 'parquet', compression: entry.compression, orderColumns: ['symbol', 'time'], out: createWriteStream(path) });
+      const timeFirst = await exportTable({ client: ctx.sql, table: OHLCV, format: 'parquet', compression: entry.compression, order: 'time_first', out: createWriteStream(path) });
+      assert.notEqual(timeFirst.sha256, entry.sha256);
       await ctx.storage.put(`${versionPrefix(v4)}${entry.file}`, createReadStream(path));
-      delete entry.order_columns;
-      Object.assign(entry, { sha256: keyOrder.sha256, size_bytes: keyOrder.bytes });
+      Object.assign(entry, { sha256: timeFirst.sha256, size_bytes: timeFirst.bytes, order_columns: timeFirst.orderColumns });
       await ctx.storage.put(`${versionPrefix(v4)}${MANIFEST_FILE}`, JSON.stringify(manifest));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
     const untouched = tableOf(await diff(ctx.env, [v4, 'db', '--tables', OHLCV]), OHLCV);
-    assert.equal(untouched.status, 'identical', 'the live side is exported in the version\'s key order: same bytes');
+    assert.equal(untouched.status, 'identical', 'the live side is exported in the version\'s order: same bytes');
 
     const { rows } = await ctx.sql.query<{ symbol: string; time: string }>(
-      `update ${OHLCV} set volume = volume + 1 where (symbol, time) = (select symbol, time from ${OHLCV} order by symbol desc, time limit 1) returning symbol, time::text`,
+      `update ${OHLCV} set volume = volume + 1 where (symbol, time) = (select symbol, time from ${OHLCV} order by time desc, symbol limit 1) returning symbol, time::text`,
     );
     const changed = tableOf(await diff(ctx.env, [v4, 'db', '--tables', OHLCV]), OHLCV);
     assert.deepEqual([changed.status, changed.added, changed.removed, changed.changed], ['compared', 0, 0, 1]);
+    assert.deepEqual(Object.keys(changed.samples.changed[0]!.key), ['time', 'symbol'], 'keys in the order the rows are sorted by');
     assert.deepEqual(changed.samples.changed[0]!.key, { symbol: rows[0]!.symbol, time: rows[0]!.time });
 
-    const mixed = tableOf(await diff(ctx.env, [v4, v2, '--tables', OHLCV]), OHLCV);
+    // A version written before order_columns existed: its rows are in the live key's order.
+    const legacy = (await readManifest(ctx.storage, v2))!;
+    delete legacy.tables[OHLCV]!.order_columns;
+    await ctx.storage.put(`${versionPrefix(v2)}${MANIFEST_FILE}`, JSON.stringify(legacy));
+    const mixed = tableOf(await diff(ctx.env, [v2, v4, '--tables', OHLCV]), OHLCV);
     assert.equal(mixed.status, 'skipped');
-    assert.equal(mixed.message, `${v4} has the rows of ${OHLCV} sorted by (symbol, time), ${v2} by (time, symbol): compare each with the database instead`);
+    assert.equal(mixed.message, `${v2} has the rows of ${OHLCV} sorted by (symbol, time), ${v4} by (time, symbol): compare each with the database instead`);
   });
 
   test('prints a per-table summary for people', async () => {
@@ -207,7 +212,7 @@ describe('snapshot diff', () => {
     assert.match(run.stdout, new RegExp(`^diff ${v1.replaceAll('.', '\\.')} -> ${v2.replaceAll('.', '\\.')}\\n`));
     assert.match(run.stdout, /TABLE\s+STATUS\s+OLDER_ROWS\s+NEWER_ROWS\s+ADDED\s+REMOVED\s+CHANGED\s+SCHEMA/);
     assert.match(run.stdout, new RegExp(`${OHLCV}\\s+compared\\s+[\\d,]+\\s+[\\d,]+\\s+2\\s+3\\s+4\\s+same`));
-    assert.match(run.stdout, /~ time=.+ symbol=\S+: volume: \d+ -> \d+/, 'keys in the order the rows are sorted by');
+    assert.match(run.stdout, /~ symbol=\S+ time=.+: volume: \d+ -> \d+/, 'keys in the order the rows are sorted by');
     assert.doesNotMatch(run.stdout, /^\{/m, 'no JSON on stdout');
   });
 
@@ -235,8 +240,7 @@ describe('snapshot diff', () => {
     try {
       const exportTo = async (name: string) => {
         const path = join(dir, name);
-        // Text first, so the merge compares text keys (the export order would put the time first).
-        await exportTable({ client: ctx.sql, table: 'diff_types', format: 'parquet', compression: 'snappy', orderColumns: ['name', 'at'], out: createWriteStream(path) });
+        await exportTable({ client: ctx.sql, table: 'diff_types', format: 'parquet', compression: 'snappy', out: createWriteStream(path) });
         return path;
       };
       const older = await exportTo('older.parquet');

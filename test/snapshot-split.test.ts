@@ -71,7 +71,7 @@ describe('a table bigger than backup.split_rows is exported in parts by several 
   let history: Awaited<ReturnType<typeof activityStarts>>;
   const [version, again] = versionsOf(['03.01', '03.02']) as [string, string];
   before(async () => {
-    ctx = await setup('split_two', 1, 20_000);
+    ctx = await setup('split_two', 1, 20_000, { SEEDVAULT_EXPORT_ORDER: 'time_first' });
     const handle = await startSnapshot(ctx.config, { version });
     manifest = (await handle.result()).manifest;
     history = await activityStarts(handle);
@@ -84,7 +84,7 @@ describe('a table bigger than backup.split_rows is exported in parts by several 
     const entry = manifest.tables[BARS]!;
     const { rows } = await sql(ctx.db.url, `select count(*)::int as n, min(time) as first, max(time) as last from ${BARS}`);
     assert.equal(entry.file, `${BARS}/`);
-    // Ranges of the key in export order: time first, so each part is a stretch of time.
+    // Ranges of the key in export order (time_first here): time first, so each part is a stretch of time.
     assert.deepEqual(entry.key_columns, ['time', 'symbol']);
     assert.deepEqual(entry.order_columns, ['time', 'symbol']);
     assert.ok(entry.parts!.length >= 3, `${entry.parts!.length} parts of ${rows[0].n} rows`);
@@ -266,11 +266,11 @@ describe('a worker killed mid-part', () => {
   });
 });
 
-describe('a split table in csv.gz, in key order (backup.export_order key)', () => {
+describe('a split table in csv.gz, in key order (backup.export_order key, the default)', () => {
   let ctx: Awaited<ReturnType<typeof setup>>;
   const [version] = versionsOf(['03.05']) as [string];
   before(async () => {
-    ctx = await setup('split_csv', 1, 20_000, { SEEDVAULT_BACKUP_FORMAT: 'csv.gz', SEEDVAULT_EXPORT_ORDER: 'key' });
+    ctx = await setup('split_csv', 1, 20_000, { SEEDVAULT_BACKUP_FORMAT: 'csv.gz' });
   });
   after(async () => {
     await ctx?.stop();

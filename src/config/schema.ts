@@ -116,11 +116,12 @@ export const configSchema = z.strictObject({
     /** A table with more rows than this is exported as key-range parts, by separate activities on any worker. */
     split_rows: positiveInt.min(1000).default(20_000_000),
     /**
-     * How the exported rows are sorted: time_first (the key, its date or timestamp column first: a
-     * faster export of a table that grows in time order, smaller files) or key (the key's own order:
-     * a faster index build when restoring). See table-catalog's exportOrder.
+     * How the exported rows are sorted: key (the key's own order: the restore's index build sorts
+     * presorted rows, and files stay byte-identical to earlier versions') or time_first (the key,
+     * its date or timestamp column first: a faster export of a table that grows in time order,
+     * smaller files). See table-catalog's exportOrder.
      */
-    export_order: z.enum(['time_first', 'key']).default('time_first'),
+    export_order: z.enum(['key', 'time_first']).default('key'),
     /** Scheduled deep verify of the bucket's snapshots (issue 16); its outcome feeds the health check. */
     deep_verify: z
       .strictObject({

@@ -73,7 +73,7 @@ export interface ExportOptions {
   signal?: AbortSignal;
   /** Only the rows whose key, in the order of the order columns, is in this range (a part of a split table); the table needs a key. */
   keyRange?: KeyRange;
-  /** backup.export_order (table-catalog's exportOrder); default time_first. */
+  /** backup.export_order (table-catalog's exportOrder); default key. */
   order?: ExportOrder;
   /**
    * Sort by these instead of `order`, e.g. to match a snapshot taken in another order: the
