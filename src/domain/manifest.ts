@@ -53,9 +53,9 @@ export interface ManifestTable {
   /** The key the parts are ranges of, its columns in export order (order_columns). */
   key_columns?: string[];
   /**
-   * The columns the rows are sorted by, in that order: the table's unique key, its date or
-   * timestamp column first. Absent for a table without a key, and in versions written before
-   * the export order (then the rows are in the order of the table's key).
+   * The columns the rows are sorted by, in that order: the table's unique key as it is, or its
+   * date or timestamp column first (backup.export_order). Absent for a table without a key,
+   * and in versions written before the setting (then the rows are in the order of the key).
    */
   order_columns?: string[];
 }

@@ -190,8 +190,8 @@ export function keyRangeWhere(layout: TableLayout, range: KeyRange): string {
 const INDEX_SCANS = ['enable_indexscan', 'enable_bitmapscan'] as const;
 
 /**
- * The export order costs a sort or an index scan. When the heap is not in that order (a
- * (symbol, time) key, on a table clustered by time, sorted by symbol first), the planner
+ * The export order costs a sort or an index scan. When the heap is not in that order (the
+ * bars' (symbol, time) key on a table that grows time step by time step), the planner
  * still tends to walk an index that gives the order, jumping across the heap row by row:
  * then index scans are turned off for the COPY so it reads the heap sequentially and sorts.
  * The rows, so the file's bytes, are the same either way (the key is unique). Returns what
