@@ -27,6 +27,7 @@ import pg from 'pg';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
 import type { Manifest } from '../src/domain/manifest.js';
 import { exportTable } from '../src/parquet/export.js';
+import { describeTable } from '../src/parquet/table-catalog.js';
 import { completeTwin } from '../src/restore/rename-swap.js';
 import { createStaging } from '../src/restore/staging.js';
 import { stackUp } from '../src/stack/index.js';
@@ -217,13 +218,12 @@ try {
     return { heap: Number(size.heap), indexes: Number(size.indexes), total: Number(size.total) };
   };
   const source = await tableSizes();
-  // The export's order (backup.export_order, table-catalog's exportOrder): the key (symbol, time), its time first, or as it is.
-  const exportOrder = config.backup.export_order === 'key' ? 'symbol, time' : 'time, symbol';
+  // The export's order and read settings, from the export's own catalog code (backup.export_order):
+  // index scans off when the heap is not in that order.
+  const exported = await describeTable(db, TABLE, undefined, undefined, config.backup.export_order);
+  const exportOrder = exported.orderColumns.join(', ');
   const exportOrderSql = `select * from ${TABLE} order by ${exportOrder}`;
-  // Settings as the export makes them (parquet/export.ts): index scans off when the leading column's correlation is under 0.9.
-  const leading = exportOrder.split(',')[0]!;
-  const { rows: [stats] } = await db.query<{ correlation: number | null }>('select correlation from pg_stats where tablename = $1 and attname = $2', [TABLE, leading]);
-  const exportOrderSettings = Math.abs(stats?.correlation ?? 0) >= 0.9 ? '' : '-c enable_indexscan=off -c enable_bitmapscan=off';
+  const exportOrderSettings = exported.heapInExportOrder ? '' : '-c enable_indexscan=off -c enable_bitmapscan=off';
   const exportOrderPlan = (await db.query<{ 'QUERY PLAN': string }>(`explain ${exportOrderSql}`)).rows[0]!['QUERY PLAN'].replace(/\s+\(cost=.*$/, '');
 
   say('(a) psql \\copy <table> to /dev/null (binary): the read floor, heap order...');
