@@ -18,6 +18,15 @@ function failureAsError(err: unknown): unknown {
   return new SeedvaultError(innermost.message);
 }
 
+/**
+ * A pause between polls that does not keep the process alive: once the run's result is in,
+ * the command exits at once instead of when the last pause would have ended (up to 2 s
+ * added to every `--wait`). The result's own long poll keeps the process up until then.
+ */
+export function pollPause(ms: number): Promise<void> {
+  return sleep(ms, undefined, { ref: false });
+}
+
 /** Polls without an answer before saying that no worker seems to hold the run. */
 const NO_WORKER_HINT_AFTER = 3;
 
@@ -36,7 +45,7 @@ export async function followRun<T>(handle: WorkflowHandle, describe: () => Promi
   while (!ended && !quiet) {
     // The query fails while no worker holds the run; the next poll catches up.
     // A query to a run no worker holds may hang for long: give it two seconds.
-    const text = await Promise.race([describe().catch(() => null), sleep(2000).then(() => null)]);
+    const text = await Promise.race([describe().catch(() => null), pollPause(2000).then(() => null)]);
     if (text) {
       unanswered = 0;
       line.update(text);
@@ -44,7 +53,7 @@ export async function followRun<T>(handle: WorkflowHandle, describe: () => Promi
       const taskQueue = await handle.describe().then((d) => d.taskQueue, () => '?');
       line.update(`waiting for a worker on task queue "${taskQueue}" (is \`seedvault worker\` running?)`);
     }
-    await Promise.race([outcome.catch(() => {}), sleep(1000)]);
+    await Promise.race([outcome.catch(() => {}), pollPause(1000)]);
   }
   line.done();
   try {

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { SeedvaultConfig } from '../config/schema.js';
 import { RESTORE_MODES, RESTORE_SOURCES, type RestoreMode, type RestoreSource } from '../domain/restore.js';
@@ -7,6 +6,7 @@ import { InputError, IntegrityError } from '../errors.js';
 import { connectClient } from '../temporal/connection.js';
 import { restoreProgressQuery, seedRestore, type RestoreProgress, type SeedRestoreInput, type SeedRestoreResult } from '../workflows/restore.js';
 import { ProgressLine } from './progress.js';
+import { pollPause } from './follow-run.js';
 import { resolveSources, validateVersionFlag } from './snapshot-create.js';
 
 export interface RestoreOptions {
@@ -53,7 +53,7 @@ export async function waitForRestore(handle: WorkflowHandle<typeof seedRestore>,
   while (!finished && !quiet) {
     const progress = await handle.query(restoreProgressQuery).catch(() => null);
     if (progress) line.update(describe(progress));
-    await Promise.race([result.catch(() => {}), sleep(1000)]);
+    await Promise.race([result.catch(() => {}), pollPause(1000)]);
   }
   line.done();
   try {

@@ -5,7 +5,6 @@ import type { DiffInput } from '../activities/snapshot/diff.js';
 import type { SnapshotDiff } from '../diff/snapshot-diff.js';
 import { DEFAULT_SAMPLE_LIMIT, LIVE_DATABASE, sampleLimitProblem, selectTables, type TableDiff } from '../domain/snapshot-diff.js';
 import { InputError, IntegrityError } from '../errors.js';
-import { findManifest } from '../restore/source-file.js';
 import { createStorage } from '../storage/index.js';
 import { connectClient } from '../temporal/connection.js';
 import { snapshotDiff } from '../workflows/snapshot-diff.js';
@@ -66,6 +65,8 @@ async function checkedInput(config: SeedvaultConfig, older: string, newer: strin
   const tablesOf = async (version: string, name: string): Promise<string[]> => {
     if (version === LIVE_DATABASE) return [];
     try {
+      // Loaded here: it brings Arrow and Parquet, which every `snapshot` subcommand would otherwise load.
+      const { findManifest } = await import('../restore/source-file.js');
       return Object.keys((await findManifest(storage, version)).manifest.tables);
     } catch (err) {
       if (err instanceof IntegrityError) throw new InputError(`${name}: snapshot ${version} not found or incomplete in ${storage.location}`);

@@ -1,7 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import { runner } from 'node-pg-migrate';
 import { log } from '../logging.js';
 
 /** The repo's migrations folder, found from the compiled file (dist/src/db/migrate.js). */
@@ -16,6 +15,8 @@ export const MIGRATIONS_TABLE = 'seedvault_migrations';
  * returns [].
  */
 export async function migrate(databaseUrl: string): Promise<string[]> {
+  // Loaded here: every CLI command reaches this module through the stack's status, few migrate.
+  const { runner } = await import('node-pg-migrate');
   const applied = await runner({
     databaseUrl,
     dir: MIGRATIONS_DIR,

@@ -6,13 +6,13 @@ import net from 'node:net';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
+import { CopyOutStream } from './copy-out.js';
 
 const CANCEL_REQUEST_CODE = 80877102;
 const CANCEL_TIMEOUT_MS = 5000;
 
 export function startCopy(client: pg.ClientBase, sql: string): Readable {
-  return client.query(copyTo(sql));
+  return client.query(new CopyOutStream(sql));
 }
 
 /**
