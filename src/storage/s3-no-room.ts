@@ -24,13 +24,20 @@ const INSUFFICIENT_STORAGE = 507;
 const NO_SPACE_TEXT = /no space left on device|disk quota exceeded|drive path full/i;
 
 /**
+ * MinIO answers the parts of a multipart upload whose state it could not keep on a drive that
+ * filled mid-write with NoSuchUpload (seen in CI on a full tmpfs, racing the 507 of another
+ * part). A write of ours never sees it otherwise: the upload is aborted only after its parts end.
+ */
+const LOST_UPLOAD = 'NoSuchUpload';
+
+/**
  * The StorageFullError an S3 write failure means, naming the store and the object, or null
  * when `err` is anything else (network faults and 5xx outages stay retryable).
  */
 export function s3NoRoomError(err: unknown, location: string, key: string): StorageFullError | null {
   if (!(err instanceof S3ServiceException)) return null;
   const status = err.$metadata?.httpStatusCode;
-  if (!NO_ROOM_CODES.has(err.name) && status !== INSUFFICIENT_STORAGE && !NO_SPACE_TEXT.test(err.message)) return null;
-  const said = err.message.replace(/\s+/g, ' ').trim().slice(0, 200);
+  if (!NO_ROOM_CODES.has(err.name) && err.name !== LOST_UPLOAD && status !== INSUFFICIENT_STORAGE && !NO_SPACE_TEXT.test(err.message)) return null;
+  const said = err.name === LOST_UPLOAD ? 'the store dropped the multipart upload while its parts were written' : err.message.replace(/\s+/g, ' ').trim().slice(0, 200);
   return new StorageFullError(`${location}: no room left writing ${key} (${err.name}, HTTP ${status ?? '?'}${said ? `: ${said}` : ''})`, { cause: err });
 }
