@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
+import { FIRST_EXPORT_ORDER } from '../src/domain/export-order.js';
 import type { Manifest } from '../src/domain/manifest.js';
 import { exportTable } from '../src/parquet/export.js';
 import { describeTable } from '../src/parquet/table-catalog.js';
@@ -218,9 +219,10 @@ try {
     return { heap: Number(size.heap), indexes: Number(size.indexes), total: Number(size.total) };
   };
   const source = await tableSizes();
-  // The export's order and read settings, from the export's own catalog code (backup.export_order):
-  // index scans off when the heap is not in that order.
-  const exported = await describeTable(db, TABLE, undefined, undefined, config.backup.export_order);
+  // The export's order and read settings, from the export's own catalog code (backup.export_order,
+  // else a first snapshot's order: the bucket is new): index scans off when the heap is not in that order.
+  const order = config.backup.export_order ?? FIRST_EXPORT_ORDER;
+  const exported = await describeTable(db, TABLE, undefined, undefined, order);
   const exportOrder = exported.orderColumns.join(', ');
   const exportOrderSql = `select * from ${TABLE} order by ${exportOrder}`;
   const exportOrderSettings = exported.heapInExportOrder ? '' : '-c enable_indexscan=off -c enable_bitmapscan=off';
@@ -242,7 +244,7 @@ try {
   await rm(`${dumpFile}.z0`);
 
   say('(c0) exportTable in this process to /dev/null (the export alone: COPY, decoding, Arrow, Parquet, sha256)...');
-  const exportOnly = skipped.has('export-only') ? null : await timed(() => exportTable({ client: db, table: TABLE, dateColumn: 'time', format: 'parquet', compression: 'snappy', out: createWriteStream('/dev/null') }));
+  const exportOnly = skipped.has('export-only') ? null : await timed(() => exportTable({ client: db, table: TABLE, dateColumn: 'time', format: 'parquet', compression: 'snappy', order, out: createWriteStream('/dev/null') }));
   say('(c) seedvault snapshot create --wait...');
   const snapshot = await product('snapshot', ['snapshot', 'create', '--tables', TABLE, '--wait', '--json'], true);
   const created = JSON.parse(snapshot.stdout) as { workflowId: string; version: string; manifest: Manifest };
@@ -300,7 +302,7 @@ try {
     ...provenance,
     rows,
     layout,
-    export_order: config.backup.export_order,
+    export_order: order,
     export_order_plan: exportOrderPlan,
     fill_s: round(fill.seconds),
     copy_to_devnull_s: round(copyHeap.seconds),
@@ -388,7 +390,7 @@ async function freeDisk(paths: string[], needed: number): Promise<number> {
 function notesFor(version: string): Record<string, string> {
   return {
     layout: layout === 'time' ? 'heap in time order (all symbols of a 5-minute step, then the next): the key order needs a sort or index jumps' : 'heap in key order (symbol, time), as after CLUSTER',
-    export_order: 'backup.export_order (SEEDVAULT_EXPORT_ORDER): time_first sorts the rows by time, symbol; key by symbol, time',
+    export_order: 'backup.export_order (SEEDVAULT_EXPORT_ORDER; empty: time_first in a new bucket): time_first sorts the rows by time, symbol; key by symbol, time',
     export_order_plan: 'the planner\'s EXPLAIN of select * ... order by <the export order> on the filled table (the export turns index scans off when the heap is not in that order, see copy_export_order_s)',
     copy_export_order_s: 'psql \\copy (select * ... order by <the export order>) to /dev/null with binary, with the export\'s settings (index scans off when the leading column\'s correlation is under 0.9): the export\'s rows in the export\'s order',
     copy_key_order_s: 'profile: psql \\copy (select * ... order by symbol, time) with enable_indexscan and enable_bitmapscan off: the key order exports had before, by sequential scan and sort',

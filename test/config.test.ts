@@ -66,7 +66,7 @@ describe('config', () => {
       ['retention_count: 4 ', 'retention_count: four ', /backup\.retention_count: .*expected number/],
       ['format: ${SEEDVAULT_BACKUP_FORMAT:-parquet} ', 'format: xlsx ', /backup\.format: .*"csv\.gz"/],
       ['split_rows: ${SEEDVAULT_SPLIT_ROWS:-20000000} ', 'split_rows: 10 ', /backup\.split_rows: .*>=1000/],
-      ['export_order: ${SEEDVAULT_EXPORT_ORDER:-key}', 'export_order: symbol', /backup\.export_order: .*"key".*"time_first"/],
+      ['export_order: ${SEEDVAULT_EXPORT_ORDER:-}', 'export_order: symbol', /backup\.export_order: .*"key".*"time_first"/],
       ['use_ssl: false', 'use_ssl: maybe', /storage\.use_ssl: Invalid input/],
       ['compression: snappy', 'compression: lz77', /backup\.compression: /],
       ['compression_level: ${SEEDVAULT_COMPRESSION_LEVEL:-}', 'compression_level: 12', /backup\.compression_level: .*<=9/],

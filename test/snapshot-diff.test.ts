@@ -28,7 +28,8 @@ async function setup(name: string) {
   await loadDemoData(db.url, {});
   const bucket = uniqueName(name.replaceAll('_', '-'));
   await createBucket(bucket);
-  const env = { DATABASE_URL: db.url, S3_BUCKET: bucket, SEEDVAULT_TASK_QUEUE: uniqueName(name), SEEDVAULT_NO_LOCAL_STACK: '1' };
+  // Key order, so that a version in time_first order can be set against one in key order.
+  const env = { DATABASE_URL: db.url, S3_BUCKET: bucket, SEEDVAULT_TASK_QUEUE: uniqueName(name), SEEDVAULT_NO_LOCAL_STACK: '1', SEEDVAULT_EXPORT_ORDER: 'key' };
   const config = testConfig(env);
   const worker = await withWorker(config);
   const sql = new pg.Client({ connectionString: db.url });
@@ -173,7 +174,7 @@ describe('snapshot diff', () => {
     await runSnapshot(ctx.config, { version: v4, pin: true, tables: OHLCV });
     const manifest = (await readManifest(ctx.storage, v4))!;
     const entry = manifest.tables[OHLCV]!;
-    assert.deepEqual(entry.order_columns, ['symbol', 'time'], 'backup.export_order key, the default');
+    assert.deepEqual(entry.order_columns, ['symbol', 'time'], 'backup.export_order key, as setup sets it');
     // The version as backup.export_order time_first writes it.
     const dir = await mkdtemp(join(tmpdir(), 'seedvault-diff-order-'));
     try {

@@ -266,11 +266,11 @@ describe('a worker killed mid-part', () => {
   });
 });
 
-describe('a split table in csv.gz, in key order (backup.export_order key, the default)', () => {
+describe('a split table in csv.gz, in key order (backup.export_order key)', () => {
   let ctx: Awaited<ReturnType<typeof setup>>;
   const [version] = versionsOf(['03.05']) as [string];
   before(async () => {
-    ctx = await setup('split_csv', 1, 20_000, { SEEDVAULT_BACKUP_FORMAT: 'csv.gz' });
+    ctx = await setup('split_csv', 1, 20_000, { SEEDVAULT_BACKUP_FORMAT: 'csv.gz', SEEDVAULT_EXPORT_ORDER: 'key' });
   });
   after(async () => {
     await ctx?.stop();

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { activityRuns, CLI } from '../bench/support.js';
 import { loadDemoData } from '../src/db/demo-data.js';
-import { RESERVATION_MARKER, type Manifest } from '../src/domain/manifest.js';
+import { MANIFEST_FILE, RESERVATION_MARKER, type Manifest } from '../src/domain/manifest.js';
 import { versionPrefix } from '../src/domain/version.js';
 import { createStorage } from '../src/storage/index.js';
 import { listVersions, pruneVersions, readLatestVersion } from '../src/storage/seed-catalog.js';
@@ -172,6 +172,47 @@ describe('seed snapshot of demo data', () => {
     } finally {
       await client.end();
     }
+  });
+});
+
+describe('backup.export_order left empty', () => {
+  let ctx: Awaited<ReturnType<typeof setup>>;
+  const bars = 'usdcop_m5_ohlcv';
+  before(async () => {
+    ctx = await setup('snap_order');
+    // A second symbol over the same times, so that time first and key order differ.
+    const client = new pg.Client({ connectionString: ctx.db.url });
+    await client.connect();
+    await client.query(`insert into ${bars} (symbol, time, open, high, low, close, volume) select 'AAA/TEST', time, open, high, low, close, volume from ${bars} order by time limit 3`);
+    await client.end();
+  });
+  after(async () => {
+    await ctx.worker.stop();
+    await ctx.db.drop();
+  });
+
+  test('a new bucket gets time first; a table keeps the order the latest version has it in, file for file', async () => {
+    const first = await runSnapshot(ctx.config, {});
+    const entry = first.manifest.tables[bars]!;
+    assert.deepEqual(entry.order_columns, ['time', 'symbol']);
+    assert.deepEqual(first.manifest.tables.trades_history!.order_columns, ['id'], 'a key without a date column is the order either way');
+    await withDownloadedVersion(ctx.storage, first.version, async (dir) => {
+      assert.deepEqual(await parquetRows(join(dir, entry.file), entry.columns), await tableRows(ctx.db.url, bars, entry.columns, 'time, symbol'));
+    });
+
+    // The latest version as one written before order_columns existed, which sorted by the key.
+    const legacy = structuredClone(first.manifest);
+    delete legacy.tables[bars]!.order_columns;
+    await ctx.storage.put(`${versionPrefix(first.version)}${MANIFEST_FILE}`, JSON.stringify(legacy));
+    const kept = await runSnapshot(ctx.config, {});
+    const keyOrdered = kept.manifest.tables[bars]!;
+    assert.deepEqual(keyOrdered.order_columns, ['symbol', 'time']);
+    assert.notEqual(keyOrdered.sha256, entry.sha256);
+    await withDownloadedVersion(ctx.storage, kept.version, async (dir) => {
+      assert.deepEqual(await parquetRows(join(dir, keyOrdered.file), keyOrdered.columns), await tableRows(ctx.db.url, bars, keyOrdered.columns, 'symbol, time'));
+    });
+    const again = await runSnapshot(ctx.config, {});
+    assert.deepEqual([again.manifest.tables[bars]!.order_columns, again.manifest.tables[bars]!.sha256], [['symbol', 'time'], keyOrdered.sha256], 'unchanged rows, identical file');
   });
 });
 

@@ -5,8 +5,8 @@ import { RESTORE_MODES, RESTORE_SOURCES, type RestoreMode, type RestoreSource } 
 import { InputError, IntegrityError } from '../errors.js';
 import { connectClient } from '../temporal/connection.js';
 import { restoreProgressQuery, seedRestore, type RestoreProgress, type SeedRestoreInput, type SeedRestoreResult } from '../workflows/restore.js';
-import { ProgressLine } from './progress.js';
 import { pollPause } from './follow-run.js';
+import { ProgressLine } from './progress.js';
 import { resolveSources, validateVersionFlag } from './snapshot-create.js';
 
 export interface RestoreOptions {

@@ -117,11 +117,12 @@ export const configSchema = z.strictObject({
     split_rows: positiveInt.min(1000).default(20_000_000),
     /**
      * How the exported rows are sorted: key (the key's own order: the restore's index build sorts
-     * presorted rows, and files stay byte-identical to earlier versions') or time_first (the key,
-     * its date or timestamp column first: a faster export of a table that grows in time order,
-     * smaller files). See table-catalog's exportOrder.
+     * presorted rows) or time_first (the key, its date or timestamp column first: a faster export
+     * of a table that grows in time order, smaller files). Empty: the order each table has in the
+     * latest version, time_first for a table it does not hold (domain/export-order), so files of
+     * unchanged rows stay identical. See table-catalog's exportOrder.
      */
-    export_order: z.enum(['key', 'time_first']).default('key'),
+    export_order: z.preprocess((v) => (v === '' ? null : v), z.enum(['key', 'time_first']).nullable()).default(null),
     /** Scheduled deep verify of the bucket's snapshots (issue 16); its outcome feeds the health check. */
     deep_verify: z
       .strictObject({

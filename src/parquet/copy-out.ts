@@ -106,16 +106,15 @@ export class CopyOutStream extends Readable implements pg.Submittable {
   }
 
   submit(connection: pg.Connection): void {
-    const con = connection;
-    this.connection = con;
-    const listeners = con.stream.listeners('data') as DataHandler[];
+    this.connection = connection;
+    const listeners = connection.stream.listeners('data') as DataHandler[];
     if (listeners.length !== 1) throw new Error(`the connection has ${listeners.length} data listeners, expected node-postgres's one`);
     this.pgDataHandler = listeners[0]!;
-    con.stream.removeListener('data', this.pgDataHandler);
-    con.stream.pause();
-    con.stream.on('readable', this.onReadable);
+    connection.stream.removeListener('data', this.pgDataHandler);
+    connection.stream.pause();
+    connection.stream.on('readable', this.onReadable);
     this.attached = true;
-    con.query(this.text);
+    connection.query(this.text);
   }
 
   override _read(): void {

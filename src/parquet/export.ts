@@ -16,7 +16,8 @@ import { CsvRowWriter } from './csv-writer.js';
 import { DateRangeTap } from './date-range.js';
 import { groupSpanTracker, type GroupSpan, type GroupSpanColumns, type GroupSpanTracker } from './group-spans.js';
 import { ParquetStream, type Compression } from './parquet-writer.js';
-import { describeTable, withExactDecimals, type ExportOrder, type TableLayout } from './table-catalog.js';
+import { describeTable, withExactDecimals, type TableLayout } from './table-catalog.js';
+import type { ExportOrder } from '../domain/export-order.js';
 import type { KeyRange } from '../domain/split.js';
 import { InputError } from '../errors.js';
 
@@ -73,7 +74,7 @@ export interface ExportOptions {
   signal?: AbortSignal;
   /** Only the rows whose key, in the order of the order columns, is in this range (a part of a split table); the table needs a key. */
   keyRange?: KeyRange;
-  /** backup.export_order (table-catalog's exportOrder); default key. */
+  /** table-catalog's exportOrder; default key. */
   order?: ExportOrder;
   /**
    * Sort by these instead of `order`, e.g. to match a snapshot taken in another order: the

@@ -3,6 +3,7 @@
  * same snapshot as the COPY: the relation, its columns in order, and a key to sort by.
  */
 import pg from 'pg';
+import type { ExportOrder } from '../domain/export-order.js';
 import { InputError } from '../errors.js';
 import { columnSpec, exactDecimal, isDateLike, Kind, type CatalogColumn, type ColumnSpec, type NumericProfile } from './pg-types.js';
 
@@ -134,21 +135,17 @@ async function readKeyColumns(client: pg.ClientBase, oid: number): Promise<strin
   return result.rows[0]?.columns ?? [];
 }
 
-/** backup.export_order: see exportOrder. */
-export type ExportOrder = 'key' | 'time_first';
-
 /**
- * The order of the exported rows: the key's columns as the key has them (`key`, the
- * default), or with its first date or timestamp column moved to the front (`time_first`).
- * A table keyed by (symbol, time) grows time step by time step, so its heap is nearly in
- * (time, symbol) order: that order costs PostgreSQL a sort of presorted rows where (symbol,
- * time) needs a full external sort, and gives smaller files (each row group holds few
- * distinct times) whose row-group statistics bound the time. Measured at 10M such rows: the
- * snapshot 18.4 s against 21.6 s, the Parquet 204 against 292 MiB. But the restored heap is
- * then in time order too, and building the (symbol, time) unique index sorts for real: the
- * restore 22.3 s against 16.2 s. So `key` is the default, which also keeps the files of
- * unchanged data identical to those of versions written before the setting. A function of
- * the schema and the setting alone: unchanged data keeps giving identical bytes.
+ * The order of the exported rows: the key's columns as the key has them (`key`), or with its
+ * first date or timestamp column moved to the front (`time_first`). A table keyed by (symbol,
+ * time) grows time step by time step, so its heap is nearly in (time, symbol) order: that
+ * order costs PostgreSQL a sort of presorted rows where (symbol, time) needs a full sort, and
+ * gives smaller files (each row group holds few distinct times) whose row-group statistics
+ * bound the time. Measured at 10M such rows: the snapshot 24.2 s against 28.4 s, the Parquet
+ * 204 against 292 MiB. But the restored heap is then in time order too, and building the
+ * (symbol, time) unique index sorts for real: the restore 37.9 s against 28.5 s. Which one a
+ * snapshot uses: domain/export-order. A function of the schema and the order alone:
+ * unchanged data keeps giving identical bytes.
  */
 export function exportOrder(keyColumns: string[], columns: Pick<ColumnSpec, 'name' | 'kind'>[], order: ExportOrder = 'key'): string[] {
   if (order === 'key') return keyColumns;

@@ -6,6 +6,7 @@ import { calendarFor } from '../../config/calendars.js';
 import type { SeedvaultConfig, SourceConfig } from '../../config/schema.js';
 import { OHLCV_TABLE } from '../../db/ohlcv-bars.js';
 import { mapWithConcurrency } from '../../domain/concurrency.js';
+import type { ExportOrder } from '../../domain/export-order.js';
 import { exportSlots } from '../../domain/export-slots.js';
 import type { MarketCalendar } from '../../domain/calendar.js';
 import { barCoverage, type SymbolSpan } from '../../domain/coverage.js';
@@ -16,10 +17,10 @@ import { InputError, IntegrityError } from '../../errors.js';
 import { log } from '../../logging.js';
 import type { ExportResult, GroupSpan } from '../../parquet/export.js';
 import { exportInThread } from '../../parquet/export-in-thread.js';
-import type { ExportOrder } from '../../parquet/table-catalog.js';
 import type { Storage } from '../../storage/types.js';
 import type { ActivityDeps } from '../deps.js';
 import { joinedSnapshot, openDatabaseSnapshot } from '../../db/database-snapshot.js';
+import { exportOrders } from './export-order.js';
 import { withHeartbeat } from '../heartbeat.js';
 import { ProgressReporter } from './progress.js';
 
@@ -162,12 +163,13 @@ export function exportActivities({ config, pool, storage, temporal, metrics }: A
       return withHeartbeat(() => progress.current(), async () => {
         try {
           const { snapshotId, info } = input.snapshotId ? await joinedSnapshot(coordinator, input.snapshotId) : await openDatabaseSnapshot(coordinator);
+          const orderOf = await exportOrders(config, storage);
           log.info({ version: input.version, snapshot: info.txid_snapshot, lsn: info.wal_lsn }, 'exporting from database snapshot');
           const exportSource = async (source: SourceConfig) => {
             if (abort.signal.aborted) throw abort.signal.reason;
             const file = dataFileName(source.table, config.backup.format);
             const database = { url: config.postgres.url, snapshotId };
-            const job = { database, source, version: input.version, file, label: source.table, ...exportFormat(config), storage, progress, abort };
+            const job = { database, source, version: input.version, file, label: source.table, ...exportFormat(config), order: orderOf(source.table), storage, progress, abort };
             const table = await exportOneTable(job, (symbol) => calendarFor(config, symbol));
             metrics.tableExported(source.table, table.rows, table.size_bytes);
             return [source.table, table] as const;
@@ -197,9 +199,9 @@ export function exportActivities({ config, pool, storage, temporal, metrics }: A
 }
 
 /** The configured format of data objects. */
-export function exportFormat(config: SeedvaultConfig): Pick<TableJob, 'format' | 'compression' | 'gzipLevel' | 'order'> {
-  const { format, compression, compression_level, export_order } = config.backup;
-  return { format, compression, gzipLevel: compression_level ?? undefined, order: export_order };
+export function exportFormat(config: SeedvaultConfig): Pick<TableJob, 'format' | 'compression' | 'gzipLevel'> {
+  const { format, compression, compression_level } = config.backup;
+  return { format, compression, gzipLevel: compression_level ?? undefined };
 }
 
 /** Bad input and bad data fail the same way on every retry: stop at once. */

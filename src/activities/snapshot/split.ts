@@ -19,6 +19,7 @@ import type { ActivityDeps } from '../deps.js';
 import { withHeartbeat } from '../heartbeat.js';
 import { joinDatabaseSnapshot, openDatabaseSnapshot } from '../../db/database-snapshot.js';
 import { exportFailure, exportFormat, exportObject, manifestColumns, sourceOf, symbolSpans } from './export.js';
+import { exportOrders } from './export-order.js';
 import { ProgressReporter } from './progress.js';
 
 /** What the holder signals once the snapshot is open and the ranges are planned. */
@@ -114,13 +115,14 @@ export function splitActivities({ config, pool, storage, temporal, metrics }: Ac
           const { snapshotId, info } = await openDatabaseSnapshot(holder);
           state.snapshot = info.txid_snapshot;
           const split: HeldSnapshot['split'] = {};
+          const orderOf = await exportOrders(config, storage);
           for (const key of input.split) {
             const source = sourceOf(config, key);
             // Planned on a second connection: the holder itself keeps no lock on the tables.
             const planner = await pool.connect();
             try {
               await joinDatabaseSnapshot(planner, snapshotId);
-              const layout = await describeTable(planner, source.table, undefined, source.date_column, config.backup.export_order);
+              const layout = await describeTable(planner, source.table, undefined, source.date_column, orderOf(source.table));
               const ranges = await planRanges(planner, layout, config.backup.split_rows, await latestRanges(storage, source.table, layout.orderColumns));
               if (ranges.length > 1) split[key] = { keyColumns: layout.orderColumns, ranges };
               log.info({ table: source.table, parts: ranges.length }, 'planned the parts of a split table');
@@ -155,7 +157,8 @@ export function splitActivities({ config, pool, storage, temporal, metrics }: Ac
       try {
         return await withHeartbeat(() => progress.current(), async () => {
           const database = { url: config.postgres.url, snapshotId: input.snapshotId };
-          const result = await exportObject({ database, source, version: input.version, file, keyRange: input.range, label, ...format, storage, progress, abort });
+          const order = (await exportOrders(config, storage))(source.table);
+          const result = await exportObject({ database, source, version: input.version, file, keyRange: input.range, label, ...format, order, storage, progress, abort });
           metrics.tableExported(source.table, result.rows, result.bytes);
           return {
             part: { file, rows: result.rows, key_range: input.range, date_range: result.dateRange, size_bytes: result.bytes, sha256: result.sha256 },
