@@ -99,7 +99,7 @@ describe('a table bigger than backup.split_rows is exported in parts by several 
     for (let i = 1; i < entry.parts!.length; i++) assert.deepEqual(entry.parts![i]!.key_range.from, entry.parts![i - 1]!.key_range.to);
     for (const part of entry.parts!) {
       const object = await ctx.storage.head(`v${version}/${part.file}`);
-      assert.equal(object?.size, part.size_bytes, part.file);
+      assert.deepEqual([object?.size, object?.crc32], [part.size_bytes, part.crc32], part.file);
       // Each part holds exactly its key range.
       const { from, to } = part.key_range;
       const where = [from && `(time, symbol) >= ($1::timestamptz, $2)`, to && `(time, symbol) < ($${from ? 3 : 1}::timestamptz, $${from ? 4 : 2})`].filter(Boolean).join(' and ');

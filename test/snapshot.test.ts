@@ -76,7 +76,8 @@ describe('seed snapshot of demo data', () => {
         const { rows } = await client.query(`select count(*)::int as n from ${pg.escapeIdentifier(table)}`);
         assert.equal(entry.rows, rows[0].n, table);
         assert.match(entry.sha256, /^[0-9a-f]{64}$/);
-        assert.equal(entry.size_bytes, (await ctx.storage.head(`v${version}/${entry.file}`))!.size);
+        const stored = (await ctx.storage.head(`v${version}/${entry.file}`))!;
+        assert.deepEqual([entry.size_bytes, entry.crc32], [stored.size, stored.crc32], 'the CRC32 MinIO checked is the export\'s');
       }
       const { rows } = await client.query(`select min(time) at time zone 'UTC' as lo, max(time) at time zone 'UTC' as hi from usdcop_m5_ohlcv`);
       const iso = (d: Date) => new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 10);

@@ -31,6 +31,8 @@ export interface ManifestPart {
   date_range: [string, string] | null;
   size_bytes: number;
   sha256: string;
+  /** As ManifestTable.crc32. */
+  crc32?: string;
 }
 
 export interface ManifestTable {
@@ -40,6 +42,13 @@ export interface ManifestTable {
   date_range: [string, string] | null;
   size_bytes: number;
   sha256: string;
+  /**
+   * The CRC32 the object store checked the upload against, in the form S3 reports it (of the
+   * whole object, or of its 5 MiB parts' CRC32s with "-<parts>"), computed over the bytes the
+   * sha256 is of. Lets the snapshot check each landed object with a HEAD instead of a
+   * download. Absent in versions written before it, and for a split table (its parts have one).
+   */
+  crc32?: string;
   format: 'parquet' | 'csv.gz';
   compression: 'snappy' | 'gzip' | 'none';
   columns: ManifestColumn[];

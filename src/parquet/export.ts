@@ -20,6 +20,7 @@ import { describeTable, withExactDecimals, type TableLayout } from './table-cata
 import type { ExportOrder } from '../domain/export-order.js';
 import type { KeyRange } from '../domain/split.js';
 import { InputError } from '../errors.js';
+import { UploadCrc } from '../storage/upload-crc.js';
 
 export type { Compression } from './parquet-writer.js';
 export type { GroupSpan, GroupSpanColumns } from './group-spans.js';
@@ -39,6 +40,8 @@ export interface ExportResult {
   /** Size and SHA-256 of exactly the bytes written to `out`. */
   bytes: number;
   sha256: string;
+  /** The CRC32 an S3 store reports for these bytes once uploaded (storage/upload-crc). */
+  crc32: string;
   columns: ColumnInfo[];
   /** UTC dates (YYYY-MM-DD) of the min and max of dateColumn; null without dateColumn or values. */
   dateRange: [string, string] | null;
@@ -136,6 +139,7 @@ export async function exportTable(options: ExportOptions): Promise<ExportResult>
     rows,
     bytes: digest.bytes,
     sha256: digest.sha256(),
+    crc32: digest.crc.digest(),
     columns: layout.columns.map(({ name, pgType, parquetType, nullable }) => ({ name, pgType, parquetType, nullable })),
     dateRange: dateRange?.range() ?? null,
     groupSpans: spans?.spans() ?? null,
@@ -238,10 +242,12 @@ async function* decodeBatches<T>(copy: Readable, decoder: CopyBinaryDecoder, sin
 /** Passes bytes through unchanged while hashing and counting them. */
 class DigestCounter extends Transform {
   private readonly hash = createHash('sha256');
+  readonly crc = new UploadCrc();
   bytes = 0;
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: (error: null, data: Buffer) => void): void {
     this.hash.update(chunk);
+    this.crc.update(chunk);
     this.bytes += chunk.length;
     callback(null, chunk);
   }

@@ -20,6 +20,7 @@ import { watchIdle } from './idle-watchdog.js';
 import { assertSafeKey } from './keys.js';
 import { s3NoRoomError } from './s3-no-room.js';
 import type { ByteRange, ObjectInfo, Storage } from './types.js';
+import { UPLOAD_PART_SIZE } from './upload-crc.js';
 
 /** A TCP connect to the endpoint that takes longer than this fails (and is retried). */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -27,8 +28,6 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** storage.idle_timeout_seconds' default, for clients built without a config. */
 const DEFAULT_IDLE_MS = 120_000;
 
-/** S3's minimum part size: each in-flight part is a buffer, so small parts keep memory flat. */
-const PART_SIZE = 5 * 1024 * 1024;
 
 function isMissing(err: unknown): boolean {
   return err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata.httpStatusCode === 404);
@@ -118,8 +117,9 @@ export class S3Storage implements Storage {
   async put(key: string, body: Readable | string, options: { contentType?: string } = {}): Promise<void> {
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.bucket, Key: assertSafeKey(key), Body: body, ContentType: options.contentType },
-      partSize: PART_SIZE,
+      // Every part carries its CRC32, which the store checks on arrival (see UploadCrc).
+      params: { Bucket: this.bucket, Key: assertSafeKey(key), Body: body, ContentType: options.contentType, ChecksumAlgorithm: 'CRC32' },
+      partSize: UPLOAD_PART_SIZE,
       queueSize: 2,
       leavePartsOnError: false,
     });
@@ -158,8 +158,8 @@ export class S3Storage implements Storage {
 
   async head(key: string): Promise<ObjectInfo | null> {
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: assertSafeKey(key) }));
-      return { key, size: out.ContentLength ?? 0 };
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: assertSafeKey(key), ChecksumMode: 'ENABLED' }));
+      return { key, size: out.ContentLength ?? 0, ...(out.ChecksumCRC32 && { crc32: out.ChecksumCRC32 }) };
     } catch (err) {
       if (isMissing(err)) return null;
       throw err;

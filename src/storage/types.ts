@@ -9,6 +9,8 @@ export interface ByteRange {
 export interface ObjectInfo {
   key: string;
   size: number;
+  /** head() of an S3 store only: the CRC32 it checked the upload against (see UploadCrc), when it has one. */
+  crc32?: string;
 }
 
 /**

@@ -75,10 +75,10 @@ const { verifyUploads } = proxyActivities<Activities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5s', maximumInterval: '2 minutes', maximumAttempts: 6, nonRetryableErrorTypes: ['IntegrityError'] },
-  summary: 'read back every uploaded object and check size and sha256',
+  summary: 'check every uploaded object against the export: size and CRC32, or sha256 read back',
 });
 
-/** A copy to the mirror takes as long as the export's upload, then a read-back like verifyUploads. */
+/** A copy to the mirror takes as long as the export's upload, then the check verifyUploads makes. */
 const { mirrorUploads } = proxyActivities<Activities>({
   startToCloseTimeout: '12 hours',
   heartbeatTimeout: '30 seconds',

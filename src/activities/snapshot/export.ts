@@ -126,6 +126,7 @@ async function exportOneTable(job: TableJob, calendarOf: (symbol: string) => Mar
     date_range: result.dateRange,
     size_bytes: result.bytes,
     sha256: result.sha256,
+    crc32: result.crc32,
     format: job.format,
     compression: job.format === 'parquet' ? job.compression : 'gzip',
     columns: manifestColumns(result),

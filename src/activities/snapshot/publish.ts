@@ -9,37 +9,15 @@ import {
   MANIFEST_FILE,
   renderChecksums,
   type Manifest,
-  type ManifestTable,
 } from '../../domain/manifest.js';
 import { versionPrefix } from '../../domain/version.js';
 import { hashTap } from '../../files/hash-tap.js';
-import { hashStream } from '../../storage/hash.js';
 import { setPinned as markPinned } from '../../storage/pin.js';
 import { writeOrder } from '../../storage/stores.js';
 import type { Storage } from '../../storage/types.js';
 import { withHeartbeat } from '../heartbeat.js';
 import type { ActivityDeps } from '../deps.js';
-
-interface VersionTables {
-  version: string;
-  tables: Record<string, ManifestTable>;
-}
-
-/** Reads every data object of a version back from `storage` and checks its size and sha256 against what the export computed. */
-async function checkLanded(storage: Storage, { version, tables }: VersionTables, reading: (key: string) => void): Promise<void> {
-  const prefix = versionPrefix(version);
-  for (const table of Object.values(tables).flatMap(dataObjects)) {
-    const key = `${prefix}${table.file}`;
-    reading(key);
-    const landed = await hashStream(await storage.get(key));
-    if (landed.bytes !== table.size_bytes || landed.sha256 !== table.sha256) {
-      throw ApplicationFailure.nonRetryable(
-        `${storage.location}/${key}: landed ${landed.bytes} bytes sha256 ${landed.sha256}, expected ${table.size_bytes} bytes sha256 ${table.sha256}`,
-        'IntegrityError',
-      );
-    }
-  }
-}
+import { checkLanded, type VersionTables } from './check-landed.js';
 
 /** Streams one object from `from` to the same key in `to` (stores on different endpoints: no server-side copy). */
 async function copyObject(from: Storage, to: Storage, key: string, contentType: string, onBytes: (bytes: number) => void): Promise<void> {
@@ -82,15 +60,15 @@ async function moveLatestIn(storage: Storage, version: string): Promise<void> {
 export function publishActivities({ storage, mirror }: ActivityDeps) {
   const stores = writeOrder(storage, mirror);
   return {
-    /** Reads every data object back and checks its size and sha256 against what the export computed. */
+    /** Checks every data object's size and CRC32 (or, read back, sha256) against what the export computed: see checkLanded. */
     async verifyUploads(input: VersionTables): Promise<void> {
-      let reading = '';
-      await withHeartbeat(() => ({ reading }), () => checkLanded(storage, input, (key) => (reading = key)));
+      let checking = '';
+      await withHeartbeat(() => ({ checking }), () => checkLanded(storage, input, (key) => (checking = key)));
     },
 
     /**
      * Copies every data object of a version from the primary to the mirror, streaming, then
-     * reads the mirror's copies back and checks them like verifyUploads. A retry copies again.
+     * checks the mirror's copies like verifyUploads. A retry copies again.
      */
     async mirrorUploads(input: VersionTables): Promise<void> {
       if (!mirror) throw ApplicationFailure.nonRetryable('storage.mirror is not configured on this worker', 'InputError');

@@ -161,7 +161,7 @@ export function splitActivities({ config, pool, storage, temporal, metrics }: Ac
           const result = await exportObject({ database, source, version: input.version, file, keyRange: input.range, label, ...format, order, storage, progress, abort });
           metrics.tableExported(source.table, result.rows, result.bytes);
           return {
-            part: { file, rows: result.rows, key_range: input.range, date_range: result.dateRange, size_bytes: result.bytes, sha256: result.sha256 },
+            part: { file, rows: result.rows, key_range: input.range, date_range: result.dateRange, size_bytes: result.bytes, sha256: result.sha256, crc32: result.crc32 },
             columns: manifestColumns(result),
             spans: result.groupSpans && symbolSpans(result.groupSpans),
           };
