@@ -192,7 +192,7 @@ describe('backup.export_order left empty', () => {
     await ctx.db.drop();
   });
 
-  test('a new bucket gets time first; a table keeps the order the latest version has it in, file for file', async () => {
+  test('a new bucket gets time first; a table keeps the order the newest version holding it has, file for file', async () => {
     const first = await runSnapshot(ctx.config, {});
     const entry = first.manifest.tables[bars]!;
     assert.deepEqual(entry.order_columns, ['time', 'symbol']);
@@ -212,6 +212,10 @@ describe('backup.export_order left empty', () => {
     await withDownloadedVersion(ctx.storage, kept.version, async (dir) => {
       assert.deepEqual(await parquetRows(join(dir, keyOrdered.file), keyOrdered.columns), await tableRows(ctx.db.url, bars, keyOrdered.columns, 'symbol, time'));
     });
+    // A snapshot of another table only becomes latest without the bars: their order stays.
+    const tradesOnly = await runSnapshot(ctx.config, { tables: 'trades_history' });
+    assert.deepEqual(Object.keys(tradesOnly.manifest.tables), ['trades_history']);
+    assert.equal(await readLatestVersion(ctx.storage), tradesOnly.version);
     const again = await runSnapshot(ctx.config, {});
     assert.deepEqual([again.manifest.tables[bars]!.order_columns, again.manifest.tables[bars]!.sha256], [['symbol', 'time'], keyOrdered.sha256], 'unchanged rows, identical file');
   });

@@ -119,7 +119,7 @@ export const configSchema = z.strictObject({
      * How the exported rows are sorted: key (the key's own order: the restore's index build sorts
      * presorted rows) or time_first (the key, its date or timestamp column first: a faster export
      * of a table that grows in time order, smaller files). Empty: the order each table has in the
-     * latest version, time_first for a table it does not hold (domain/export-order), so files of
+     * newest complete version holding it, time_first for a table none holds (domain/export-order), so files of
      * unchanged rows stay identical. See table-catalog's exportOrder.
      */
     export_order: z.preprocess((v) => (v === '' ? null : v), z.enum(['key', 'time_first']).nullable()).default(null),

@@ -19,7 +19,7 @@ export const FIRST_EXPORT_ORDER: ExportOrder = 'time_first';
 const DATE_LIKE_TYPE = /^(date|timestamp)\b/;
 
 /**
- * The order of `entry` (a table in the latest version), or FIRST_EXPORT_ORDER without one.
+ * The order of `entry` (the table in the newest complete version holding it), or FIRST_EXPORT_ORDER without one.
  * Time first when its rows are sorted by a date or timestamp column first (a key led by one
  * is the same order either way); key when sorted by anything else, and for entries written
  * before order_columns, whose rows are in key order.

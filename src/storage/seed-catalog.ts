@@ -18,13 +18,18 @@ export interface VersionEntry {
   bytes: number;
 }
 
-/** Every `v<version>/` folder in storage, newest first, with its state. */
-export async function listVersions(storage: Storage): Promise<VersionEntry[]> {
-  const versions = (await storage.listPrefixes(''))
+/** The names of the `v<version>/` folders in storage, newest first. */
+export async function versionNames(storage: Storage): Promise<string[]> {
+  return (await storage.listPrefixes(''))
     .filter((p) => p.startsWith('v'))
     .map((p) => p.slice(1, -1))
     .filter(isVersion)
     .sort(compareVersionsDesc);
+}
+
+/** Every `v<version>/` folder in storage, newest first, with its state. */
+export async function listVersions(storage: Storage): Promise<VersionEntry[]> {
+  const versions = await versionNames(storage);
   return Promise.all(
     versions.map(async (version) => {
       const prefix = versionPrefix(version);

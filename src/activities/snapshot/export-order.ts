@@ -1,29 +1,43 @@
 import type { SeedvaultConfig } from '../../config/schema.js';
 import { keptExportOrder, type ExportOrder } from '../../domain/export-order.js';
-import type { Manifest } from '../../domain/manifest.js';
+import type { ManifestTable } from '../../domain/manifest.js';
 import { IntegrityError } from '../../errors.js';
 import { log } from '../../logging.js';
-import { readLatestVersion, readManifest } from '../../storage/seed-catalog.js';
+import { readManifest, versionNames } from '../../storage/seed-catalog.js';
 import type { Storage } from '../../storage/types.js';
 
 /**
  * The export order of each table for this snapshot: backup.export_order when set, otherwise
- * the order the table has in the latest version (domain/export-order). The latest version
- * moves only when a snapshot completes, so every activity of one snapshot, and every retry,
- * gets the same answer.
+ * the order the table has in the newest complete version that holds it (domain/export-order),
+ * so a snapshot of some tables only leaves the others' order alone. Versions complete only
+ * when a snapshot ends, so the activities and retries of one snapshot all get the same answer.
  */
 export async function exportOrders(config: SeedvaultConfig, storage: Storage): Promise<(table: string) => ExportOrder> {
   const configured = config.backup.export_order;
   if (configured) return () => configured;
-  const latest = await readLatestVersion(storage);
-  let manifest: Manifest | null = null;
-  try {
-    manifest = latest ? await readManifest(storage, latest) : null;
-  } catch (err) {
-    // A corrupt latest manifest must not stop the snapshot that replaces it; a store that
-    // cannot be read fails the activity, to be retried, rather than change the files' order.
-    if (!(err instanceof IntegrityError)) throw err;
-    log.warn({ version: latest, err: err.message }, 'the latest manifest is unreadable: every table exported in the first snapshot\'s order');
+  const kept = await newestEntries(storage, Object.values(config.sources).map((source) => source.table));
+  return (table) => keptExportOrder(kept.get(table));
+}
+
+/** Each of `tables`' entry in the newest complete version that has one, reading manifests newest first until all are found. */
+async function newestEntries(storage: Storage, tables: string[]): Promise<Map<string, ManifestTable>> {
+  const found = new Map<string, ManifestTable>();
+  for (const version of await versionNames(storage)) {
+    if (tables.every((table) => found.has(table))) break;
+    for (const [table, entry] of Object.entries((await manifestOrNull(storage, version))?.tables ?? {})) {
+      if (!found.has(table)) found.set(table, entry);
+    }
   }
-  return (table) => keptExportOrder(manifest?.tables[table]);
+  return found;
+}
+
+/** A corrupt manifest must not stop the snapshot that follows it; a store that cannot be read fails the activity, to be retried. */
+async function manifestOrNull(storage: Storage, version: string) {
+  try {
+    return await readManifest(storage, version);
+  } catch (err) {
+    if (!(err instanceof IntegrityError)) throw err;
+    log.warn({ version, err: err.message }, 'a manifest is unreadable: the export order skips that version');
+    return null;
+  }
 }
