@@ -28,7 +28,6 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** storage.idle_timeout_seconds' default, for clients built without a config. */
 const DEFAULT_IDLE_MS = 120_000;
 
-
 function isMissing(err: unknown): boolean {
   return err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata.httpStatusCode === 404);
 }
