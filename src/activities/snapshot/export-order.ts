@@ -19,8 +19,11 @@ export async function exportOrders(config: SeedvaultConfig, storage: Storage): P
   return (table) => keptExportOrder(kept.get(table));
 }
 
-/** Each of `tables`' entry in the newest complete version that has one, reading manifests newest first until all are found. */
-async function newestEntries(storage: Storage, tables: string[]): Promise<Map<string, ManifestTable>> {
+/**
+ * Each of `tables`' entry in the newest complete version that has one, reading manifests newest
+ * first until all are found: what a table's next export keeps (its order, its parts' key ranges).
+ */
+export async function newestEntries(storage: Storage, tables: string[]): Promise<Map<string, ManifestTable>> {
   const found = new Map<string, ManifestTable>();
   for (const version of await versionNames(storage)) {
     if (tables.every((table) => found.has(table))) break;

@@ -13,13 +13,11 @@ import { partFileName, type DatabaseSnapshotInfo, type ManifestColumn, type Mani
 import { keyRanges, mergedDateRange, mergedSpans, partCount, partsDigestInput, SNAPSHOT_HELD_SIGNAL, type KeyRange } from '../../domain/split.js';
 import { log } from '../../logging.js';
 import { describeTable, type TableLayout } from '../../parquet/table-catalog.js';
-import { readLatestVersion, readManifest } from '../../storage/seed-catalog.js';
-import type { Storage } from '../../storage/types.js';
 import type { ActivityDeps } from '../deps.js';
 import { withHeartbeat } from '../heartbeat.js';
 import { joinDatabaseSnapshot, openDatabaseSnapshot } from '../../db/database-snapshot.js';
 import { exportFailure, exportFormat, exportObject, manifestColumns, sourceOf, symbolSpans } from './export.js';
-import { exportOrders } from './export-order.js';
+import { exportOrders, newestEntries } from './export-order.js';
 import { ProgressReporter } from './progress.js';
 
 /** What the holder signals once the snapshot is open and the ranges are planned. */
@@ -90,10 +88,8 @@ async function planRanges(client: pg.ClientBase, layout: TableLayout, splitRows:
   return keyRanges(rows, parts);
 }
 
-/** The key ranges of `table` in the latest complete version, if it was split over the same columns in the same order. */
-async function latestRanges(storage: Storage, table: string, orderColumns: string[]): Promise<KeyRange[] | null> {
-  const latest = await readLatestVersion(storage);
-  const entry = latest ? (await readManifest(storage, latest))?.tables[table] : undefined;
+/** The key ranges of `entry` (the table in the newest complete version holding it), if it was split over the same columns in the same order. */
+function keptRanges(entry: ManifestTable | undefined, orderColumns: string[]): KeyRange[] | null {
   if (!entry?.parts || JSON.stringify(entry.key_columns) !== JSON.stringify(orderColumns)) return null;
   return entry.parts.map((part) => part.key_range);
 }
@@ -116,6 +112,7 @@ export function splitActivities({ config, pool, storage, temporal, metrics }: Ac
           state.snapshot = info.txid_snapshot;
           const split: HeldSnapshot['split'] = {};
           const orderOf = await exportOrders(config, storage);
+          const kept = await newestEntries(storage, input.split.map((key) => sourceOf(config, key).table));
           for (const key of input.split) {
             const source = sourceOf(config, key);
             // Planned on a second connection: the holder itself keeps no lock on the tables.
@@ -123,7 +120,7 @@ export function splitActivities({ config, pool, storage, temporal, metrics }: Ac
             try {
               await joinDatabaseSnapshot(planner, snapshotId);
               const layout = await describeTable(planner, source.table, undefined, source.date_column, orderOf(source.table));
-              const ranges = await planRanges(planner, layout, config.backup.split_rows, await latestRanges(storage, source.table, layout.orderColumns));
+              const ranges = await planRanges(planner, layout, config.backup.split_rows, keptRanges(kept.get(source.table), layout.orderColumns));
               if (ranges.length > 1) split[key] = { keyColumns: layout.orderColumns, ranges };
               log.info({ table: source.table, parts: ranges.length }, 'planned the parts of a split table');
             } finally {
