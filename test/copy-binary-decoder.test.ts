@@ -197,6 +197,28 @@ describe('binary COPY decoder', () => {
     }
   });
 
+  it('decodes several COPY streams one after another as one run of rows, batches running across them', () => {
+    const builder = new ArrowBatchBuilder('test.t', COLUMNS, 4, 1 << 20);
+    const decoder = new CopyBinaryDecoder(COLUMNS.length, builder);
+    const batches: unknown[][][] = [];
+    for (const [i, part] of [ROWS.slice(0, 3), [], ROWS.slice(3)].entries()) {
+      if (i > 0) decoder.nextCopy();
+      for (const byte of copyStream(part)) {
+        decoder.push(Buffer.from([byte]));
+        while (decoder.decode()) batches.push(rowsOf(builder.finish()));
+      }
+    }
+    decoder.finish();
+    batches.push(rowsOf(builder.finish()));
+    assert.deepEqual(batches.map((rows) => rows.length), [4, 2]);
+    assert.deepEqual(batches.flat(), EXPECTED);
+
+    const halfway = new CopyBinaryDecoder(COLUMNS.length, new ArrowBatchBuilder('test.t', COLUMNS, 4, 1 << 20));
+    halfway.push(stream.subarray(0, stream.length - 2));
+    halfway.decode();
+    assert.throws(() => halfway.nextCopy(), /ended in the middle/, 'the next COPY waits for the trailer of the one before');
+  });
+
   it('rejects a stream that stops mid-row or has a bad signature', () => {
     assert.throws(() => decodeRows([stream.subarray(0, stream.length - 3)], COLUMNS), /ended in the middle/);
     assert.throws(() => decodeRows([Buffer.concat([Buffer.from('X'), stream.subarray(1)])], COLUMNS), /bad signature/);

@@ -112,6 +112,13 @@ export class CopyBinaryDecoder {
     if (this.bytes.length - this.pos + this.pendingBytes > 0) throw new Error('COPY data continues after its trailer');
   }
 
+  /** Expects the header of another COPY stream next, once this one has been decoded to its trailer. */
+  nextCopy(): void {
+    this.finish();
+    this.headerRead = false;
+    this.trailerRead = false;
+  }
+
   /** Returns 0 when a row (or the trailer) was consumed, else how many bytes from pos are needed. */
   private decodeRow(): number {
     const { bytes, view, columnCount } = this;

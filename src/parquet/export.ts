@@ -16,7 +16,8 @@ import { CsvRowWriter } from './csv-writer.js';
 import { DateRangeTap } from './date-range.js';
 import { groupSpanTracker, type GroupSpan, type GroupSpanColumns, type GroupSpanTracker } from './group-spans.js';
 import { ParquetStream, type Compression } from './parquet-writer.js';
-import { describeTable, withExactDecimals, type TableLayout } from './table-catalog.js';
+import { describeTable, selectSql, withExactDecimals, type TableLayout } from './table-catalog.js';
+import { planTimeChunks, type TimeChunkedRead } from './time-chunks.js';
 import type { ExportOrder } from '../domain/export-order.js';
 import type { KeyRange } from '../domain/split.js';
 import { InputError } from '../errors.js';
@@ -49,6 +50,8 @@ export interface ExportResult {
   groupSpans: GroupSpan[] | null;
   /** The columns the rows are sorted by (the key's, in export order); empty for a table without a key. */
   orderColumns: string[];
+  /** How many COPY queries read the rows: more than one when read in time ranges (time-chunks.ts). */
+  reads: number;
 }
 
 export interface ExportOptions {
@@ -84,6 +87,8 @@ export interface ExportOptions {
    * key's columns, in any order.
    */
   orderColumns?: string[];
+  /** The memory PostgreSQL may use to sort one time range of a time-ordered heap (time-chunks.ts); default 64 MiB. */
+  sortChunkBytes?: number;
 }
 
 /** Small enough that a batch and its IPC copy stay a few MB, large enough to amortise per-batch work. */
@@ -111,13 +116,17 @@ export async function exportTable(options: ExportOptions): Promise<ExportResult>
 
   const dateRange = layout.dateColumnIndex < 0 ? null : new DateRangeTap(layout.dateColumnIndex, layout.columns[layout.dateColumnIndex].kind);
   const digest = new DigestCounter();
-  const restorePlanner = await planOrderedRead(client, layout);
+  const filter = options.keyRange ? keyRangeConditions(layout, options.keyRange) : [];
+  const chunked = await planTimeChunks(client, layout, filter, options.sortChunkBytes);
+  const queries = chunked ? chunked.conditions.map((condition) => copySql(layout, [...filter, condition])) : [copySql(layout, filter)];
+  const restoreSettings = await applySettings(client, readSettings(layout, chunked));
   const taps = [...(dateRange ? [dateRange] : []), ...(spans?.taps ?? [])];
-  const copy = startCopy(client, copySql(layout, options.keyRange));
+  let copy: Readable | null = null;
+  const copies = queries.map((sql) => () => (copy = startCopy(client, sql)));
   let rows = 0;
   const decode = <T>(sink: BatchSink<T>): AsyncGenerator<T> => {
     const decoder = new CopyBinaryDecoder(layout.columns.length, sink, taps);
-    return decodeBatches(copy, decoder, sink, () => {
+    return decodeBatches(copies, decoder, sink, () => {
       rows = decoder.rows;
       options.onProgress?.(rows);
     });
@@ -130,10 +139,10 @@ export async function exportTable(options: ExportOptions): Promise<ExportResult>
       await pipeline(decode(new CsvRowWriter(layout.label, layout.columns)), createGzip({ level: options.gzipLevel }), digest, options.out, { signal });
     }
   } catch (error) {
-    await stopCopy(client, copy);
+    if (copy) await stopCopy(client, copy);
     throw error;
   } finally {
-    await restorePlanner();
+    await restoreSettings();
   }
   return {
     rows,
@@ -144,6 +153,7 @@ export async function exportTable(options: ExportOptions): Promise<ExportResult>
     dateRange: dateRange?.range() ?? null,
     groupSpans: spans?.spans() ?? null,
     orderColumns: layout.orderColumns,
+    reads: queries.length,
   };
 }
 
@@ -156,20 +166,17 @@ function keyPermutation(layout: TableLayout, order: string[]): string[] {
   return order;
 }
 
-function copySql(layout: TableLayout, range: KeyRange | undefined): string {
-  const columns = layout.columns.map((column) => pg.escapeIdentifier(column.name)).join(', ');
-  const order = layout.orderColumns.map((name) => pg.escapeIdentifier(name)).join(', ');
-  const orderBy = order ? ` ORDER BY ${order}` : '';
-  return `COPY (SELECT ${columns} FROM ${layout.sql}${range ? keyRangeWhere(layout, range) : ''}${orderBy}) TO STDOUT (FORMAT binary)`;
+function copySql(layout: TableLayout, conditions: string[]): string {
+  return `COPY (${selectSql(layout, conditions)}) TO STDOUT (FORMAT binary)`;
 }
 
 /**
- * ` WHERE (k1, k2) >= (...) AND (k1, k2) < (...)` over the order columns: COPY takes no
+ * `(k1, k2) >= (...)`, `(k1, k2) < (...)` over the order columns: COPY takes no
  * parameters, so the bounds are typed literals. The leading column's own bounds are added:
  * they say nothing new, but in a form a BRIN or B-tree index on that column can use (a row
  * comparison is not), so a part of a table in time order reads its pages, not the whole heap.
  */
-export function keyRangeWhere(layout: TableLayout, range: KeyRange): string {
+function keyRangeConditions(layout: TableLayout, range: KeyRange): string[] {
   const order = layout.orderColumns;
   if (order.length === 0) throw new InputError(`table ${layout.label} has no key to split it by`);
   const types = order.map((name) => layout.columns.find((c) => c.name === name)!.pgType);
@@ -189,28 +196,33 @@ export function keyRangeWhere(layout: TableLayout, range: KeyRange): string {
     const to = bounds(range.to);
     conditions.push(`${leading} <= ${to.leading}`, `${key} < ${to.row}`);
   }
-  return conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
+  return conditions;
 }
 
-const INDEX_SCANS = ['enable_indexscan', 'enable_bitmapscan'] as const;
-
 /**
- * The export order costs a sort or an index scan. When the heap is not in that order (the
- * bars' (symbol, time) key on a table that grows time step by time step), the planner
- * still tends to walk an index that gives the order, jumping across the heap row by row:
- * then index scans are turned off for the COPY so it reads the heap sequentially and sorts.
- * The rows, so the file's bytes, are the same either way (the key is unique). Returns what
- * puts the caller's settings back.
+ * Session settings for the export's reads. The export order costs a sort or an index scan. When
+ * the heap is not in that order (the bars' (symbol, time) key on a table that grows time step by
+ * time step), the planner still tends to walk an index that gives the order, jumping across the
+ * heap row by row: then index scans are turned off so the COPY reads the heap sequentially and
+ * sorts. The rows, so the file's bytes, are the same either way (the key is unique). Reads in time
+ * ranges get the work_mem that sorts each range in memory.
  */
-async function planOrderedRead(client: pg.ClientBase, layout: TableLayout): Promise<() => Promise<void>> {
-  if (layout.orderColumns.length === 0 || layout.heapInExportOrder) return async () => {};
-  const saved = (await client.query<Record<string, string>>(`SELECT ${INDEX_SCANS.map((name) => `current_setting('${name}') AS ${name}`).join(', ')}`)).rows[0]!;
-  const set = (values: string[]) =>
-    client.query(`SELECT ${INDEX_SCANS.map((name, i) => `set_config('${name}', $${i + 1}, false)`).join(', ')}`, values);
-  await set(INDEX_SCANS.map(() => 'off'));
+function readSettings(layout: TableLayout, chunked: TimeChunkedRead | null): Record<string, string> {
+  if (chunked) return { work_mem: chunked.workMem };
+  if (layout.orderColumns.length === 0 || layout.heapInExportOrder) return {};
+  return { enable_indexscan: 'off', enable_bitmapscan: 'off' };
+}
+
+/** Sets `settings` on the session; returns what puts the caller's values back. */
+async function applySettings(client: pg.ClientBase, settings: Record<string, string>): Promise<() => Promise<void>> {
+  const names = Object.keys(settings);
+  if (names.length === 0) return async () => {};
+  const set = (values: string[]) => client.query(`SELECT ${names.map((name, i) => `set_config(${pg.escapeLiteral(name)}, $${i + 1}, false)`).join(', ')}`, values);
+  const saved = (await client.query<{ values: string[] }>(`SELECT ARRAY[${names.map((name) => `current_setting(${pg.escapeLiteral(name)})`).join(', ')}] AS values`)).rows[0]!.values;
+  await set(names.map((name) => settings[name]!));
   return async () => {
     // In a transaction the failed COPY aborted, the query fails, and the abort has already undone the change.
-    await set(INDEX_SCANS.map((name) => saved[name]!)).catch(() => {});
+    await set(saved).catch(() => {});
   };
 }
 
@@ -220,18 +232,23 @@ interface BatchSink<T> extends CopyRowSink {
 }
 
 /**
- * Yields a batch each time the sink fills, then the remainder. Always yields at least once:
- * the Parquet writer learns the schema from the first batch, even an empty one.
+ * Decodes the COPYs one after another, as one stream of rows. Yields a batch each time the sink
+ * fills, then the remainder. Always yields at least once: the Parquet writer learns the schema
+ * from the first batch, even an empty one.
  */
-async function* decodeBatches<T>(copy: Readable, decoder: CopyBinaryDecoder, sink: BatchSink<T>, onBatch: () => void): AsyncGenerator<T> {
+async function* decodeBatches<T>(copies: (() => Readable)[], decoder: CopyBinaryDecoder, sink: BatchSink<T>, onBatch: () => void): AsyncGenerator<T> {
   let yielded = false;
-  // The COPY stream must not be destroyed on early exit: stopCopy still needs to drain it.
-  for await (const chunk of copy.iterator({ destroyOnReturn: false })) {
-    decoder.push(chunk as Uint8Array);
-    while (decoder.decode()) {
-      onBatch();
-      yield sink.finish();
-      yielded = true;
+  for (const [i, start] of copies.entries()) {
+    // Batches run on across COPYs, so their boundaries (and the file's bytes) do not depend on the reads.
+    if (i > 0) decoder.nextCopy();
+    // The COPY stream must not be destroyed on early exit: stopCopy still needs to drain it.
+    for await (const chunk of start().iterator({ destroyOnReturn: false })) {
+      decoder.push(chunk as Uint8Array);
+      while (decoder.decode()) {
+        onBatch();
+        yield sink.finish();
+        yielded = true;
+      }
     }
   }
   decoder.finish();

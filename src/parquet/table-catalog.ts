@@ -66,6 +66,14 @@ export async function describeTable(
   };
 }
 
+/** `SELECT <columns> FROM <table> [WHERE <conditions>] [ORDER BY <order columns>]`: what the export reads. */
+export function selectSql(layout: TableLayout, conditions: string[]): string {
+  const columns = layout.columns.map((column) => pg.escapeIdentifier(column.name)).join(', ');
+  const order = layout.orderColumns.map((name) => pg.escapeIdentifier(name)).join(', ');
+  const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
+  return `SELECT ${columns} FROM ${layout.sql}${where}${order ? ` ORDER BY ${order}` : ''}`;
+}
+
 /**
  * The layout with each unconstrained numeric column that can be a DECIMAL made one
  * (exactDecimal), from one scan of the table on the caller's connection, so in the same

@@ -1,0 +1,112 @@
+/**
+ * The export of a time-ordered heap read in time ranges (src/parquet/time-chunks.ts), against the
+ * real server: the same bytes as one sorted read, for a whole table, a part of a split table and a
+ * date-keyed table, and one read whenever ranges would not pay (no index to find them, the heap out
+ * of time order, an index that already gives the order).
+ */
+import assert from 'node:assert/strict';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { exportTable, type ExportOptions, type ExportResult } from '../src/parquet/export.js';
+import { freshDatabase, type FreshDatabase } from './support/db.js';
+
+// Bars as a live table gets them, time step by time step; the BRIN's small ranges let a time range
+// of this small table be found without reading it all, as the default ranges do for a large one.
+const SCHEMA_SQL = `
+  CREATE TABLE bars (symbol text NOT NULL, time timestamptz NOT NULL, price numeric(12,4), UNIQUE (symbol, time));
+  CREATE INDEX bars_time_brin ON bars USING brin (time) WITH (pages_per_range = 2);
+  INSERT INTO bars
+    SELECT 'S' || lpad(s::text, 2, '0'), timestamptz '2024-01-02 13:00:00+00' + t * interval '5 minutes', round(4000 + (t * 7 + s) % 500 / 3.0, 4)
+      FROM generate_series(0, 1999) t, generate_series(1, 20) s ORDER BY t, s;
+
+  CREATE TABLE daily (region text, day date, value int4, PRIMARY KEY (region, day));
+  CREATE INDEX daily_day_brin ON daily USING brin (day) WITH (pages_per_range = 1);
+  INSERT INTO daily SELECT r, date '2000-01-01' + d, d FROM generate_series(0, 9999) d, unnest(ARRAY['north', 'south']) r ORDER BY d, r;
+  ANALYZE bars;
+  ANALYZE daily;
+`;
+
+/** Sort memory small enough to cut these tables into many ranges. */
+const SMALL_SORT = 16 << 10;
+
+let db: FreshDatabase;
+let client: pg.Client;
+let workDir: string;
+
+before(async () => {
+  db = await freshDatabase('time_chunks', { migrated: false });
+  client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  await client.query(SCHEMA_SQL);
+  workDir = mkdtempSync(join(tmpdir(), 'time-chunks-'));
+});
+
+after(async () => {
+  await client?.end();
+  await db?.drop();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+let files = 0;
+async function exportBars(options: Partial<ExportOptions> = {}): Promise<ExportResult> {
+  return exportTable({ client, table: 'bars', format: 'parquet', compression: 'snappy', order: 'time_first', out: createWriteStream(join(workDir, `${files++}.parquet`)), ...options });
+}
+
+const workMem = async () => (await client.query<{ work_mem: string }>('SHOW work_mem')).rows[0]!.work_mem;
+
+describe('export of a time-ordered heap in time ranges', () => {
+  it('reads a table larger than one sort in ranges, giving the bytes of one sorted read, and puts work_mem back', async () => {
+    const before = await workMem();
+    // Batches of 1000 rows end inside ranges: page boundaries follow batches, so the bytes show they run across ranges.
+    const one = await exportBars({ batchRows: 1000, dateColumn: 'time' });
+    const ranged = await exportBars({ batchRows: 1000, dateColumn: 'time', sortChunkBytes: SMALL_SORT });
+    assert.equal(one.reads, 1, 'the table fits the default sort memory');
+    assert.ok(ranged.reads > 20, `read in ${ranged.reads} ranges`);
+    assert.equal(ranged.rows, 40_000);
+    assert.deepEqual([ranged.rows, ranged.sha256, ranged.dateRange], [one.rows, one.sha256, one.dateRange]);
+    assert.equal(await workMem(), before);
+  });
+
+  it('reads a part of a split table in ranges too, with the part\'s own bounds', async () => {
+    const keyRange = { from: ['2024-01-03 10:00:00+00', 'S07'], to: ['2024-01-06 09:30:00+00', 'S13'] };
+    const one = await exportBars({ keyRange });
+    const ranged = await exportBars({ keyRange, sortChunkBytes: SMALL_SORT });
+    assert.equal(one.reads, 1);
+    assert.ok(ranged.reads > 1, `read in ${ranged.reads} ranges`);
+    const expected = await client.query<{ count: number }>(
+      `SELECT count(*)::int AS count FROM bars WHERE (time, symbol) >= ($1::timestamptz, $2) AND (time, symbol) < ($3::timestamptz, $4)`,
+      [...keyRange.from, ...keyRange.to],
+    );
+    assert.equal(ranged.rows, expected.rows[0]!.count);
+    assert.equal(ranged.sha256, one.sha256);
+  });
+
+  it('cuts the statistics\' buckets of a date column when one bucket is more than a range', async () => {
+    const exportDaily = (sortChunkBytes?: number) =>
+      exportTable({ client, table: 'daily', format: 'parquet', compression: 'snappy', order: 'time_first', sortChunkBytes, out: createWriteStream(join(workDir, `${files++}.parquet`)) });
+    const one = await exportDaily();
+    const ranged = await exportDaily(2 << 10);
+    assert.equal(one.reads, 1);
+    const buckets = await client.query<{ n: number }>(`SELECT cardinality(histogram_bounds::text::date[]) - 1 AS n FROM pg_stats WHERE tablename = 'daily' AND attname = 'day'`);
+    assert.ok(ranged.reads > buckets.rows[0]!.n + 2, `${ranged.reads} ranges for ${buckets.rows[0]!.n} buckets`);
+    assert.deepEqual([ranged.rows, ranged.sha256], [20_000, one.sha256]);
+  });
+
+  it('reads once when no index finds a range, when the heap is out of time order, or when an index gives the order', async () => {
+    const expected = (await exportBars()).sha256;
+    const readsWith = async (setup: string) => {
+      await client.query(setup);
+      await client.query('ANALYZE bars');
+      const result = await exportBars({ sortChunkBytes: SMALL_SORT });
+      assert.equal(result.sha256, expected, setup);
+      return result.reads;
+    };
+    assert.equal(await readsWith('DROP INDEX bars_time_brin'), 1, 'no index on time');
+    assert.equal(await readsWith('CREATE INDEX bars_time_symbol ON bars (time, symbol)'), 1, 'the index gives the order');
+    assert.ok((await readsWith('DROP INDEX bars_time_symbol; CREATE INDEX bars_time_brin ON bars USING brin (time) WITH (pages_per_range = 2)')) > 1, 'back to ranges');
+    assert.equal(await readsWith('CLUSTER bars USING bars_symbol_time_key'), 1, 'heap in (symbol, time) order');
+  });
+});
