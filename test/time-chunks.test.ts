@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { Writable } from 'node:stream';
+import { exportInThread } from '../src/parquet/export-in-thread.js';
 import { exportTable, type ExportOptions, type ExportResult } from '../src/parquet/export.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 
@@ -93,6 +95,52 @@ describe('export of a time-ordered heap in time ranges', () => {
     const buckets = await client.query<{ n: number }>(`SELECT cardinality(histogram_bounds::text::date[]) - 1 AS n FROM pg_stats WHERE tablename = 'daily' AND attname = 'day'`);
     assert.ok(ranged.reads > buckets.rows[0]!.n + 2, `${ranged.reads} ranges for ${buckets.rows[0]!.n} buckets`);
     assert.deepEqual([ranged.rows, ranged.sha256], [20_000, one.sha256]);
+  });
+
+  it('with a second reader in the same database snapshot, reads every other range on it: same bytes; an abort stops both', async () => {
+    const expected = await exportBars({ sortChunkBytes: SMALL_SORT });
+    const reader = new pg.Client({ connectionString: db.url });
+    await reader.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const snapshot = (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]!.id;
+      const openReader = async () => {
+        await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        await reader.query(`SET TRANSACTION SNAPSHOT ${pg.escapeLiteral(snapshot)}`);
+        return reader;
+      };
+      const both = await exportBars({ sortChunkBytes: SMALL_SORT, openReader });
+      assert.deepEqual([both.reads, both.rows, both.sha256], [expected.reads, expected.rows, expected.sha256]);
+      // The reader's own backend counts its scans of the BRIN within its transaction.
+      const scans = await reader.query<{ n: number }>(`SELECT pg_stat_get_xact_numscans('bars_time_brin'::regclass)::int AS n`);
+      assert.ok(scans.rows[0]!.n >= Math.floor(both.reads / 2), `${scans.rows[0]!.n} BRIN scans on the second reader for ${both.reads} ranges`);
+      await client.query('ROLLBACK');
+      await reader.query('ROLLBACK');
+
+      const abort = new AbortController();
+      const out = new Writable({ write: (_chunk, _encoding, done) => done() });
+      await assert.rejects(
+        exportTable({ client, table: 'bars', format: 'parquet', compression: 'snappy', order: 'time_first', sortChunkBytes: SMALL_SORT, out, batchRows: 500, openReader: async () => reader, signal: abort.signal, onProgress: (rows) => rows > 5000 && abort.abort() }),
+        (error: Error) => error.name === 'AbortError',
+      );
+      assert.ok(out.destroyed);
+      for (const used of [client, reader]) assert.equal((await used.query('SELECT 1 AS ok')).rows[0].ok, 1, 'both connections are usable afterwards');
+    } finally {
+      await reader.end();
+    }
+  });
+
+  it('on its own thread, opens the second reader itself: the bytes of the in-process export', async () => {
+    const expected = await exportBars({ sortChunkBytes: SMALL_SORT });
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    try {
+      const snapshotId = (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]!.id;
+      const options = { table: 'bars', format: 'parquet', compression: 'snappy', order: 'time_first', sortChunkBytes: SMALL_SORT } as const;
+      const threaded = await exportInThread({ connectionString: db.url, snapshotId, options }, createWriteStream(join(workDir, `${files++}.parquet`)));
+      assert.deepEqual([threaded.reads, threaded.sha256], [expected.reads, expected.sha256]);
+    } finally {
+      await client.query('ROLLBACK');
+    }
   });
 
   it('reads once when no index finds a range, when the heap is out of time order, or when an index gives the order', async () => {

@@ -13,7 +13,7 @@ export interface ExportThreadInput {
   connectionString: string;
   /** The exported database snapshot (pg_export_snapshot) the thread's transaction reads. */
   snapshotId: string;
-  options: Omit<ExportOptions, 'client' | 'out' | 'onProgress' | 'signal'>;
+  options: Omit<ExportOptions, 'client' | 'out' | 'onProgress' | 'signal' | 'openReader'>;
 }
 
 /** A chunk of the file, posted by the thread. */

@@ -1,6 +1,6 @@
 /**
  * The thread side of exportInThread (export-in-thread.ts): joins the database snapshot on a
- * connection of its own, runs exportTable into a stream that posts the file's bytes to the
+ * connection of its own (two for a read in time ranges), runs exportTable into a stream that posts the file's bytes to the
  * caller, a few chunks ahead of its acknowledgements, and rolls the read-only transaction back.
  */
 import { Writable } from 'node:stream';
@@ -41,16 +41,25 @@ const abort = new AbortController();
 const out = new PostedChunks();
 parentPort!.on('message', (message) => (message === ABORT_TASK ? abort.abort() : message === CHUNK_TAKEN && out.taken()));
 const client = new pg.Client({ connectionString: input.connectionString, application_name: 'seedvault' });
+// The second reader of a read in time ranges (exportTable's openReader), connected only if asked for.
+const reader = new pg.Client({ connectionString: input.connectionString, application_name: 'seedvault' });
 // A dropped connection fails the query in progress; without a listener it would end the thread unreported.
 client.on('error', () => {});
+reader.on('error', () => {});
 await threadTask(async (): Promise<ExportResult> => {
   try {
     await client.connect();
     await joinDatabaseSnapshot(client, input.snapshotId);
-    const result = await exportTable({ ...input.options, client, out, onProgress: postProgress, signal: abort.signal });
+    const openReader = async () => {
+      await reader.connect();
+      await joinDatabaseSnapshot(reader, input.snapshotId);
+      return reader;
+    };
+    const result = await exportTable({ ...input.options, client, out, onProgress: postProgress, signal: abort.signal, openReader });
     await client.query('rollback');
     return result;
   } finally {
     await client.end().catch(() => {});
+    await reader.end().catch(() => {});
   }
 });

@@ -89,6 +89,12 @@ export interface ExportOptions {
   orderColumns?: string[];
   /** The memory PostgreSQL may use to sort one time range of a time-ordered heap (time-chunks.ts); default 64 MiB. */
   sortChunkBytes?: number;
+  /**
+   * A second connection in the same database snapshot as `client`, opened only for a read in
+   * time ranges: each range's scan and sort then runs on one while the range before streams from
+   * the other. The caller closes it.
+   */
+  openReader?: () => Promise<pg.ClientBase>;
 }
 
 /** Small enough that a batch and its IPC copy stay a few MB, large enough to amortise per-batch work. */
@@ -100,6 +106,9 @@ export async function exportTable(options: ExportOptions): Promise<ExportResult>
   const { client, format, signal } = options;
   let layout: TableLayout;
   let spans: GroupSpanTracker | null;
+  let queries: string[];
+  let chunked: TimeChunkedRead | null;
+  let readers: pg.ClientBase[];
   try {
     signal?.throwIfAborted();
     layout = await describeTable(client, options.table, options.schema, options.dateColumn, options.order);
@@ -107,6 +116,10 @@ export async function exportTable(options: ExportOptions): Promise<ExportResult>
     // csv.gz prints every numeric as its exact text anyway: only Parquet gains from a DECIMAL.
     if (format === 'parquet') layout = await withExactDecimals(client, layout);
     spans = options.groupSpans ? groupSpanTracker(layout, options.groupSpans) : null;
+    const filter = options.keyRange ? keyRangeConditions(layout, options.keyRange) : [];
+    chunked = await planTimeChunks(client, layout, filter, options.sortChunkBytes);
+    queries = chunked ? chunked.conditions.map((condition) => copySql(layout, [...filter, condition])) : [copySql(layout, filter)];
+    readers = chunked && options.openReader ? [client, await options.openReader()] : [client];
     signal?.throwIfAborted();
   } catch (error) {
     // Without the error: a stream with no 'error' listener would crash the process; the caller gets it as the rejection.
@@ -116,22 +129,26 @@ export async function exportTable(options: ExportOptions): Promise<ExportResult>
 
   const dateRange = layout.dateColumnIndex < 0 ? null : new DateRangeTap(layout.dateColumnIndex, layout.columns[layout.dateColumnIndex].kind);
   const digest = new DigestCounter();
-  const filter = options.keyRange ? keyRangeConditions(layout, options.keyRange) : [];
-  const chunked = await planTimeChunks(client, layout, filter, options.sortChunkBytes);
-  const queries = chunked ? chunked.conditions.map((condition) => copySql(layout, [...filter, condition])) : [copySql(layout, filter)];
-  const restoreSettings = await applySettings(client, readSettings(layout, chunked));
   const taps = [...(dateRange ? [dateRange] : []), ...(spans?.taps ?? [])];
-  let copy: Readable | null = null;
-  const copies = queries.map((sql) => () => (copy = startCopy(client, sql)));
+  const started: { reader: pg.ClientBase; copy: Readable }[] = [];
+  // Range i is read on reader i mod 2, so with two readers the next range's scan and sort run while this one streams.
+  const copies = queries.map((sql, i) => () => {
+    const reader = readers[i % readers.length]!;
+    const copy = startCopy(reader, sql);
+    started.push({ reader, copy });
+    return copy;
+  });
   let rows = 0;
   const decode = <T>(sink: BatchSink<T>): AsyncGenerator<T> => {
     const decoder = new CopyBinaryDecoder(layout.columns.length, sink, taps);
-    return decodeBatches(copies, decoder, sink, () => {
+    return decodeBatches(startedInTurn(copies, readers.length > 1), decoder, sink, () => {
       rows = decoder.rows;
       options.onProgress?.(rows);
     });
   };
+  const restoreSettings: (() => Promise<void>)[] = [];
   try {
+    for (const reader of readers) restoreSettings.push(await applySettings(reader, readSettings(layout, chunked)));
     if (format === 'parquet') {
       const builder = new ArrowBatchBuilder(layout.label, layout.columns, options.batchRows ?? DEFAULT_BATCH_ROWS, MAX_BATCH_BYTES);
       await pipeline(new ParquetStream(decode(builder), builder.schema, options.compression), digest, options.out, { signal });
@@ -139,10 +156,11 @@ export async function exportTable(options: ExportOptions): Promise<ExportResult>
       await pipeline(decode(new CsvRowWriter(layout.label, layout.columns)), createGzip({ level: options.gzipLevel }), digest, options.out, { signal });
     }
   } catch (error) {
-    if (copy) await stopCopy(client, copy);
+    (options.out as Partial<Writable>).destroy?.();
+    await Promise.all(started.map(({ reader, copy }) => stopCopy(reader, copy)));
     throw error;
   } finally {
-    await restoreSettings();
+    for (const restore of restoreSettings) await restore();
   }
   return {
     rows,
@@ -236,13 +254,15 @@ interface BatchSink<T> extends CopyRowSink {
  * fills, then the remainder. Always yields at least once: the Parquet writer learns the schema
  * from the first batch, even an empty one.
  */
-async function* decodeBatches<T>(copies: (() => Readable)[], decoder: CopyBinaryDecoder, sink: BatchSink<T>, onBatch: () => void): AsyncGenerator<T> {
+async function* decodeBatches<T>(copies: Iterable<Readable>, decoder: CopyBinaryDecoder, sink: BatchSink<T>, onBatch: () => void): AsyncGenerator<T> {
   let yielded = false;
-  for (const [i, start] of copies.entries()) {
+  let first = true;
+  for (const copy of copies) {
     // Batches run on across COPYs, so their boundaries (and the file's bytes) do not depend on the reads.
-    if (i > 0) decoder.nextCopy();
+    if (!first) decoder.nextCopy();
+    first = false;
     // The COPY stream must not be destroyed on early exit: stopCopy still needs to drain it.
-    for await (const chunk of start().iterator({ destroyOnReturn: false })) {
+    for await (const chunk of copy.iterator({ destroyOnReturn: false })) {
       decoder.push(chunk as Uint8Array);
       while (decoder.decode()) {
         onBatch();
@@ -254,6 +274,19 @@ async function* decodeBatches<T>(copies: (() => Readable)[], decoder: CopyBinary
   decoder.finish();
   onBatch();
   if (!sink.isEmpty || !yielded) yield sink.finish();
+}
+
+/**
+ * Starts the COPYs one at a time, as they are read; with `lookAhead`, each one as the one before
+ * it is handed out (on another connection), so the server prepares it in the meantime.
+ */
+function* startedInTurn(starts: (() => Readable)[], lookAhead: boolean): Generator<Readable> {
+  let next = lookAhead && starts.length > 0 ? starts[0]!() : null;
+  for (let i = 0; i < starts.length; i++) {
+    const current = next ?? starts[i]!();
+    next = lookAhead && i + 1 < starts.length ? starts[i + 1]!() : null;
+    yield current;
+  }
 }
 
 /** Passes bytes through unchanged while hashing and counting them. */

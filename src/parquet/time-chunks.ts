@@ -5,7 +5,9 @@
  * workers included) against 7.6 s for the plain read. Read instead as consecutive time ranges, each
  * found through an index on the time column (BRIN or B-tree) and sorted in memory, the same rows come
  * in the same order for 11.9 s of CPU, and the export shares two cores with that CPU. The ranges
- * only cut the read: the rows, so the file's bytes, are those of the single sorted read.
+ * only cut the read: the rows, so the file's bytes, are those of the single sorted read. Each
+ * range's sort holds its first row back, so exportTable reads the ranges on two connections
+ * when it can, the next one sorting while the one before streams.
  */
 import pg from 'pg';
 import { isDateLike, Kind } from './pg-types.js';
