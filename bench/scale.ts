@@ -15,8 +15,9 @@
  * of an hour): `key-order-read` (the rows sorted by (symbol, time), the order exports had
  * before the export order) and `export-only` (the export code alone, to /dev/null). Skipped
  * figures print as "-".
- * `--rounds N` measures the restore and its baseline N times, alternating, and reports medians:
- * on a shared 2-core machine one pair can be off by 20% either way.
+ * `--rounds N` measures the snapshot and the restore, each with its baseline, N times, alternating,
+ * and reports medians (and the highest of the rounds for the export's memory): on a shared 2-core
+ * machine one pair can be off by 20% either way.
  */
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, statSync } from 'node:fs';
@@ -93,14 +94,21 @@ if (!LAYOUTS.includes(layout)) refuse(`--layout must be one of ${LAYOUTS.join(',
 const SKIPPABLE = ['key-order-read', 'export-only'] as const;
 const skipped = new Set(flag('skip', '').split(',').filter(Boolean));
 for (const phase of skipped) if (!(SKIPPABLE as readonly string[]).includes(phase)) refuse(`--skip takes a comma-separated list of ${SKIPPABLE.join(', ')}, got ${phase}`);
-const restoreRounds = Number(flag('rounds', '1'));
+const roundCount = Number(flag('rounds', '1'));
 // Odd, so the median is one round's figures.
-if (![1, 3, 5, 7, 9].includes(restoreRounds)) refuse(`--rounds must be 1, 3, 5, 7 or 9, got ${flag('rounds', '')}`);
+if (![1, 3, 5, 7, 9].includes(roundCount)) refuse(`--rounds must be 1, 3, 5, 7 or 9, got ${flag('rounds', '')}`);
 const markdownFile = process.argv.includes('--markdown') ? flag('markdown', '') : null;
 if (markdownFile === '') refuse('--markdown needs a file, e.g. --markdown docs/PERFORMANCE.md');
 const runStarted = Date.now();
 const say = (line: string) => process.stderr.write(`[${Math.round((Date.now() - runStarted) / 1000)} s] ${line}\n`);
 const mib = (bytes: number) => round(bytes / 2 ** 20);
+
+/** One snapshot and its read floor, measured back to back. */
+interface SnapshotRound {
+  copy: number;
+  product: { seconds: number; idle: number | null; vmhwm: number | null };
+  created: { workflowId: string; version: string; manifest: Manifest };
+}
 
 /** One restore and its baseline, measured back to back. */
 interface RestoreRound {
@@ -109,6 +117,11 @@ interface RestoreRound {
   product: { seconds: number; idle: number | null; vmhwm: number | null };
   workflowId: string;
   stageSteps: Record<string, number>;
+}
+
+/** The round whose product time is the median (rounds are odd in number). */
+function medianRound<T extends { product: { seconds: number } }>(rounds: T[]): T {
+  return [...rounds].sort((a, b) => a.product.seconds - b.product.seconds)[rounds.length >> 1]!;
 }
 
 function median(values: number[]): number {
@@ -208,7 +221,7 @@ try {
       const ran = runs.filter((r) => names.includes(r.activity) && r.closedAt !== null);
       return ran.length ? { from: Math.min(...ran.map((r) => r.startedAt)), to: Math.max(...ran.map((r) => r.closedAt!)) } : null;
     };
-    return { summary: summary.join(', '), maxAttempt: Math.max(...runs.map((r) => r.attempt)), runningAt, span };
+    return { summary: summary.join(', '), maxAttempt: Math.max(...runs.map((r) => r.attempt)), runningAt, span, startedAt: Math.min(...runs.map((r) => r.startedAt)) };
   };
 
   const tableSizes = async () => {
@@ -228,8 +241,6 @@ try {
   const exportOrderSettings = exported.heapInExportOrder ? '' : '-c enable_indexscan=off -c enable_bitmapscan=off';
   const exportOrderPlan = (await db.query<{ 'QUERY PLAN': string }>(`explain ${exportOrderSql}`)).rows[0]!['QUERY PLAN'].replace(/\s+\(cost=.*$/, '');
 
-  say('(a) psql \\copy <table> to /dev/null (binary): the read floor, heap order...');
-  const copyHeap = await timed(() => psql(`\\copy ${TABLE} to '/dev/null' with binary`));
   say(`(a2) psql \\copy (select ... order by ${exportOrder}) to /dev/null (binary): the export's read...`);
   const copyExportOrder = await timed(() => psql(`\\copy (${exportOrderSql}) to '/dev/null' with binary`, exportOrderSettings));
   say('(a3) psql \\copy (select ... order by symbol, time) to /dev/null (binary), scan + sort: the key order...');
@@ -245,11 +256,35 @@ try {
 
   say('(c0) exportTable in this process to /dev/null (the export alone: COPY, decoding, Arrow, Parquet, sha256)...');
   const exportOnly = skipped.has('export-only') ? null : await timed(() => exportTable({ client: db, table: TABLE, dateColumn: 'time', format: 'parquet', compression: 'snappy', order, out: createWriteStream('/dev/null') }));
-  say('(c) seedvault snapshot create --wait...');
-  const snapshot = await product('snapshot', ['snapshot', 'create', '--tables', TABLE, '--wait', '--json'], true);
-  const created = JSON.parse(snapshot.stdout) as { workflowId: string; version: string; manifest: Manifest };
-  const snapshotActivities = await activities('snapshot', created.workflowId);
-  const bucketBytes = (await createStorage(config.storage).list('')).reduce((sum, o) => sum + o.size, 0);
+  const snapshotRounds: SnapshotRound[] = [];
+  let bucketBytes = 0;
+  for (let n = 1; n <= roundCount; n++) {
+    say(`(a) round ${n}/${roundCount}: psql \\copy <table> to /dev/null (binary): the read floor, heap order...`);
+    const copy = await timed(() => psql(`\\copy ${TABLE} to '/dev/null' with binary`));
+    say(`(c) round ${n}/${roundCount}: seedvault snapshot create --wait...`);
+    const product_ = await product('snapshot', ['snapshot', 'create', '--tables', TABLE, '--wait', '--json'], true);
+    snapshotRounds.push({ copy: copy.seconds, product: product_, created: JSON.parse(product_.stdout) as SnapshotRound['created'] });
+    // One version, its latest/ copy and the manifests; later rounds add versions up to the retention.
+    if (n === 1) bucketBytes = (await createStorage(config.storage).list('')).reduce((sum, o) => sum + o.size, 0);
+  }
+  const snapshotRound = medianRound(snapshotRounds);
+  const copyHeapSeconds = median(snapshotRounds.map((r) => r.copy));
+  const snapshot = snapshotRound.product;
+  const roundActivities = await Promise.all(snapshotRounds.map((r) => activities('snapshot', r.created.workflowId)));
+  const snapshotActivities = roundActivities[snapshotRounds.indexOf(snapshotRound)]!;
+  // Each round's export against its own worker's RSS as the export started.
+  const exportMemories = roundActivities.map((runs) => {
+    const span = runs.span(['exportTables', 'exportTablePart']);
+    const memory = span && sampler.during('snapshot_worker', span.from, span.to);
+    return memory && { atStart: round(memory.atStart), added: round(memory.peak - memory.atStart) };
+  });
+  const exportMemory = exportMemories[snapshotRounds.indexOf(snapshotRound)] ?? null;
+  // The rounds ran one after another: the peak fell in the last one that had started by then.
+  const snapshotPeakTime = sampler.peakTimes.get('snapshot_worker');
+  const peakRound = roundActivities.filter((runs) => snapshotPeakTime !== undefined && runs.startedAt <= snapshotPeakTime).at(-1) ?? snapshotActivities;
+  const exportAdded = exportMemories.every((m) => m !== null) ? Math.max(...exportMemories.map((m) => m!.added)) : null;
+  // The newest version: older rounds' versions may have been pruned.
+  const created = snapshotRounds.at(-1)!.created;
 
   say('(d) pg_restore into an empty database...');
   cleanups.push(() => admin.query(`drop database if exists ${RESTORE_DATABASE} with (force)`));
@@ -263,14 +298,14 @@ try {
   await psql(`\\copy (${exportOrderSql}) to '${copyFile}' with binary`);
   const copyFileBytes = statSync(copyFile).size;
   const rounds: RestoreRound[] = [];
-  for (let n = 1; n <= restoreRounds; n++) {
-    say(`(e) round ${n}/${restoreRounds}: psql \\copy from (binary) into an index-less copy of the table, then its index builds...`);
+  for (let n = 1; n <= roundCount; n++) {
+    say(`(e) round ${n}/${roundCount}: psql \\copy from (binary) into an index-less copy of the table, then its index builds...`);
     await createStaging(db, TABLE, COPY_TABLE, 'twin');
     const copyFrom = await timed(() => psql(`\\copy ${COPY_TABLE} from '${copyFile}' with binary`));
     const indexBuild = await timed(() => completeTwin(db, TABLE, COPY_TABLE, 'copy_baseline'));
     await db.query(`drop table ${COPY_TABLE}`);
 
-    say(`(f) round ${n}/${restoreRounds}: seedvault restore --mode replace --wait into the truncated table...`);
+    say(`(f) round ${n}/${roundCount}: seedvault restore --mode replace --wait into the truncated table...`);
     await psql(`truncate ${TABLE}`);
     const product_ = await product('restore', ['restore', '--source', 'minio', '--tables', 'ohlcv', '--mode', 'replace', '--wait', '--json'], true);
     const result = JSON.parse(product_.stdout) as { workflowId: string; tables: { table: string; stageSeconds: Record<string, number> | null }[] };
@@ -280,7 +315,7 @@ try {
   }
   await rm(copyFile);
   // The round whose restore time is the median stands for the run; each baseline is its own median.
-  const restoreRound = [...rounds].sort((a, b) => a.product.seconds - b.product.seconds)[rounds.length >> 1]!;
+  const restoreRound = medianRound(rounds);
   const copyFromSeconds = median(rounds.map((r) => r.copyFrom));
   const indexBuildSeconds = median(rounds.map((r) => r.indexBuild));
   const restore = restoreRound.product;
@@ -296,8 +331,6 @@ try {
   });
 
   const peak = (label: string) => round(sampler.peaks.get(label) ?? 0);
-  const exportSpan = snapshotActivities.span(['exportTables', 'exportTablePart']);
-  const exportMemory = exportSpan && sampler.during('snapshot_worker', exportSpan.from, exportSpan.to);
   const result: BenchResult = {
     ...provenance,
     rows,
@@ -305,19 +338,20 @@ try {
     export_order: order,
     export_order_plan: exportOrderPlan,
     fill_s: round(fill.seconds),
-    copy_to_devnull_s: round(copyHeap.seconds),
+    copy_to_devnull_s: round(copyHeapSeconds),
     copy_export_order_s: round(copyExportOrder.seconds),
     copy_key_order_s: copyKeyOrder ? round(copyKeyOrder.seconds) : null,
     pg_dump_s: round(dump.seconds),
     pg_dump_z0_s: round(dumpUncompressed.seconds),
     export_only_s: exportOnly ? round(exportOnly.seconds) : null,
-    ratio_export_only_to_copy: exportOnly ? round(exportOnly.seconds / copyHeap.seconds) : null,
+    ratio_export_only_to_copy: exportOnly ? round(exportOnly.seconds / copyHeapSeconds) : null,
     ...versus('snapshot', snapshot.seconds, rows, {
-      copy: copyHeap.seconds,
+      copy: copyHeapSeconds,
       copy_export_order: copyExportOrder.seconds,
       pg_dump: dump.seconds,
       pg_dump_z0: dumpUncompressed.seconds,
     }),
+    snapshot_rounds: snapshotRounds.map((r, i) => `${round(r.product.seconds)} / ${round(r.copy)} s, ${exportMemories[i]?.added ?? '-'} MiB`).join('; '),
     snapshot_activities: snapshotActivities.summary,
     snapshot_max_attempt: snapshotActivities.maxAttempt,
     copy_from_s: round(copyFromSeconds),
@@ -334,9 +368,9 @@ try {
     snapshot_worker_idle_rss_mib: snapshot.idle,
     snapshot_worker_peak_rss_mib: peak('snapshot_worker'),
     snapshot_worker_added_rss_mib: snapshot.idle === null ? null : round(peak('snapshot_worker') - snapshot.idle),
-    snapshot_worker_peak_during: snapshotActivities.runningAt(sampler.peakTimes.get('snapshot_worker')),
-    snapshot_worker_rss_at_export_mib: exportMemory ? round(exportMemory.atStart) : null,
-    export_added_rss_mib: exportMemory ? round(exportMemory.peak - exportMemory.atStart) : null,
+    snapshot_worker_peak_during: peakRound.runningAt(snapshotPeakTime),
+    snapshot_worker_rss_at_export_mib: exportMemory?.atStart ?? null,
+    export_added_rss_mib: exportAdded,
     snapshot_worker_vmhwm_mib: snapshot.vmhwm,
     restore_worker_idle_rss_mib: restore.idle,
     restore_worker_peak_rss_mib: peak('restore_worker'),
@@ -401,7 +435,7 @@ function notesFor(version: string): Record<string, string> {
     export_only_s: 'profile: exportTable (the snapshot\'s export code) in the bench process to /dev/null: COPY, binary decoding, Arrow batches, snappy Parquet, sha256; no upload',
     ratio_export_only_to_copy: 'export_only_s / copy_to_devnull_s: what decoding and encoding add to the read',
     ratio_snapshot_to_pg_dump_z0: 'snapshot_s / pg_dump_z0_s',
-    snapshot_s: 'seedvault snapshot create --tables usdcop_m5_ohlcv --wait (CLI + fresh worker): sorted export to snappy Parquet in MinIO, read-back verify, manifest, latest copy, prune',
+    snapshot_s: 'seedvault snapshot create --tables usdcop_m5_ohlcv --wait (CLI + fresh worker): sorted export to snappy Parquet in MinIO, upload check (size and CRC32 by HEAD), manifest, latest copy, prune',
     ratio_snapshot_to_copy: 'snapshot_s / copy_to_devnull_s',
     ratio_snapshot_to_copy_export_order: 'snapshot_s / copy_export_order_s',
     ratio_snapshot_to_pg_dump: 'snapshot_s / pg_dump_s',
@@ -412,7 +446,8 @@ function notesFor(version: string): Record<string, string> {
     pg_restore_s: `baseline: pg_restore of the -Fc dump into an empty database: table, data (heap order), constraints and indexes, maintenance_work_mem ${MAINTENANCE_WORK_MEM} like the restore`,
     restore_s: 'seedvault restore --source minio --tables ohlcv --mode replace --wait into the truncated table (CLI + fresh worker): download, sha256, load into a twin, validation, index build, swap',
     ratio_restore_to_copy_and_index: 'restore_s / (copy_from_s + index_build_s)',
-    restore_rounds: `each round (--rounds ${restoreRounds}): restore_s / copy_from_s + index_build_s, measured back to back; restore_s is the median round (its activities and steps are the ones reported; memory peaks span every round), copy_from_s and index_build_s the medians of the rounds`,
+    snapshot_rounds: `each round (--rounds ${roundCount}): snapshot_s / copy_to_devnull_s, measured back to back, and the round's export_added_rss_mib; snapshot_s is the median round (its activities and worker figures are the ones reported; memory peaks span every round), copy_to_devnull_s the median of the rounds`,
+    restore_rounds: `each round (--rounds ${roundCount}): restore_s / copy_from_s + index_build_s, measured back to back; restore_s is the median round (its activities and steps are the ones reported; memory peaks span every round), copy_from_s and index_build_s the medians of the rounds`,
     ratio_restore_to_pg_restore: 'restore_s / pg_restore_s',
     restore_activities: 'each activity of the restore run: seconds of its last attempt (from the workflow history)',
     restore_stage_steps: "stageTable's own steps for the table (the run's result): download (a table in one object: size and Parquet tail by range reads; parts: fetch, sha256, footer check), load (COPY into the twin, reading row groups as the download brings them), download (during load) (seconds into the load when the object was in and its size, sha256 and footer matched), validate (the load's facts for a Parquet file, one scan for CSV or a dump), build indexes",
@@ -423,7 +458,7 @@ function notesFor(version: string): Record<string, string> {
     snapshot_worker_idle_rss_mib: 'VmRSS of the snapshot\'s fresh worker once it polls its task queue, before the snapshot starts',
     snapshot_worker_added_rss_mib: 'snapshot_worker_peak_rss_mib - snapshot_worker_idle_rss_mib: what the whole snapshot adds to a fresh worker, with what its first workflow and planning activities leave behind (see snapshot_worker_rss_at_export_mib)',
     snapshot_worker_rss_at_export_mib: "the worker's VmRSS as the export activity started (its last sample before), after the snapshot's workflow tasks and planning activities: an idle worker that has run a workflow",
-    export_added_rss_mib: 'highest VmRSS while the export activities ran - snapshot_worker_rss_at_export_mib: what the export adds to the idle worker (target <= 120 MiB, per table or part exported at once)',
+    export_added_rss_mib: 'highest VmRSS while the export activities ran - snapshot_worker_rss_at_export_mib: what the export adds to the idle worker (target <= 120 MiB, per table or part exported at once); the highest of the rounds',
     snapshot_worker_peak_during: 'the snapshot activity that was running when the worker\'s peak RSS was sampled (from the workflow history\'s start and close times)',
     snapshot_worker_vmhwm_mib: 'the snapshot worker\'s VmHWM (kernel peak) just before it was stopped',
     restore_worker_vmhwm_mib: 'the restore worker\'s VmHWM (kernel peak) just before it was stopped',
