@@ -1,7 +1,8 @@
 /**
  * The thread side of exportInThread (export-in-thread.ts): joins the database snapshot on a
- * connection of its own (two for a read in time ranges), runs exportTable into a stream that posts the file's bytes to the
- * caller, a few chunks ahead of its acknowledgements, and rolls the read-only transaction back.
+ * connection of its own (two for a read in time ranges), runs exportTable into a stream that
+ * posts the file's bytes to the caller, a few chunks ahead of its acknowledgements, and rolls
+ * the read-only transaction back.
  */
 import { Writable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';

@@ -10,7 +10,7 @@
  * when it can, the next one sorting while the one before streams.
  */
 import pg from 'pg';
-import { isDateLike, Kind } from './pg-types.js';
+import { isDateLike, Kind, type ColumnSpec } from './pg-types.js';
 import { selectSql, type TableLayout } from './table-catalog.js';
 
 /** The memory PostgreSQL may use for one range's sort (its work_mem during the read), by default. */
@@ -44,17 +44,17 @@ export async function planTimeChunks(client: pg.ClientBase, layout: TableLayout,
   if (size === null) return null;
   const rowsPerChunk = Math.max(1, Math.floor(sortChunkBytes / (SORT_BYTES_PER_HEAP_BYTE * size.heapBytesPerRow)));
   if (size.rows <= rowsPerChunk) return null;
-  const query = (conditions: string[]) => selectSql(layout, conditions);
-  if (!planHas(await explain(client, query(filter)), 'Sort')) return null;
-  const points = await chunkPoints(client, layout, lead.kind, size.rows, rowsPerChunk);
+  if (!planHas(await explain(client, selectSql(layout, filter)), 'Sort')) return null;
+  const points = await chunkPoints(client, layout, lead, size.rows, rowsPerChunk);
   if (points.length === 0) return null;
   const column = pg.escapeIdentifier(lead.name);
   const literal = (point: string) => `${pg.escapeLiteral(point)}::${lead.pgType}`;
   const conditions = [`${column} < ${literal(points[0]!)}`];
   for (let i = 1; i < points.length; i++) conditions.push(`${column} >= ${literal(points[i - 1]!)} AND ${column} < ${literal(points[i]!)}`);
   conditions.push(`${column} >= ${literal(points.at(-1)!)}`);
-  // A range read by a sequential scan would read the whole table once per range.
-  if (planHas(await explain(client, query([...filter, conditions[1] ?? conditions[0]!])), 'Seq Scan')) return null;
+  // A range read by a sequential scan would read the whole table once per range (the second range
+  // is bounded on both sides whenever there are more than two).
+  if (planHas(await explain(client, selectSql(layout, [...filter, conditions[1]!])), 'Seq Scan')) return null;
   return { conditions, workMem: `${Math.max(64, Math.ceil(sortChunkBytes / 1024))}kB` };
 }
 
@@ -75,11 +75,11 @@ async function tableSize(client: pg.ClientBase, layout: TableLayout): Promise<{ 
  * Empty without a histogram. Stale statistics only make ranges uneven: the first and last ranges
  * are open, so every row is read whatever the bounds.
  */
-async function chunkPoints(client: pg.ClientBase, layout: TableLayout, kind: Kind, rows: number, rowsPerChunk: number): Promise<string[]> {
-  const type = layout.columns.find((column) => column.name === layout.orderColumns[0])!.pgType;
+async function chunkPoints(client: pg.ClientBase, layout: TableLayout, lead: ColumnSpec, rows: number, rowsPerChunk: number): Promise<string[]> {
+  const type = lead.pgType;
   const histogram = await client.query<{ buckets: number | null }>(
     `SELECT cardinality(histogram_bounds::text::${type}[]) - 1 AS buckets FROM pg_stats WHERE schemaname = $1 AND tablename = $2 AND attname = $3 AND NOT inherited`,
-    [layout.schema, layout.name, layout.orderColumns[0]],
+    [layout.schema, layout.name, lead.name],
   );
   const buckets = histogram.rows[0]?.buckets ?? 0;
   if (buckets < 1) return [];
@@ -87,7 +87,7 @@ async function chunkPoints(client: pg.ClientBase, layout: TableLayout, kind: Kin
   const cuts = Math.max(1, Math.ceil(rowsPerBucket / rowsPerChunk));
   const every = cuts > 1 ? 1 : Math.max(1, Math.floor(rowsPerChunk / rowsPerBucket));
   // Dates step through timestamps, whose differences (intervals) scale by a fraction.
-  const asTime = kind === Kind.Date ? (value: string) => `${value}::timestamp` : (value: string) => value;
+  const asTime = lead.kind === Kind.Date ? (value: string) => `${value}::timestamp` : (value: string) => value;
   const result = await client.query<{ point: string }>(
     `WITH bound AS (
        SELECT value, ordinal FROM pg_stats, unnest(histogram_bounds::text::${type}[]) WITH ORDINALITY AS u(value, ordinal)
@@ -98,7 +98,7 @@ async function chunkPoints(client: pg.ClientBase, layout: TableLayout, kind: Kin
          FROM bucket, generate_series(0, $4::int - 1) AS step
         WHERE high IS NOT NULL AND (ordinal - 1) % $5::int = 0) AS cut
      ORDER BY point`,
-    [layout.schema, layout.name, layout.orderColumns[0], cuts, every],
+    [layout.schema, layout.name, lead.name, cuts, every],
   );
   return result.rows.map((row) => row.point);
 }
