@@ -22,8 +22,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
 import { FIRST_EXPORT_ORDER } from '../src/domain/export-order.js';
@@ -32,7 +33,7 @@ import { exportTable } from '../src/parquet/export.js';
 import { describeTable } from '../src/parquet/table-catalog.js';
 import { completeTwin } from '../src/restore/rename-swap.js';
 import { createStaging } from '../src/restore/staging.js';
-import { stackUp } from '../src/stack/index.js';
+import { stackStatus, stackUp } from '../src/stack/index.js';
 import { resolvePaths } from '../src/stack/paths.js';
 import { createStorage } from '../src/storage/index.js';
 import { connectClient } from '../src/temporal/connection.js';
@@ -40,6 +41,7 @@ import {
   activityRuns,
   benchProvenance,
   CLI,
+  cpuSeconds,
   flag,
   LAYOUTS,
   libpqEnv,
@@ -108,6 +110,8 @@ interface SnapshotRound {
   copy: number;
   product: { seconds: number; idle: number | null; vmhwm: number | null };
   created: { workflowId: string; version: string; manifest: Manifest };
+  /** CPU seconds each process spent during the snapshot command. */
+  cpu: Record<'postgres' | 'worker' | 'workerMainThread' | 'minio' | 'temporal' | 'cli', number>;
 }
 
 /** One restore and its baseline, measured back to back. */
@@ -169,13 +173,26 @@ try {
   cleanups.push(() => db.end());
   const client = await connectClient(config);
   cleanups.push(() => client.connection.close());
+  const components = await stackStatus();
+  const pidOf = (name: string) => {
+    const pid = components.find((c) => c.name === name)?.pid;
+    if (!pid) throw new Error(`the stack's ${name} is not running`);
+    return pid;
+  };
+  const serverPids = { postgres: pidOf('postgres'), minio: pidOf('minio'), temporal: pidOf('temporal') };
+  /** CPU seconds so far of the stack's servers (the postmaster with the backends it reaped). */
+  const cpuSoFar = () => ({
+    postgres: cpuSeconds(serverPids.postgres, { reaped: true }),
+    minio: cpuSeconds(serverPids.minio),
+    temporal: cpuSeconds(serverPids.temporal),
+  });
 
   /**
    * A CLI command, with a fresh worker of its own when it runs a workflow: its time, stdout and
    * the worker's VmHWM. A worker that dies (OOM, crash) is replaced, as a supervisor would, so the
    * run ends instead of hanging; that is a failure, and the retried activity shows it too.
    */
-  const product = async (step: string, args: string[], withWorker: boolean) => {
+  const product = async (step: string, args: string[], withWorker: boolean, beforeCommand?: () => void) => {
     let stopping = false;
     const workers: ChildProcess[] = []; // the last one is the live one
     const supervise = (worker: ChildProcess) => {
@@ -190,10 +207,20 @@ try {
     if (withWorker) supervise(await readyWorker(client, env, config.temporal.task_queue));
     // The ready worker before any work: what the step's own memory is measured from.
     const idle = workers.length ? round(rssMiB(workers[0]!.pid!, 'VmRSS')) : null;
+    const ready = workers[0] && { total: cpuSeconds(workers[0].pid!), mainThread: cpuSeconds(workers[0].pid!, { thread: workers[0].pid! }) };
+    // The bench's exited children's CPU: the command's own, once it is reaped (the worker lives on).
+    const reapedCpu = () => cpuSeconds('self', { reaped: true }) - cpuSeconds('self');
     try {
+      beforeCommand?.();
+      const reapedBefore = reapedCpu();
       const cli = await timed(() => run(process.execPath, [CLI, ...args], cliEnv, (pid) => sampler.track(`${step}_cli`, pid)));
+      const cliCpu = reapedCpu() - reapedBefore;
       const live = workers.at(-1);
-      return { seconds: cli.seconds, stdout: cli.value, idle, vmhwm: live ? round(rssMiB(live.pid!, 'VmHWM')) : null };
+      // From the command's start: a replaced worker's figures would mix two processes.
+      const workerCpu = live && ready && live === workers[0]
+        ? { total: cpuSeconds(live.pid!) - ready.total, mainThread: cpuSeconds(live.pid!, { thread: live.pid! }) - ready.mainThread }
+        : null;
+      return { seconds: cli.seconds, stdout: cli.value, idle, vmhwm: live ? round(rssMiB(live.pid!, 'VmHWM')) : null, workerCpu, cliCpu };
     } finally {
       stopping = true;
       const live = workers.at(-1);
@@ -262,8 +289,21 @@ try {
     say(`(a) round ${n}/${roundCount}: psql \\copy <table> to /dev/null (binary): the read floor, heap order...`);
     const copy = await timed(() => psql(`\\copy ${TABLE} to '/dev/null' with binary`));
     say(`(c) round ${n}/${roundCount}: seedvault snapshot create --wait...`);
-    const product_ = await product('snapshot', ['snapshot', 'create', '--tables', TABLE, '--wait', '--json'], true);
-    snapshotRounds.push({ copy: copy.seconds, product: product_, created: JSON.parse(product_.stdout) as SnapshotRound['created'] });
+    let cpuBefore = cpuSoFar();
+    const product_ = await product('snapshot', ['snapshot', 'create', '--tables', TABLE, '--wait', '--json'], true, () => (cpuBefore = cpuSoFar()));
+    // The worker's connections closed with it: let the postmaster reap their backends.
+    await sleep(500);
+    const cpuAfter = cpuSoFar();
+    const worker = product_.workerCpu ?? { total: 0, mainThread: 0 };
+    const cpu = {
+      postgres: cpuAfter.postgres - cpuBefore.postgres,
+      worker: worker.total,
+      workerMainThread: worker.mainThread,
+      minio: cpuAfter.minio - cpuBefore.minio,
+      temporal: cpuAfter.temporal - cpuBefore.temporal,
+      cli: product_.cliCpu,
+    };
+    snapshotRounds.push({ copy: copy.seconds, product: product_, created: JSON.parse(product_.stdout) as SnapshotRound['created'], cpu });
     // One version, its latest/ copy and the manifests; later rounds add versions up to the retention.
     if (n === 1) bucketBytes = (await createStorage(config.storage).list('')).reduce((sum, o) => sum + o.size, 0);
   }
@@ -283,6 +323,8 @@ try {
   const snapshotPeakTime = sampler.peakTimes.get('snapshot_worker');
   const peakRound = roundActivities.filter((runs) => snapshotPeakTime !== undefined && runs.startedAt <= snapshotPeakTime).at(-1) ?? snapshotActivities;
   const exportAdded = exportMemories.every((m) => m !== null) ? Math.max(...exportMemories.map((m) => m!.added)) : null;
+  const { postgres, worker, minio, temporal, cli } = snapshotRound.cpu;
+  const snapshotCpuTotal = postgres + worker + minio + temporal + cli;
   // The newest version: older rounds' versions may have been pruned.
   const created = snapshotRounds.at(-1)!.created;
 
@@ -352,6 +394,8 @@ try {
       pg_dump_z0: dumpUncompressed.seconds,
     }),
     snapshot_rounds: snapshotRounds.map((r, i) => `${round(r.product.seconds)} / ${round(r.copy)} s, ${exportMemories[i]?.added ?? '-'} MiB`).join('; '),
+    snapshot_cpu_s: Object.entries(snapshotRound.cpu).map(([name, seconds]) => `${name} ${seconds.toFixed(2)}`).join(', '),
+    snapshot_cpu_use: round(snapshotCpuTotal / (availableParallelism() * snapshot.seconds)),
     snapshot_activities: snapshotActivities.summary,
     snapshot_max_attempt: snapshotActivities.maxAttempt,
     copy_from_s: round(copyFromSeconds),
@@ -439,6 +483,8 @@ function notesFor(version: string): Record<string, string> {
     ratio_snapshot_to_copy: 'snapshot_s / copy_to_devnull_s',
     ratio_snapshot_to_copy_export_order: 'snapshot_s / copy_export_order_s',
     ratio_snapshot_to_pg_dump: 'snapshot_s / pg_dump_s',
+    snapshot_cpu_s: 'CPU seconds (user + system) each process spent during snapshot_s of the median round, from /proc: postgres (the backends and parallel workers the postmaster reaped, autovacuum included), worker (every thread; workerMainThread its main thread, the rest the export thread, libuv and V8 helpers), MinIO, the Temporal dev server, the CLI',
+    snapshot_cpu_use: 'the processes of snapshot_cpu_s (workerMainThread counted once, in worker) over nproc x snapshot_s: near 1 the snapshot is bound by the cores, not by waiting',
     snapshot_activities: 'each activity of the snapshot run: seconds of its last attempt (from the workflow history)',
     snapshot_max_attempt: 'highest ActivityTaskStarted.attempt in the snapshot run: more than 1 fails the bench',
     copy_from_s: `baseline, load floor: psql \\copy from a binary file of the same rows in the same order as the Parquet into an index-less logged copy of the table (defaults, CHECK constraints), like the restore's twin`,

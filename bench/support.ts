@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -54,6 +54,23 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = proces
 export function rssMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const m = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m?.[1] ?? 0) / 1024;
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ). */
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/**
+ * CPU seconds (user + system) of a live process, all its threads; with `reaped`, plus those of
+ * its children that have exited and been waited for (a postmaster's backends, the bench's CLIs
+ * and workers). `thread` reads one thread's own (e.g. the main thread: its tid is the pid).
+ */
+export function cpuSeconds(pid: number | 'self', options: { reaped?: boolean; thread?: number } = {}): number {
+  const path = options.thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${options.thread}/stat`;
+  const stat = readFileSync(path, 'utf8');
+  // Fields after the command name in parentheses (which may hold spaces): utime is field 14 of the line.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  const [utime, stime, cutime, cstime] = [fields[11]!, fields[12]!, fields[13]!, fields[14]!];
+  return (utime + stime + (options.reaped ? cutime + cstime : 0)) / CLOCK_TICKS;
 }
 
 /** Samples VmRSS of every tracked process every 250 ms, keeping the highest per label (MiB). */
