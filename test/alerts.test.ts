@@ -18,10 +18,11 @@ import { createSignal } from '../src/quality/signals.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { startAlertReceiver, type AlertReceiver } from './support/alert-receiver.js';
 import { insertSessionBars, lastTradingDays } from './support/bars.js';
+import { runCli } from './support/cli.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { tempDir } from './support/file-backups.js';
 import { startProviderFake, type FakeProvider } from './support/provider-fake.js';
-import { execFileAsync, runSnapshot } from './support/snapshot.js';
+import { runSnapshot } from './support/snapshot.js';
 import { createBucket, uniqueName } from './support/stack.js';
 
 const SYMBOL = 'ALRT/COP';
@@ -44,10 +45,7 @@ describe('alerts reach people', () => {
   const cliOutput: string[] = [];
 
   const cli = async (...args: string[]) => {
-    const r = await execFileAsync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } }).then(
-      (ok) => ({ code: 0, stdout: ok.stdout, stderr: ok.stderr }),
-      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-    );
+    const r = await runCli(args, env);
     cliOutput.push(r.stdout, r.stderr);
     return r;
   };

@@ -3,22 +3,16 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BAD_CONFIGS, BAD_IDENTIFIERS, DEAD_ENDPOINTS, refusalProblem } from '../chaos/bad-input-cases.js';
-import { CLI } from '../bench/support.js';
 import { mapWithConcurrency } from '../src/domain/concurrency.js';
+import { runCli } from './support/cli.js';
 import { tempDir } from './support/file-backups.js';
-import { execFileAsync } from './support/snapshot.js';
 
 /** Hostile configs and identifiers through the real CLI: exit 2, one line, before any I/O, no secret. */
 
 /** CLI processes at once: dozens started together on two busy cores overran the 30 s limit. */
 const CLI_LANES = 4;
 
-async function cli(args: string[], env: Record<string, string>) {
-  return execFileAsync(process.execPath, [CLI, ...args], { env: { ...process.env, ...DEAD_ENDPOINTS, ...env }, timeout: 30_000 }).then(
-    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
-}
+const cli = (args: string[], env: Record<string, string>) => runCli(args, { ...DEAD_ENDPOINTS, ...env }, { timeoutMs: 30_000 });
 
 describe('bad inputs through the CLI', () => {
   test('hostile config values: exit 2, one line naming the problem', async () => {

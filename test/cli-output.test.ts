@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import { CLI } from '../bench/support.js';
 import { formatLogLine } from '../src/logging.js';
 import { stackRemove } from '../src/stack/index.js';
-import { runProcess, startProcess, type Finished } from './support/process.js';
+import { runCli } from './support/cli.js';
+import { startProcess, type Finished } from './support/process.js';
 import { uniqueName } from './support/stack.js';
 
 // The worker tests use the shared stack the test runner starts (SEEDVAULT_STATE_DIR).
@@ -25,7 +26,7 @@ function isJsonLogLine(line: string): boolean {
 async function demoRun(flags: string[], check: (run: Finished, stateDir: string) => void): Promise<void> {
   const stateDir = await mkdtemp(join(tmpdir(), 'seedvault-demo-'));
   try {
-    const run = await runProcess([process.execPath, CLI, 'demo', ...flags], { env: { ...process.env, SEEDVAULT_STATE_DIR: stateDir, SEEDVAULT_LOG_LEVEL: 'info' } });
+    const run = await runCli(['demo', ...flags], { SEEDVAULT_STATE_DIR: stateDir, SEEDVAULT_LOG_LEVEL: 'info' });
     assert.equal(run.code, 0, run.stderr);
     for (const line of [...run.stdout.split('\n'), ...run.stderr.split('\n')]) assert.ok(!isJsonLogLine(line), `a log line reached the terminal: ${line}`);
     assert.match(run.stdout, /^latest -> \d{4}\.\d{2}\.\d{2}/m);

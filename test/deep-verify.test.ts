@@ -4,15 +4,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import pg from 'pg';
-import { CLI } from '../bench/support.js';
 import { createPool } from '../src/db/pool.js';
 import { versionPrefix } from '../src/domain/version.js';
 import { healthReport } from '../src/quality/health.js';
 import { createStorage } from '../src/storage/index.js';
 import { applySchedules } from '../src/temporal/schedules.js';
 import { DEEP_VERIFY_SCHEDULE_ID } from '../src/temporal/verify-schedule.js';
+import { runCli } from './support/cli.js';
 import { freshDeployment, type FreshDeployment } from './support/deploy.js';
-import { runProcess } from './support/process.js';
 import { runSnapshot } from './support/snapshot.js';
 import { withWorker } from './support/stack.js';
 
@@ -53,7 +52,7 @@ describe('scheduled deep verify', () => {
   };
 
   test('setup creates the schedule weekly, Sundays 04:00 UTC, latest version only; the config moves or removes it', async () => {
-    const setup = await runProcess([process.execPath, CLI, 'setup'], { env: { ...process.env, ...deployment.env } });
+    const setup = await runCli(['setup'], deployment.env);
     assert.equal(setup.code, 0, setup.stderr);
     assert.match(setup.stdout, new RegExp(`^schedules created: .*${DEEP_VERIFY_SCHEDULE_ID}`, 'm'));
     const described = await client.schedule.getHandle(DEEP_VERIFY_SCHEDULE_ID).describe();
@@ -107,7 +106,7 @@ describe('scheduled deep verify', () => {
     const red = await deepVerifyComponent();
     assert.equal(red?.status, 'red');
     assert.match(red!.details, new RegExp(`${version.replaceAll('.', '\\.')} failed deep verify at .*trades_history`));
-    const health = await runProcess([process.execPath, CLI, 'health', '--no-verify', '--json'], { env: { ...process.env, ...deployment.env } });
+    const health = await runCli(['health', '--no-verify', '--json'], deployment.env);
     assert.equal(health.code, 4, 'health exits 4 on red');
   });
 });

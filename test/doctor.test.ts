@@ -4,7 +4,6 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runner } from 'node-pg-migrate';
-import { CLI } from '../bench/support.js';
 import { MIGRATIONS_DIR, MIGRATIONS_TABLE } from '../src/db/migrate.js';
 import { runDoctor } from '../src/doctor/index.js';
 import { doctorExitCode, type DoctorCheck, type DoctorReport } from '../src/domain/doctor.js';
@@ -12,8 +11,9 @@ import { startComponent, stopComponent } from '../src/stack/index.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { MAINTENANCE_SCHEDULE_ID } from '../src/temporal/quality-schedules.js';
 import { applySchedules, SNAPSHOT_SCHEDULE_ID } from '../src/temporal/schedules.js';
+import { runCli } from './support/cli.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
-import { execFileAsync, runSnapshot } from './support/snapshot.js';
+import { runSnapshot } from './support/snapshot.js';
 import { createBucket, testConfig, uniqueName, withWorker } from './support/stack.js';
 
 interface DoctorRun {
@@ -29,11 +29,7 @@ describe('seedvault doctor on the real stack', () => {
   let worker: Awaited<ReturnType<typeof withWorker>> | undefined;
   const stack = { stateDir: process.env.SEEDVAULT_STATE_DIR };
 
-  const cli = (args: string[], extra: Record<string, string> = {}) =>
-    execFileAsync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env, ...extra, SEEDVAULT_NO_LOCAL_STACK: '1' } }).then(
-      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-    );
+  const cli = (args: string[], extra: Record<string, string> = {}) => runCli(args, { ...env, ...extra, SEEDVAULT_NO_LOCAL_STACK: '1' });
   /** `seedvault doctor --json`: the exit code and what a script sees. */
   const doctorCli = async (extra: Record<string, string> = {}): Promise<DoctorRun> => {
     const started = Date.now();

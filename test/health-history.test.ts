@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { CLI } from '../bench/support.js';
 import type { ComponentHistory } from '../src/domain/health-history.js';
 import { createPool } from '../src/db/pool.js';
 import type { HealthReport } from '../src/quality/health.js';
 import { connectClient } from '../src/temporal/connection.js';
+import { runCli } from './support/cli.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
-import { execFileAsync } from './support/snapshot.js';
 import { createBucket, testConfig, uniqueName, withWorker } from './support/stack.js';
 
 const HOUR = 3_600_000;
@@ -33,11 +32,7 @@ describe('health history', () => {
     await db?.drop();
   });
 
-  const cli = (...args: string[]) =>
-    execFileAsync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env, SEEDVAULT_NO_LOCAL_STACK: '1' } }).then(
-      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-    );
+  const cli = (...args: string[]) => runCli(args, { ...env, SEEDVAULT_NO_LOCAL_STACK: '1' });
   const history = async (hours: number): Promise<ComponentHistory[]> => {
     const result = await cli('health', 'history', '--hours', String(hours), '--json');
     assert.equal(result.code, 0, result.stderr);

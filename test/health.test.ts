@@ -3,15 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { createPool } from '../src/db/pool.js';
-import { CLI } from '../bench/support.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { HEALTH_SCHEDULE_ID, MAINTENANCE_SCHEDULE_ID } from '../src/temporal/quality-schedules.js';
 import { desiredSchedules } from '../src/temporal/schedules.js';
 import type { HealthReport } from '../src/quality/health.js';
 import { HealthStatus } from '../src/workflows/search-attributes.js';
 import { lastTradingDays, insertSessionBars } from './support/bars.js';
+import { runCli } from './support/cli.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
-import { execFileAsync, runSnapshot } from './support/snapshot.js';
+import { runSnapshot } from './support/snapshot.js';
 import { createBucket, testConfig, uniqueName, withWorker } from './support/stack.js';
 
 const SYMBOL = 'USD/COP';
@@ -44,11 +44,7 @@ describe('health check', () => {
     return { report, status: described.typedSearchAttributes.get(HealthStatus) };
   };
   const component = (r: HealthReport, name: string) => r.components.find((c) => c.component === name);
-  const cli = (...args: string[]) =>
-    execFileAsync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env, SEEDVAULT_NO_LOCAL_STACK: '1' } }).then(
-      (r) => ({ code: 0, stdout: r.stdout }),
-      (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
-    );
+  const cli = (...args: string[]) => runCli(args, { ...env, SEEDVAULT_NO_LOCAL_STACK: '1' });
 
   test('the schedule runs at 00, 06, 12 and 18 UTC, beside the daily maintenance', () => {
     const config = testConfig(env);

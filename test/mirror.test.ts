@@ -10,7 +10,6 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
 import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
-import { CLI } from '../bench/support.js';
 import { startSnapshot } from '../src/client/snapshot-create.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
 import type { SeedvaultConfig } from '../src/config/schema.js';
@@ -24,10 +23,10 @@ import { listVersions, readLatestVersion, readManifest } from '../src/storage/se
 import type { Storage } from '../src/storage/types.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { verifySnapshot } from '../src/workflows/verify.js';
+import { runCli } from './support/cli.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { tempDir } from './support/file-backups.js';
 import { withMirror } from './support/mirror.js';
-import { runProcess } from './support/process.js';
 import { runRestore, sql, tableDigests } from './support/restore.js';
 import { execFileAsync, runSnapshot, versionsOf } from './support/snapshot.js';
 import { createBucket, uniqueName, withWorker } from './support/stack.js';
@@ -68,7 +67,7 @@ describe('storage.mirror: a second bucket of the same MinIO', () => {
   let primary: Storage;
   let mirror: Storage;
   let worker: Awaited<ReturnType<typeof withWorker>>;
-  const cli = (args: string[], extra: Record<string, string> = {}) => runProcess([process.execPath, CLI, ...args], { env: { ...process.env, ...deployment.env, ...extra } });
+  const cli = (args: string[], extra: Record<string, string> = {}) => runCli(args, { ...deployment.env, ...extra });
   const dataKey = (version: string) => `${versionPrefix(version)}${TABLE}.parquet`;
 
   before(async () => {

@@ -15,8 +15,9 @@ import { createPool } from '../src/db/pool.js';
 import { COLOMBIA_FX, isColombianHoliday } from '../src/domain/calendar.js';
 import type { SeedSnapshotResult } from '../src/workflows/snapshot.js';
 import { distinctColours, elements, launchBrowser, openRecordingRequests } from './support/browser.js';
+import { runCli } from './support/cli.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
-import { execFileAsync, runSnapshot, versionsOf } from './support/snapshot.js';
+import { runSnapshot, versionsOf } from './support/snapshot.js';
 import { createBucket, testConfig, uniqueName, withWorker } from './support/stack.js';
 
 /** The period ends after the last planted gap (2025-08-12) and covers Batalla de Boyacá, a Thursday holiday. */
@@ -75,11 +76,7 @@ describe('report page', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const cli = (...args: string[]) =>
-    execFileAsync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env, SEEDVAULT_NO_LOCAL_STACK: '1' } }).then(
-      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-    );
+  const cli = (...args: string[]) => runCli(args, { ...env, SEEDVAULT_NO_LOCAL_STACK: '1' });
 
   test('--out writes one self-contained page: calendar, snapshots, health, backfills in a real Chromium, no network', async () => {
     const out = join(dir, 'report.html');

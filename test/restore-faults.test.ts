@@ -14,9 +14,10 @@ import { loadDemoData } from '../src/db/demo-data.js';
 import { startComponent, stopComponent } from '../src/stack/index.js';
 import { createStorage } from '../src/storage/index.js';
 import { restoreProgressQuery } from '../src/workflows/restore.js';
+import { runCli } from './support/cli.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { localCopy, runRestore, sql, tableDigests } from './support/restore.js';
-import { execFileAsync, runSnapshot } from './support/snapshot.js';
+import { runSnapshot } from './support/snapshot.js';
 import { createBucket, testConfig, uniqueName, withWorker } from './support/stack.js';
 
 const CLI = fileURLToPath(new URL('../../bin/seedvault.js', import.meta.url));
@@ -59,10 +60,7 @@ describe('restore under faults', () => {
   });
 
   test('verify names the corrupted object', async () => {
-    const run = await execFileAsync(process.execPath, [CLI, 'verify', '--version', version], { env: { ...process.env, ...env, SEEDVAULT_NO_LOCAL_STACK: '1' } }).then(
-      () => ({ code: 0, stderr: '' }),
-      (err: { code: number; stderr: string }) => err,
-    );
+    const run = await runCli(['verify', '--version', version], { ...env, SEEDVAULT_NO_LOCAL_STACK: '1' });
     assert.equal(run.code, 4, run.stderr);
     assert.match(run.stderr, /usdcop_m5_ohlcv\.parquet: sha256 .* does not match the manifest/);
   });

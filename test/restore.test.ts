@@ -3,20 +3,18 @@ import { randomInt } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { loadDemoData } from '../src/db/demo-data.js';
 import type { Manifest } from '../src/domain/manifest.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { verifySnapshot } from '../src/workflows/verify.js';
+import { runCli } from './support/cli.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
 import { holdLock, runRestore, sql, tableDigests, TABLES } from './support/restore.js';
-import { execFileAsync, runSnapshot } from './support/snapshot.js';
+import { runSnapshot } from './support/snapshot.js';
 import { createBucket, testConfig, uniqueName, withWorker } from './support/stack.js';
 import { tableRows } from './support/table-rows.js';
-
-const CLI = fileURLToPath(new URL('../../bin/seedvault.js', import.meta.url));
 
 const ORDER_BY: Record<string, string> = {
   usdcop_m5_ohlcv: 'symbol, time',
@@ -24,16 +22,7 @@ const ORDER_BY: Record<string, string> = {
   trades_history: 'id',
 };
 
-/** The CLI as a user runs it; resolves with the exit code instead of throwing. */
-async function cli(env: Record<string, string>, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env, SEEDVAULT_NO_LOCAL_STACK: '1', SEEDVAULT_LOG_LEVEL: 'warn' } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (env: Record<string, string>, args: string[]) => runCli(args, { ...env, SEEDVAULT_NO_LOCAL_STACK: '1', SEEDVAULT_LOG_LEVEL: 'warn' });
 
 /** Names of the critical tables' constraints, indexes and sequences. */
 async function schemaObjects(databaseUrl: string): Promise<string[]> {

@@ -4,15 +4,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { createPool } from '../src/db/pool.js';
-import { CLI } from '../bench/support.js';
 import { waitForReadySignal } from '../src/client/signal-wait.js';
 import type { SeedvaultConfig } from '../src/config/schema.js';
 import type { HandoverStatus } from '../src/domain/ready-signals.js';
 import { notifySignalWaiters } from '../src/quality/notify.js';
 import { acknowledgeSignal, createSignal, listSignals, signalWaitWorkflowId, SIGNAL_TYPES, transitionSignal, type ReadySignal } from '../src/quality/signals.js';
 import { connectClient } from '../src/temporal/connection.js';
+import { runCli } from './support/cli.js';
 import { freshDatabase, type FreshDatabase } from './support/db.js';
-import { execFileAsync } from './support/snapshot.js';
 import { testConfig, uniqueName, withWorker } from './support/stack.js';
 
 describe('ready signals', () => {
@@ -42,11 +41,7 @@ describe('ready signals', () => {
     await notifySignalWaiters(await connectClient(config), config.temporal.task_queue, notify);
     return signal;
   };
-  const cli = (...args: string[]) =>
-    execFileAsync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env, SEEDVAULT_NO_LOCAL_STACK: '1' } }).then(
-      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-    );
+  const cli = (...args: string[]) => runCli(args, { ...env, SEEDVAULT_NO_LOCAL_STACK: '1' });
 
   test('a waiter wakes when the signal completes (signalled, not polled); two waiters share one workflow', async () => {
     const signal = await createSignal(sql, { type: 'DATA_READY', pipelineRunId: uniqueName('run') });
@@ -137,11 +132,7 @@ describe('ready signals: metadata, wait --id, complete --by, touch, handover (CL
     await db?.drop();
   });
 
-  const cli = (...args: string[]) =>
-    execFileAsync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env, SEEDVAULT_NO_LOCAL_STACK: '1' } }).then(
-      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-    );
+  const cli = (...args: string[]) => runCli(args, { ...env, SEEDVAULT_NO_LOCAL_STACK: '1' });
   const create = async (...args: string[]) => {
     const out = await cli('signals', 'create', ...args, '--json');
     assert.equal(out.code, 0, out.stderr);

@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { CLI } from '../bench/support.js';
 import { diffParquetFiles, type SnapshotDiff } from '../src/diff/snapshot-diff.js';
 import { loadDemoData } from '../src/db/demo-data.js';
 import type { TableDiff } from '../src/domain/snapshot-diff.js';
@@ -14,8 +13,9 @@ import { versionPrefix } from '../src/domain/version.js';
 import { exportTable } from '../src/parquet/export.js';
 import { readManifest } from '../src/storage/seed-catalog.js';
 import { createStorage } from '../src/storage/index.js';
+import { runCli } from './support/cli.js';
 import { freshDatabase } from './support/db.js';
-import { execFileAsync, runSnapshot, versionsOf } from './support/snapshot.js';
+import { runSnapshot, versionsOf } from './support/snapshot.js';
 import { createBucket, testConfig, uniqueName, withWorker } from './support/stack.js';
 
 const OHLCV = 'usdcop_m5_ohlcv';
@@ -39,12 +39,7 @@ async function setup(name: string) {
   return { db, env, config, worker, sql, storage: createStorage(config.storage) };
 }
 
-function cli(env: Record<string, string>, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return execFileAsync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 120_000 }).then(
-    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
-}
+const cli = (env: Record<string, string>, args: string[]) => runCli(args, env, { timeoutMs: 120_000 });
 
 async function diff(env: Record<string, string>, args: string[]): Promise<SnapshotDiff> {
   const run = await cli(env, ['snapshot', 'diff', ...args, '--wait', '--json']);

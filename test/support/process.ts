@@ -7,16 +7,26 @@ export interface Finished {
   stderr: string;
 }
 
-/** Runs a command to its end and returns its exit code and output (never rejects on a non-zero exit). */
-export function runProcess(argv: string[], opts: { cwd?: string; env: NodeJS.ProcessEnv }): Promise<Finished> {
+/**
+ * Runs a command to its end and returns its exit code and output (never rejects on a non-zero exit).
+ * After `timeoutMs` it is sent SIGTERM, and a process ended by a signal reports code 128.
+ */
+export function runProcess(argv: string[], opts: { cwd?: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGTERM'), opts.timeoutMs);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('exit', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    });
   });
 }
 
