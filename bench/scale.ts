@@ -3,17 +3,19 @@
  * CHECK constraints) filled time step by time step like a live table (`--layout key` for the
  * key-ordered variant), and the product end to end through the CLI a user types, each
  * against same-run baselines doing the same class of work:
- *   snapshot create --wait   vs  psql \copy <table> to /dev/null (binary, heap order)  and  pg_dump -Fc
+ *   snapshot create --wait   vs  psql \copy <table> to /dev/null (binary, heap order),  pg_dump -Fc,  and an
+ *                                Arrow exporter (ADBC's PostgreSQL driver + pyarrow, snappy Parquet to a file)
  *   restore --mode replace   vs  psql \copy from (binary) into an index-less copy + its index builds,  and  pg_restore
  *   verify --against-db      (correctness: exits 0, and the restored row count equals the source)
  * Worker RSS is sampled every 250 ms over the whole run; every activity's attempts come from
  * the workflow histories, and a step that needed a retry fails the run (exit 1).
  *
- *   npm run bench:scale -- --rows 100000000 [--layout time|key] [--skip key-order-read,export-only] [--rounds 3] [--json] [--markdown docs/PERFORMANCE.md]
+ *   npm run bench:scale -- --rows 100000000 [--layout time|key] [--skip key-order-read,export-only,arrow-exporter] [--rounds 3] [--json] [--markdown docs/PERFORMANCE.md]
  *
- * `--skip` leaves out profiling phases no ratio of the product needs (a 100M-row run saves most
+ * `--skip` leaves out phases the product's main ratios do not need (a 100M-row run saves most
  * of an hour): `key-order-read` (the rows sorted by (symbol, time), the order exports had
- * before the export order) and `export-only` (the export code alone, to /dev/null). Skipped
+ * before the export order), `export-only` (the export code alone, to /dev/null) and
+ * `arrow-exporter` (the Python baseline; its packages come from PyPI on a first run). Skipped
  * figures print as "-".
  * `--rounds N` measures the snapshot and the restore, each with its baseline, N times, alternating,
  * and reports medians (and the highest of the rounds for the export's memory): on a shared 2-core
@@ -24,6 +26,7 @@ import { createWriteStream, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../src/config/load.js';
@@ -31,12 +34,14 @@ import { FIRST_EXPORT_ORDER } from '../src/domain/export-order.js';
 import type { Manifest } from '../src/domain/manifest.js';
 import { exportTable } from '../src/parquet/export.js';
 import { describeTable } from '../src/parquet/table-catalog.js';
+import { Kind, type ColumnSpec } from '../src/parquet/pg-types.js';
 import { completeTwin } from '../src/restore/rename-swap.js';
 import { createStaging } from '../src/restore/staging.js';
 import { stackStatus, stackUp } from '../src/stack/index.js';
 import { resolvePaths } from '../src/stack/paths.js';
 import { createStorage } from '../src/storage/index.js';
 import { connectClient } from '../src/temporal/connection.js';
+import { PYARROW, pythonPackages } from '../test/support/pyarrow.js';
 import {
   activityRuns,
   benchProvenance,
@@ -74,6 +79,9 @@ const RESTORE_DATABASE = 'bench_scale_pg_restore';
 const COPY_TABLE = 'usdcop_m5_ohlcv_copy_baseline';
 /** Table + indexes per row as filled (about 150 B: measured at 1M and 10M rows), rounded up. */
 const BYTES_PER_ROW = 170;
+/** The Arrow exporter baseline's script (in the source tree, next to this file's source) and its pinned packages. */
+const ARROW_EXPORTER = fileURLToPath(new URL('../../bench/arrow-exporter.py', import.meta.url));
+const ARROW_EXPORTER_PACKAGES = [PYARROW, 'adbc-driver-postgresql==1.13.0', 'adbc-driver-manager==1.13.0'];
 /** Free disk wanted, in table sizes: restored copies, copy file, dump, Parquet objects, sort space. */
 const DISK_FACTOR = 4;
 const MAINTENANCE_WORK_MEM = '512MB'; // what the restore's index build sets (src/restore/rename-swap.ts)
@@ -93,7 +101,7 @@ function refuse(message: string, code = 2): never {
 const rows = rowsFlag();
 const layout = flag('layout', 'time') as Layout;
 if (!LAYOUTS.includes(layout)) refuse(`--layout must be one of ${LAYOUTS.join(', ')}, got ${layout}`);
-const SKIPPABLE = ['key-order-read', 'export-only'] as const;
+const SKIPPABLE = ['key-order-read', 'export-only', 'arrow-exporter'] as const;
 const skipped = new Set(flag('skip', '').split(',').filter(Boolean));
 for (const phase of skipped) if (!(SKIPPABLE as readonly string[]).includes(phase)) refuse(`--skip takes a comma-separated list of ${SKIPPABLE.join(', ')}, got ${phase}`);
 const roundCount = Number(flag('rounds', '1'));
@@ -281,6 +289,9 @@ try {
   const dumpUncompressed = await timed(() => run(join(PG_BIN, 'pg_dump'), ['-Fc', '-Z0', '-t', TABLE, '-f', `${dumpFile}.z0`], libpq));
   await rm(`${dumpFile}.z0`);
 
+  say('(b3) Arrow exporter: ADBC PostgreSQL driver + pyarrow, snappy Parquet to a file...');
+  const arrowExporter = skipped.has('arrow-exporter') ? null : await arrowExporterBaseline(databaseUrl, exportOrderSql, exportOrderSettings, exported.columns, join(tmpdir(), `${bucket}.arrow-exporter.parquet`));
+
   say('(c0) exportTable in this process to /dev/null (the export alone: COPY, decoding, Arrow, Parquet, sha256)...');
   const exportOnly = skipped.has('export-only') ? null : await timed(() => exportTable({ client: db, table: TABLE, dateColumn: 'time', format: 'parquet', compression: 'snappy', order, out: createWriteStream('/dev/null') }));
   const snapshotRounds: SnapshotRound[] = [];
@@ -385,6 +396,11 @@ try {
     copy_key_order_s: copyKeyOrder ? round(copyKeyOrder.seconds) : null,
     pg_dump_s: round(dump.seconds),
     pg_dump_z0_s: round(dumpUncompressed.seconds),
+    arrow_exporter_s: arrowExporter ? round(arrowExporter.seconds) : null,
+    arrow_exporter_cast_s: arrowExporter ? round(arrowExporter.castSeconds) : null,
+    arrow_exporter_cpu_s: arrowExporter ? round(arrowExporter.cpuSeconds) : null,
+    arrow_exporter_peak_rss_mib: arrowExporter ? peak('arrow_exporter') : null,
+    arrow_exporter_parquet_mib: arrowExporter ? mib(arrowExporter.bytes) : null,
     export_only_s: exportOnly ? round(exportOnly.seconds) : null,
     ratio_export_only_to_copy: exportOnly ? round(exportOnly.seconds / copyHeapSeconds) : null,
     ...versus('snapshot', snapshot.seconds, rows, {
@@ -392,6 +408,7 @@ try {
       copy_export_order: copyExportOrder.seconds,
       pg_dump: dump.seconds,
       pg_dump_z0: dumpUncompressed.seconds,
+      ...(arrowExporter ? { arrow_exporter: arrowExporter.seconds } : {}),
     }),
     snapshot_rounds: snapshotRounds.map((r, i) => `${round(r.product.seconds)} / ${round(r.copy)} s, ${exportMemories[i]?.added ?? '-'} MiB`).join('; '),
     snapshot_cpu_s: Object.entries(snapshotRound.cpu).map(([name, seconds]) => `${name} ${seconds.toFixed(2)}`).join(', '),
@@ -464,6 +481,28 @@ async function freeDisk(paths: string[], needed: number): Promise<number> {
   return Math.min(...free.map((f) => f.bytes));
 }
 
+/**
+ * The Arrow exporter baseline: the rows of `select` (the export's order, under the export's session
+ * settings) read by ADBC's PostgreSQL driver (libpq, binary COPY into Arrow) and written by pyarrow's
+ * ParquetWriter with the snapshot's types and writer settings (bench/arrow-exporter.py) to a local
+ * file. Its packages are installed (untimed) into the user's cache first.
+ */
+async function arrowExporterBaseline(databaseUrl: string, select: string, settings: string, columns: ColumnSpec[], out: string) {
+  const pythonPath = await pythonPackages(ARROW_EXPORTER_PACKAGES, true);
+  const decimals = columns.filter((c) => c.kind === Kind.Decimal).map((c) => `${c.name}=${c.precision},${c.scale}`);
+  const env = { ...process.env, PYTHONPATH: pythonPath, PGOPTIONS: settings };
+  const reapedBefore = cpuSeconds('self', { reaped: true });
+  try {
+    const exported = await timed(() => run('python3', [ARROW_EXPORTER, databaseUrl, select, out, ...decimals], env, (pid) => sampler.track('arrow_exporter', pid)));
+    const report = JSON.parse(exported.value) as { rows: number; cast_seconds: number };
+    if (report.rows !== rows) failures.push(`arrow exporter: wrote ${report.rows} rows, the table has ${rows}`);
+    const cpu = cpuSeconds('self', { reaped: true }) - reapedBefore;
+    return { seconds: exported.seconds, castSeconds: report.cast_seconds, cpuSeconds: cpu, bytes: statSync(out).size };
+  } finally {
+    await rm(out, { force: true });
+  }
+}
+
 /** What each figure measures, and what work its baseline shares with the product. */
 function notesFor(version: string): Record<string, string> {
   return {
@@ -479,6 +518,11 @@ function notesFor(version: string): Record<string, string> {
     export_only_s: 'profile: exportTable (the snapshot\'s export code) in the bench process to /dev/null: COPY, binary decoding, Arrow batches, snappy Parquet, sha256; no upload',
     ratio_export_only_to_copy: 'export_only_s / copy_to_devnull_s: what decoding and encoding add to the read',
     ratio_snapshot_to_pg_dump_z0: 'snapshot_s / pg_dump_z0_s',
+    arrow_exporter_s: `baseline: a Python Arrow exporter (${ARROW_EXPORTER_PACKAGES.join(', ')}): the export's query and session settings as copy_export_order_s (one query, no time ranges), binary COPY into Arrow batches, NUMERIC (text from the driver) cast to the snapshot's DECIMAL types, pyarrow's ParquetWriter with the snapshot's settings (snappy, 131,072-row groups, dictionary for strings only, chunk statistics) to a local file: no upload, checksum or manifest`,
+    arrow_exporter_cast_s: 'profile: of arrow_exporter_s, the seconds the script spent casting batches (NUMERIC text to DECIMAL): arrow_exporter_s minus this is an exporter that keeps prices as text, a file pandas reads as strings',
+    arrow_exporter_cpu_s: 'CPU seconds (user + system) of the Python process, every thread (the driver reads on a thread of its own); PostgreSQL\'s not included',
+    arrow_exporter_peak_rss_mib: 'highest VmRSS of the Python process, sampled every 250 ms',
+    ratio_snapshot_to_arrow_exporter: 'snapshot_s / arrow_exporter_s: the snapshot end to end (upload, checks, manifest, latest copy included) against an export to a local file',
     snapshot_s: 'seedvault snapshot create --tables usdcop_m5_ohlcv --wait (CLI + fresh worker): sorted export to snappy Parquet in MinIO, upload check (size and CRC32 by HEAD), manifest, latest copy, prune',
     ratio_snapshot_to_copy: 'snapshot_s / copy_to_devnull_s',
     ratio_snapshot_to_copy_export_order: 'snapshot_s / copy_export_order_s',
