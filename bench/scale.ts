@@ -520,7 +520,7 @@ function notesFor(version: string): Record<string, string> {
     ratio_snapshot_to_pg_dump_z0: 'snapshot_s / pg_dump_z0_s',
     arrow_exporter_s: `baseline: a Python Arrow exporter (${ARROW_EXPORTER_PACKAGES.join(', ')}): the export's query and session settings as copy_export_order_s (one query, no time ranges), binary COPY into Arrow batches, NUMERIC (text from the driver) cast to the snapshot's DECIMAL types, pyarrow's ParquetWriter with the snapshot's settings (snappy, 131,072-row groups, dictionary for strings only, chunk statistics) to a local file: no upload, checksum or manifest`,
     arrow_exporter_cast_s: 'profile: of arrow_exporter_s, the seconds the script spent casting batches (NUMERIC text to DECIMAL): arrow_exporter_s minus this is an exporter that keeps prices as text, a file pandas reads as strings',
-    arrow_exporter_cpu_s: 'CPU seconds (user + system) of the Python process, every thread (the driver reads on a thread of its own); PostgreSQL\'s not included',
+    arrow_exporter_cpu_s: 'CPU seconds (user + system) of the Python process, every thread; PostgreSQL\'s not included',
     arrow_exporter_peak_rss_mib: 'highest VmRSS of the Python process, sampled every 250 ms',
     ratio_snapshot_to_arrow_exporter: 'snapshot_s / arrow_exporter_s: the snapshot end to end (upload, checks, manifest, latest copy included) against an export to a local file',
     snapshot_s: 'seedvault snapshot create --tables usdcop_m5_ohlcv --wait (CLI + fresh worker): sorted export to snappy Parquet in MinIO, upload check (size and CRC32 by HEAD), manifest, latest copy, prune',

@@ -76,6 +76,34 @@ describe('restore under faults', () => {
     assert.deepEqual(await tableDigests(db.url), before, 'macro was valid but is not applied without ohlcv');
   });
 
+  test('restore --wait says when no worker holds the run, and finishes once one does', { timeout: 120_000 }, async () => {
+    const queueEnv = { ...env, SEEDVAULT_TASK_QUEUE: uniqueName('restore-no-worker') };
+    const args = ['restore', '--source', 'minio', '--version', version, '--tables', 'macro', '--wait'];
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...queueEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const exited = once(child, 'exit');
+    let late: Awaited<ReturnType<typeof withWorker>> | null = null;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stderr.on('data', (d) => {
+          stderr += d;
+          if (stderr.includes('waiting for a worker')) resolve();
+        });
+        exited.then(() => reject(new Error(`the command ended before it waited for a worker: ${stderr}`)), reject);
+      });
+      assert.match(stderr, new RegExp(`waiting for a worker on task queue "${queueEnv.SEEDVAULT_TASK_QUEUE}"`));
+      late = await withWorker(testConfig(queueEnv));
+      const [code] = await exited;
+      assert.equal(code, 0, stderr);
+    } finally {
+      child.kill();
+      await late?.stop();
+    }
+    assert.match(stdout, /macro_indicators_daily\s+restored\s+minio/);
+  });
+
   test('auto falls back to the local copy for the damaged table', async () => {
     const result = await runRestore(config, { version, path: local });
     const ohlcv = result.tables.find((t) => t.table === 'usdcop_m5_ohlcv')!;

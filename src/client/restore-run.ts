@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { WorkflowFailedError, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { SeedvaultConfig } from '../config/schema.js';
 import { RESTORE_MODES, RESTORE_SOURCES, type RestoreMode, type RestoreSource } from '../domain/restore.js';
-import { InputError, IntegrityError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { connectClient } from '../temporal/connection.js';
 import { restoreProgressQuery, seedRestore, type RestoreProgress, type SeedRestoreInput, type SeedRestoreResult } from '../workflows/restore.js';
-import { pollPause } from './follow-run.js';
-import { ProgressLine } from './progress.js';
+import { followRun } from './follow-run.js';
 import { resolveSources, validateVersionFlag } from './snapshot-create.js';
 
 export interface RestoreOptions {
@@ -42,26 +41,12 @@ export async function startRestore(config: SeedvaultConfig, input: SeedRestoreIn
   });
 }
 
-/** Follows the run's progress query until it ends; a failed restore becomes an IntegrityError (exit 4) with its message. */
-export async function waitForRestore(handle: WorkflowHandle<typeof seedRestore>, quiet = false): Promise<SeedRestoreResult> {
-  const line = new ProgressLine();
-  let finished = false;
-  const result = handle.result().finally(() => {
-    finished = true;
-  });
-  result.catch(() => {});
-  while (!finished && !quiet) {
-    const progress = await handle.query(restoreProgressQuery).catch(() => null);
-    if (progress) line.update(describe(progress));
-    await Promise.race([result.catch(() => {}), pollPause(1000)]);
-  }
-  line.done();
-  try {
-    return await result;
-  } catch (err) {
-    if (err instanceof WorkflowFailedError && err.cause) throw new IntegrityError(err.cause.message);
-    throw err;
-  }
+/**
+ * Follows the run's progress query until it ends. A restore no source could serve fails as an
+ * IntegrityError (exit 4) with its message; other failures keep the exit code of their type.
+ */
+export function waitForRestore(handle: WorkflowHandle<typeof seedRestore>, quiet = false): Promise<SeedRestoreResult> {
+  return followRun<SeedRestoreResult>(handle, async () => describe(await handle.query(restoreProgressQuery)), quiet);
 }
 
 function describe(p: RestoreProgress): string {
