@@ -2,7 +2,8 @@
 Python data tools do it, with the ADBC PostgreSQL driver (libpq, binary COPY into Arrow batches)
 and pyarrow's ParquetWriter, one batch at a time.
 
-Usage: arrow-exporter.py <postgres url> <select> <out.parquet> [column=precision,scale ...]
+Usage: DATABASE_URL=<postgres url> arrow-exporter.py <select> <out.parquet> [column=precision,scale ...]
+(the URL comes from the environment: it may hold a password, which an argument would show to ps)
 
 The driver returns NUMERIC as text; the named columns are cast to DECIMAL(precision, scale) so the
 file holds the types the snapshot writes. Row groups of 131,072 rows, dictionary encoding for
@@ -11,6 +12,7 @@ Session settings come from PGOPTIONS (libpq reads it). Prints as JSON the rows w
 seconds spent casting, so the cast the driver's text numerics need can be told apart.
 """
 import json
+import os
 import sys
 import time
 
@@ -32,7 +34,7 @@ def target_schema(source: pa.Schema, decimals: dict) -> pa.Schema:
 
 
 def main() -> None:
-    url, select, out, *decimal_args = sys.argv[1:]
+    select, out, *decimal_args = sys.argv[1:]
     decimals = {}
     for arg in decimal_args:
         name, spec = arg.split("=")
@@ -40,7 +42,7 @@ def main() -> None:
         decimals[name] = (int(precision), int(scale))
     rows = 0
     cast_seconds = 0.0
-    with adbc.connect(url) as conn, conn.cursor() as cursor:
+    with adbc.connect(os.environ["DATABASE_URL"]) as conn, conn.cursor() as cursor:
         cursor.execute(select)
         reader = cursor.fetch_record_batch()
         schema = target_schema(reader.schema, decimals)

@@ -490,10 +490,10 @@ async function freeDisk(paths: string[], needed: number): Promise<number> {
 async function arrowExporterBaseline(databaseUrl: string, select: string, settings: string, columns: ColumnSpec[], out: string) {
   const pythonPath = await pythonPackages(ARROW_EXPORTER_PACKAGES, true);
   const decimals = columns.filter((c) => c.kind === Kind.Decimal).map((c) => `${c.name}=${c.precision},${c.scale}`);
-  const env = { ...process.env, PYTHONPATH: pythonPath, PGOPTIONS: settings };
+  const env = { ...process.env, PYTHONPATH: pythonPath, PGOPTIONS: settings, DATABASE_URL: databaseUrl };
   const reapedBefore = cpuSeconds('self', { reaped: true });
   try {
-    const exported = await timed(() => run('python3', [ARROW_EXPORTER, databaseUrl, select, out, ...decimals], env, (pid) => sampler.track('arrow_exporter', pid)));
+    const exported = await timed(() => run('python3', [ARROW_EXPORTER, select, out, ...decimals], env, (pid) => sampler.track('arrow_exporter', pid)));
     const report = JSON.parse(exported.value) as { rows: number; cast_seconds: number };
     if (report.rows !== rows) failures.push(`arrow exporter: wrote ${report.rows} rows, the table has ${rows}`);
     const cpu = cpuSeconds('self', { reaped: true }) - reapedBefore;

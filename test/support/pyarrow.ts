@@ -17,15 +17,20 @@ export const PYARROW = 'pyarrow==18.1.0';
  */
 export async function pythonPackages(packages: string[], withDependencies = false): Promise<string> {
   const cache = process.env.SEEDVAULT_CACHE_DIR ?? join(homedir(), '.cache', 'seedvault');
-  const dir = join(cache, `python-${packages.map((p) => p.replace('==', '-')).join('+')}`);
+  const name = packages.map((p) => p.replace('==', '-')).join('+');
+  const dir = join(cache, `python-${name}${withDependencies ? '+deps' : ''}`);
   if (!existsSync(dir)) {
     const tmp = `${dir}.tmp-${process.pid}`;
     await rm(tmp, { recursive: true, force: true });
     await mkdir(tmp, { recursive: true });
     const deps = withDependencies ? [] : ['--no-deps'];
-    await execFileAsync('python3', ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...deps, '--target', tmp, ...packages]);
-    await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
+    try {
+      await execFileAsync('python3', ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...deps, '--target', tmp, ...packages]);
+      await rm(dir, { recursive: true, force: true });
+      await rename(tmp, dir);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
   }
   return dir;
 }
