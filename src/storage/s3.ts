@@ -1,9 +1,12 @@
 import type { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
   BucketAlreadyOwnedByYou,
   type BucketLocationConstraint,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -12,9 +15,11 @@ import {
   PutObjectCommand,
   S3Client,
   S3ServiceException,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { StoreConfig } from '../config/schema.js';
+import { mapWithConcurrency } from '../domain/concurrency.js';
 import { errorMessage, InputError, ServiceError } from '../errors.js';
 import { watchIdle } from './idle-watchdog.js';
 import { assertSafeKey } from './keys.js';
@@ -28,6 +33,24 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** storage.idle_timeout_seconds' default, for clients built without a config. */
 const DEFAULT_IDLE_MS = 120_000;
 
+/**
+ * How S3Storage.copy copies: one CopyObject up to `singleMaxBytes` (S3 refuses a larger source),
+ * else a multipart upload of ranged part copies of `partBytes` (more when S3's 10,000 parts
+ * would not hold the object).
+ */
+export interface CopyLimits {
+  singleMaxBytes: number;
+  partBytes: number;
+}
+
+export const S3_COPY_LIMITS: CopyLimits = { singleMaxBytes: 5 * 1024 ** 3, partBytes: 512 * 1024 ** 2 };
+
+/** S3's most parts in one multipart upload. */
+const MAX_PARTS = 10_000;
+
+/** Part copies in flight at once: the store does the copying, the worker only waits. */
+const PART_COPIES_AT_ONCE = 4;
+
 function isMissing(err: unknown): boolean {
   return err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata.httpStatusCode === 404);
 }
@@ -37,7 +60,12 @@ export class S3Storage implements Storage {
   readonly location: string;
   private readonly client: S3Client;
 
-  constructor(private readonly bucket: string, client: S3Client, private readonly idleMs = DEFAULT_IDLE_MS) {
+  constructor(
+    private readonly bucket: string,
+    client: S3Client,
+    private readonly idleMs = DEFAULT_IDLE_MS,
+    private readonly copyLimits = S3_COPY_LIMITS,
+  ) {
     this.client = client;
     this.location = `s3://${bucket}`;
   }
@@ -191,16 +219,38 @@ export class S3Storage implements Storage {
     return prefixes;
   }
 
+  /**
+   * A server-side copy, as one CopyObject or, for an object over copyLimits.singleMaxBytes (a
+   * large table in one object), as part copies of a multipart upload that is aborted on failure.
+   * Each part copy names the source's ETag, so a source replaced mid-copy fails the copy instead
+   * of mixing two objects.
+   */
   async copy(fromKey: string, toKey: string): Promise<void> {
-    await this.writing(toKey, () =>
-      this.client.send(
-        new CopyObjectCommand({
-          Bucket: this.bucket,
-          Key: assertSafeKey(toKey),
-          CopySource: `${this.bucket}/${encodeURIComponent(assertSafeKey(fromKey)).replaceAll('%2F', '/')}`,
-        }),
-      ),
-    );
+    const CopySource = `${this.bucket}/${encodeURIComponent(assertSafeKey(fromKey)).replaceAll('%2F', '/')}`;
+    const Key = assertSafeKey(toKey);
+    await this.writing(toKey, async () => {
+      const source = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: fromKey }));
+      const size = source.ContentLength ?? 0;
+      if (size <= this.copyLimits.singleMaxBytes) {
+        await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key, CopySource, CopySourceIfMatch: source.ETag }));
+        return;
+      }
+      const partBytes = Math.max(this.copyLimits.partBytes, Math.ceil(size / MAX_PARTS));
+      const ranges = Array.from({ length: Math.ceil(size / partBytes) }, (_, i) => `bytes=${i * partBytes}-${Math.min(size, (i + 1) * partBytes) - 1}`);
+      const { UploadId } = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key, ContentType: source.ContentType }));
+      try {
+        const parts = await mapWithConcurrency(ranges, PART_COPIES_AT_ONCE, async (CopySourceRange, i) => {
+          const out = await this.client.send(
+            new UploadPartCopyCommand({ Bucket: this.bucket, Key, UploadId, PartNumber: i + 1, CopySource, CopySourceRange, CopySourceIfMatch: source.ETag }),
+          );
+          return { PartNumber: i + 1, ETag: out.CopyPartResult!.ETag };
+        });
+        await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId, MultipartUpload: { Parts: parts } }));
+      } catch (err) {
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId })).catch(() => {});
+        throw err;
+      }
+    });
   }
 
   async delete(keys: string[]): Promise<void> {

@@ -17,13 +17,18 @@ export function testConfig(env: Record<string, string>): SeedvaultConfig {
   return loadConfig(DEFAULT_CONFIG_PATH, { ...process.env, ...env });
 }
 
-export async function createBucket(name: string): Promise<void> {
-  const client = new S3Client({
+/** An S3 client of the test stack's MinIO (env from the test runner). */
+export function testS3Client(): S3Client {
+  return new S3Client({
     region: 'us-east-1',
     endpoint: process.env.S3_ENDPOINT,
     forcePathStyle: true,
     credentials: { accessKeyId: process.env.S3_ACCESS_KEY!, secretAccessKey: process.env.S3_SECRET_KEY! },
   });
+}
+
+export async function createBucket(name: string): Promise<void> {
+  const client = testS3Client();
   await client.send(new CreateBucketCommand({ Bucket: name }));
   client.destroy();
 }
