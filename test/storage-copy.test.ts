@@ -65,12 +65,18 @@ describe('S3Storage.copy', () => {
       { step: 'initialize', name: 'replaceSourceMidCopy' },
     );
     try {
-      await assert.rejects(storage.copy('v2/big.parquet', 'latest/v2.parquet'), (err: Error) => /PreconditionFailed|precondition/i.test(`${err.name} ${err.message}`));
+      await assert.rejects(storage.copy('v2/big.parquet', 'latest/v2.parquet'), {
+        message: `s3://${bucket}/v2/big.parquet changed while it was copied to latest/v2.parquet; nothing was written`,
+      });
     } finally {
       client.middlewareStack.remove('replaceSourceMidCopy');
     }
     assert.ok(replaced, 'the source was replaced during the copy');
     assert.equal(await storage.head('latest/v2.parquet'), null);
     assert.deepEqual(await unfinishedUploads(), []);
+  });
+
+  test('a missing source is a one-line error naming it', async () => {
+    await assert.rejects(storage.copy('v3/gone.parquet', 'latest/gone.parquet'), { message: `cannot copy s3://${bucket}/v3/gone.parquet to latest/gone.parquet: no such object` });
   });
 });

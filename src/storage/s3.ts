@@ -20,7 +20,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { StoreConfig } from '../config/schema.js';
 import { mapWithConcurrency } from '../domain/concurrency.js';
-import { errorMessage, InputError, ServiceError } from '../errors.js';
+import { errorMessage, InputError, SeedvaultError, ServiceError } from '../errors.js';
 import { watchIdle } from './idle-watchdog.js';
 import { assertSafeKey } from './keys.js';
 import { s3NoRoomError } from './s3-no-room.js';
@@ -229,10 +229,18 @@ export class S3Storage implements Storage {
     const CopySource = `${this.bucket}/${encodeURIComponent(assertSafeKey(fromKey)).replaceAll('%2F', '/')}`;
     const Key = assertSafeKey(toKey);
     await this.writing(toKey, async () => {
-      const source = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: fromKey }));
+      const source = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: fromKey })).catch((err: unknown) => {
+        throw isMissing(err) ? new SeedvaultError(`cannot copy ${this.location}/${fromKey} to ${toKey}: no such object`, { cause: err }) : err;
+      });
       const size = source.ContentLength ?? 0;
+      const changed = (err: unknown) => {
+        const replaced = err instanceof S3ServiceException && err.$metadata.httpStatusCode === 412;
+        return replaced ? new SeedvaultError(`${this.location}/${fromKey} changed while it was copied to ${toKey}; nothing was written`, { cause: err }) : err;
+      };
       if (size <= this.copyLimits.singleMaxBytes) {
-        await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key, CopySource, CopySourceIfMatch: source.ETag }));
+        await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key, CopySource, CopySourceIfMatch: source.ETag })).catch((err: unknown) => {
+          throw changed(err);
+        });
         return;
       }
       const partBytes = Math.max(this.copyLimits.partBytes, Math.ceil(size / MAX_PARTS));
@@ -248,7 +256,7 @@ export class S3Storage implements Storage {
         await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId, MultipartUpload: { Parts: parts } }));
       } catch (err) {
         await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId })).catch(() => {});
-        throw err;
+        throw changed(err);
       }
     });
   }
