@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { HeadObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { S3Storage } from '../src/storage/s3.js';
@@ -73,6 +74,42 @@ describe('S3Storage.copy', () => {
     }
     assert.ok(replaced, 'the source was replaced during the copy');
     assert.equal(await storage.head('latest/v2.parquet'), null);
+    assert.deepEqual(await unfinishedUploads(), []);
+  });
+
+  test('a failed part copy starts no other part and aborts the upload after the ones in flight settle', async () => {
+    // Five parts, four copied at once: parts 1-4 start together, part 5 waits for a free lane.
+    await storage.put('v4/big.parquet', Readable.from([randomBytes(23 * MIB)]));
+    const events: string[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'AbortMultipartUploadCommand') events.push('abort');
+        if (context.commandName !== 'UploadPartCopyCommand') return next(args);
+        const part = (args.input as { PartNumber: number }).PartNumber;
+        events.push(`start ${part}`);
+        // The fault: part 2 fails at once while parts 1, 3 and 4 are still copying.
+        if (part === 2) throw new Error('injected part copy failure');
+        await sleep(300);
+        try {
+          return await next(args);
+        } finally {
+          events.push(`end ${part}`);
+        }
+      },
+      { step: 'initialize', name: 'failOnePartCopy' },
+    );
+    try {
+      await assert.rejects(storage.copy('v4/big.parquet', 'latest/v4.parquet'), { message: 'injected part copy failure' });
+      // Part copies still running after the copy returned, or started after it, log by then.
+      await sleep(1000);
+    } finally {
+      client.middlewareStack.remove('failOnePartCopy');
+    }
+    assert.ok(events.includes('start 2'), 'the failing part copy ran');
+    assert.ok(events.includes('abort'), 'the upload was aborted');
+    assert.ok(!events.includes('start 5'), `no part started after the failure: ${events.join(', ')}`);
+    assert.deepEqual(events.slice(events.indexOf('abort')), ['abort'], `the upload was aborted after every started part settled: ${events.join(', ')}`);
+    assert.equal(await storage.head('latest/v4.parquet'), null);
     assert.deepEqual(await unfinishedUploads(), []);
   });
 

@@ -246,15 +246,26 @@ export class S3Storage implements Storage {
       const partBytes = Math.max(this.copyLimits.partBytes, Math.ceil(size / MAX_PARTS));
       const ranges = Array.from({ length: Math.ceil(size / partBytes) }, (_, i) => `bytes=${i * partBytes}-${Math.min(size, (i + 1) * partBytes) - 1}`);
       const { UploadId } = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key, ContentType: source.ContentType }));
+      const started: Promise<unknown>[] = [];
+      let failed = false;
       try {
         const parts = await mapWithConcurrency(ranges, PART_COPIES_AT_ONCE, async (CopySourceRange, i) => {
-          const out = await this.client.send(
+          if (failed) throw new Error('not started: another part copy failed');
+          const copying = this.client.send(
             new UploadPartCopyCommand({ Bucket: this.bucket, Key, UploadId, PartNumber: i + 1, CopySource, CopySourceRange, CopySourceIfMatch: source.ETag }),
           );
+          started.push(copying);
+          const out = await copying.catch((err: unknown) => {
+            failed = true;
+            throw err;
+          });
           return { PartNumber: i + 1, ETag: out.CopyPartResult!.ETag };
         });
         await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId, MultipartUpload: { Parts: parts } }));
       } catch (err) {
+        failed = true;
+        // A part copy still in flight could land after the abort and leave its data behind.
+        await Promise.allSettled(started);
         await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId })).catch(() => {});
         throw changed(err);
       }
