@@ -179,6 +179,11 @@ export interface ActivityRun {
   seconds: number | null;
   /** The ApplicationFailure type it failed with, when it failed. */
   failure: string | null;
+  /**
+   * The workflow asked to cancel it. One cancelled while running and not waited for (a held
+   * snapshot's holder) never closes in the history, so it has no ActivityTaskStarted: attempt 0.
+   */
+  cancelRequested: boolean;
   /** Epoch ms of that attempt's start (0 if none started) and of its close (null while open). */
   startedAt: number;
   closedAt: number | null;
@@ -191,7 +196,7 @@ export async function activityRuns(handle: WorkflowHandle): Promise<ActivityRun[
   const runs = new Map<string, ActivityRun>();
   for (const e of events) {
     const scheduled = e.activityTaskScheduledEventAttributes;
-    if (scheduled) runs.set(String(e.eventId), { activity: scheduled.activityType?.name ?? '?', attempt: 0, seconds: null, failure: null, startedAt: 0, closedAt: null });
+    if (scheduled) runs.set(String(e.eventId), { activity: scheduled.activityType?.name ?? '?', attempt: 0, seconds: null, failure: null, cancelRequested: false, startedAt: 0, closedAt: null });
     const started = e.activityTaskStartedEventAttributes;
     const run = started && runs.get(String(started.scheduledEventId));
     if (run) Object.assign(run, { attempt: started.attempt ?? 1, startedAt: ms(e) });
@@ -200,6 +205,8 @@ export async function activityRuns(handle: WorkflowHandle): Promise<ActivityRun[
     const failed = e.activityTaskFailedEventAttributes;
     const failedRun = failed && runs.get(String(failed.scheduledEventId));
     if (failedRun) Object.assign(failedRun, { failure: failed.failure?.applicationFailureInfo?.type ?? 'failed', closedAt: ms(e) });
+    const cancelled = runs.get(String(e.activityTaskCancelRequestedEventAttributes?.scheduledEventId));
+    if (cancelled) cancelled.cancelRequested = true;
   }
   return [...runs.values()];
 }
