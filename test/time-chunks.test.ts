@@ -72,18 +72,31 @@ describe('export of a time-ordered heap in time ranges', () => {
     assert.equal(await workMem(), before);
   });
 
-  it('reads a part of a split table in ranges too, with the part\'s own bounds', async () => {
+  it('reads a part of a split table in the ranges within its own bounds only', async () => {
     const keyRange = { from: ['2024-01-03 10:00:00+00', 'S07'], to: ['2024-01-06 09:30:00+00', 'S13'] };
     const one = await exportBars({ keyRange });
     const ranged = await exportBars({ keyRange, sortChunkBytes: SMALL_SORT });
+    const whole = await exportBars({ sortChunkBytes: SMALL_SORT });
     assert.equal(one.reads, 1);
-    assert.ok(ranged.reads > 1, `read in ${ranged.reads} ranges`);
     const expected = await client.query<{ count: number }>(
       `SELECT count(*)::int AS count FROM bars WHERE (time, symbol) >= ($1::timestamptz, $2) AND (time, symbol) < ($3::timestamptz, $4)`,
       [...keyRange.from, ...keyRange.to],
     );
+    const share = expected.rows[0]!.count / whole.rows;
+    // The table's ranges that hold the part's rows, plus the two it may start and end inside.
+    assert.ok(ranged.reads > 1 && ranged.reads <= Math.ceil(whole.reads * share) + 2, `read in ${ranged.reads} ranges; the table in ${whole.reads}, the part holds ${share.toFixed(2)} of it`);
     assert.equal(ranged.rows, expected.rows[0]!.count);
     assert.equal(ranged.sha256, one.sha256);
+  });
+
+  it('reads a part bounded on one side only in ranges within that bound: every row of the part, once', async () => {
+    const bound = ['2024-01-05 00:00:00+00', 'S10'];
+    const head = await exportBars({ keyRange: { from: null, to: bound }, sortChunkBytes: SMALL_SORT });
+    const tail = await exportBars({ keyRange: { from: bound, to: null }, sortChunkBytes: SMALL_SORT });
+    const whole = await exportBars({ sortChunkBytes: SMALL_SORT });
+    assert.ok(head.reads > 1 && tail.reads > 1, `read in ${head.reads} and ${tail.reads} ranges`);
+    assert.ok(head.reads + tail.reads <= whole.reads + 2, `${head.reads} + ${tail.reads} ranges for the table's ${whole.reads}`);
+    assert.equal(head.rows + tail.rows, whole.rows);
   });
 
   it('cuts the statistics\' buckets of a date column when one bucket is more than a range', async () => {

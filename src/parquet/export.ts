@@ -117,7 +117,8 @@ export async function exportTable(options: ExportOptions): Promise<ExportResult>
     if (format === 'parquet') layout = await withExactDecimals(client, layout);
     spans = options.groupSpans ? groupSpanTracker(layout, options.groupSpans) : null;
     const filter = options.keyRange ? keyRangeConditions(layout, options.keyRange) : [];
-    chunked = await planTimeChunks(client, layout, filter, options.sortChunkBytes);
+    const scope = { filter, leadFrom: options.keyRange?.from?.[0] ?? null, leadTo: options.keyRange?.to?.[0] ?? null };
+    chunked = await planTimeChunks(client, layout, scope, options.sortChunkBytes);
     queries = chunked ? chunked.conditions.map((condition) => copySql(layout, [...filter, condition])) : [copySql(layout, filter)];
     readers = chunked && options.openReader ? [client, await options.openReader()] : [client];
     signal?.throwIfAborted();

@@ -30,14 +30,24 @@ export interface TimeChunkedRead {
   workMem: string;
 }
 
+/** The rows an export reads: all of them, or a part of a split table. */
+export interface ReadScope {
+  /** SQL conditions on the rows (a part's key range); none for the whole table. */
+  filter: string[];
+  /** The part's lowest and highest values of the lead order column, as text; null when open. */
+  leadFrom: string | null;
+  leadTo: string | null;
+}
+
 /**
- * The ranges to read `layout`'s rows in (each with the caller's `filter`, a part's key range), or
- * null to read them with one query: the order does not lead with a NOT NULL date or timestamp
- * column, the heap is not in that order, the statistics are missing, the table fits one range's
- * sort, an index already gives the order without a sort, or no index finds a range's rows
- * without scanning the table.
+ * The ranges to read `layout`'s rows in (each with the scope's filter), or null to read them with
+ * one query: the order does not lead with a NOT NULL date or timestamp column, the heap is not in
+ * that order, the statistics are missing, the table fits one range's sort, an index already gives
+ * the order without a sort, or no index finds a range's rows without scanning the table. A part
+ * gets the ranges within its own lead bounds only: the table's other ranges hold none of its rows.
  */
-export async function planTimeChunks(client: pg.ClientBase, layout: TableLayout, filter: string[], sortChunkBytes = SORT_CHUNK_BYTES): Promise<TimeChunkedRead | null> {
+export async function planTimeChunks(client: pg.ClientBase, layout: TableLayout, scope: ReadScope, sortChunkBytes = SORT_CHUNK_BYTES): Promise<TimeChunkedRead | null> {
+  const { filter } = scope;
   const lead = layout.columns.find((column) => column.name === layout.orderColumns[0]);
   if (!lead || lead.nullable || !isDateLike(lead.kind) || !layout.heapInExportOrder) return null;
   const size = await tableSize(client, layout);
@@ -45,7 +55,7 @@ export async function planTimeChunks(client: pg.ClientBase, layout: TableLayout,
   const rowsPerChunk = Math.max(1, Math.floor(sortChunkBytes / (SORT_BYTES_PER_HEAP_BYTE * size.heapBytesPerRow)));
   if (size.rows <= rowsPerChunk) return null;
   if (!planHas(await explain(client, selectSql(layout, filter)), 'Sort')) return null;
-  const points = await chunkPoints(client, layout, lead, size.rows, rowsPerChunk);
+  const points = await chunkPoints(client, layout, lead, size.rows, rowsPerChunk, scope);
   if (points.length === 0) return null;
   const column = pg.escapeIdentifier(lead.name);
   const literal = (point: string) => `${pg.escapeLiteral(point)}::${lead.pgType}`;
@@ -72,10 +82,11 @@ async function tableSize(client: pg.ClientBase, layout: TableLayout): Promise<{ 
  * Increasing values of the lead column that cut the table into ranges of about rowsPerChunk rows,
  * from the statistics' histogram (equal numbers of rows between its bounds): bounds are skipped
  * when buckets are smaller than a range, and buckets are cut at equal time steps when larger.
+ * Only the points strictly inside the scope's lead bounds (its upper bound included) are kept.
  * Empty without a histogram. Stale statistics only make ranges uneven: the first and last ranges
  * are open, so every row is read whatever the bounds.
  */
-async function chunkPoints(client: pg.ClientBase, layout: TableLayout, lead: ColumnSpec, rows: number, rowsPerChunk: number): Promise<string[]> {
+async function chunkPoints(client: pg.ClientBase, layout: TableLayout, lead: ColumnSpec, rows: number, rowsPerChunk: number, scope: ReadScope): Promise<string[]> {
   const type = lead.pgType;
   const histogram = await client.query<{ buckets: number | null }>(
     `SELECT cardinality(histogram_bounds::text::${type}[]) - 1 AS buckets FROM pg_stats WHERE schemaname = $1 AND tablename = $2 AND attname = $3 AND NOT inherited`,
@@ -97,8 +108,9 @@ async function chunkPoints(client: pg.ClientBase, layout: TableLayout, lead: Col
        SELECT DISTINCT (${asTime('low')} + (${asTime('high')} - ${asTime('low')}) * (step::float8 / $4::int))::${type} AS point
          FROM bucket, generate_series(0, $4::int - 1) AS step
         WHERE high IS NOT NULL AND (ordinal - 1) % $5::int = 0) AS cut
+     WHERE ($6::text IS NULL OR point > $6::${type}) AND ($7::text IS NULL OR point <= $7::${type})
      ORDER BY point`,
-    [layout.schema, layout.name, lead.name, cuts, every],
+    [layout.schema, layout.name, lead.name, cuts, every, scope.leadFrom, scope.leadTo],
   );
   return result.rows.map((row) => row.point);
 }
