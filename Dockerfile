@@ -12,10 +12,10 @@ RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
 # Runtime: production dependencies, the compiled code, the CLI, config and migrations.
 FROM node:20.20.2-bookworm-slim
-# MALLOC_*: the worker's environment (src/worker-node-flags.ts): two malloc arenas and a fixed mmap threshold keep its memory flat.
+# MALLOC_*: the worker's environment (src/worker-node-flags.ts): one malloc arena and a fixed mmap threshold keep its memory flat.
 ENV NODE_ENV=production \
     SEEDVAULT_NO_LOCAL_STACK=1 \
-    MALLOC_ARENA_MAX=2 \
+    MALLOC_ARENA_MAX=1 \
     MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
@@ -27,6 +27,6 @@ COPY migrations ./migrations
 USER node
 # Cheap probe: the CLI starts and the config (with this container's environment) is valid.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=15s --retries=3 CMD ["node", "bin/seedvault.js", "config", "check"]
-# The worker's node flags (src/worker-node-flags.ts): a small young generation keeps its memory lower.
-ENTRYPOINT ["node", "--max-semi-space-size=1", "bin/seedvault.js"]
+# The worker's node flags (src/worker-node-flags.ts): a small young generation and a collection after each export keep its memory lower.
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--expose-gc", "bin/seedvault.js"]
 CMD ["worker"]

@@ -3,7 +3,7 @@
  * the thread reads the caller's exported snapshot on a connection of its own and writes the
  * same bytes exportTable writes in the caller's process; a slow `out` holds the COPY back;
  * a snapshot whose holder has ended fails as the non-retryable SNAPSHOT_LOST; an abort cancels
- * the thread's COPY on the server and destroys `out`.
+ * the thread's COPY on the server and destroys `out`; the main heap is collected once the thread ends.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -132,6 +132,31 @@ describe('exportInThread', () => {
       assert.equal(slow.digest().sha256, result.sha256);
     } finally {
       await holder.query('ROLLBACK');
+    }
+  });
+
+  it('collects the main heap once the thread is gone, succeeded or failed, where node exposes gc (the worker runs with --expose-gc)', async () => {
+    const saved = globalThis.gc;
+    let collections = 0;
+    globalThis.gc = (() => void (collections += 1)) as NodeJS.GCFunction;
+    try {
+      const snapshotId = await exportedSnapshot();
+      const sink = hashingSink();
+      try {
+        const exporting = exportInThread({ connectionString: url, snapshotId, options: OPTIONS }, sink.sink);
+        await sleep(50);
+        assert.equal(collections, 0, 'no collection while the thread runs');
+        await exporting;
+      } finally {
+        await holder.query('ROLLBACK');
+      }
+      assert.equal(collections, 1, 'one collection after the export');
+      // The snapshot's holder has ended: the thread fails (and destroys out with the failure).
+      const out = new PassThrough().on('error', () => {});
+      await assert.rejects(exportInThread({ connectionString: url, snapshotId, options: OPTIONS }, out));
+      assert.equal(collections, 2, 'one collection after the failed export');
+    } finally {
+      globalThis.gc = saved;
     }
   });
 
